@@ -1,0 +1,91 @@
+# netshim — build, test, demo.  See README.md.
+#   make          build everything into build/
+#   make test     install what is missing (Debian), build, run every test
+#   make deps     only the install step (scripts/setup-deps.sh)
+
+CC      ?= cc
+PKGS    := libbsd-overlay
+CHECK   := check
+BASE_CFLAGS := -std=gnu11 -Wall -Wextra -Werror -O2 -g -fPIC \
+	-Wno-missing-field-initializers $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+CFLAGS  ?=
+ALL_CFLAGS = $(BASE_CFLAGS) $(CFLAGS) -Istack -Itun
+LIBS    := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+
+B := build
+STACK_SRC := $(wildcard stack/*.c)
+TUN_SRC   := $(wildcard tun/*.c)
+SHIM_SRC  := $(wildcard shim/*.c)
+UNIT_SRC  := $(wildcard tests/unit/*.c)
+HDRS      := $(wildcard stack/*.h tun/*.h shim/*.h shim/*.def tests/unit/*.h)
+
+STACK_OBJ     := $(STACK_SRC:%.c=$(B)/obj/%.o)
+STACK_SAN_OBJ := $(STACK_SRC:%.c=$(B)/san/%.o)
+TUN_OBJ       := $(TUN_SRC:%.c=$(B)/obj/%.o)
+SHIM_OBJ      := $(SHIM_SRC:%.c=$(B)/obj/%.o)
+UNIT_OBJ      := $(UNIT_SRC:%.c=$(B)/san/%.o)
+
+TOOLS := $(B)/netshim-echod
+TEST_TOOLS := $(B)/tests/udpprobe
+
+.PHONY: all test unit integration deps clean format demo bench
+all: $(B)/libnetshim-stack.a $(B)/libnetshim.so $(TOOLS) $(TEST_TOOLS)
+
+$(B)/obj/%.o: %.c $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(B)/san/%.o: %.c $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(SAN) -Itests/unit -I$(B)/san -c $< -o $@
+
+$(B)/libnetshim-stack.a: $(STACK_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+# The LD_PRELOAD library exports only the hooks listed in shim/hooks.def.
+$(B)/netshim.map: shim/hooks.def
+	@mkdir -p $(B)
+	@{ echo '{'; sed -n 's/^HOOK(\([a-z_0-9]*\),.*/  global: \1;/p' $<; \
+	   echo '  local: *;'; echo '};'; } > $@
+
+$(B)/libnetshim.so: $(SHIM_OBJ) $(STACK_OBJ) $(TUN_OBJ) $(B)/netshim.map
+	$(CC) -shared -Wl,--version-script=$(B)/netshim.map -Wl,-z,defs -o $@ \
+		$(SHIM_OBJ) $(STACK_OBJ) $(TUN_OBJ) $(LIBS) -ldl -pthread
+
+$(B)/netshim-echod: tools/echod.c $(TUN_OBJ) $(B)/libnetshim-stack.a $(HDRS)
+	$(CC) $(ALL_CFLAGS) -o $@ tools/echod.c $(TUN_OBJ) $(B)/libnetshim-stack.a $(LIBS)
+
+$(B)/tests/udpprobe: tests/integration/udpprobe.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $<
+
+# Unit tests: every tests/unit/*.c may define `Suite *suite_NAME(void)`;
+# the list is generated so adding a suite touches no other file.
+$(B)/san/suites.h: $(UNIT_SRC)
+	@mkdir -p $(dir $@)
+	@grep -ho '^Suite \*suite_[a-z0-9_]*(void)' $(UNIT_SRC) | \
+		sed 's/^Suite \*\(suite_[a-z0-9_]*\)(void)/SUITE(\1)/' | sort > $@.tmp
+	@cmp -s $@.tmp $@ || mv $@.tmp $@; rm -f $@.tmp
+
+$(UNIT_OBJ): $(B)/san/suites.h
+
+$(B)/unit-tests: $(UNIT_OBJ) $(STACK_SAN_OBJ)
+	$(CC) $(SAN) -o $@ $^ $(shell pkg-config --libs $(CHECK)) $(LIBS)
+
+deps:
+	scripts/setup-deps.sh
+
+unit: $(B)/unit-tests
+	$(B)/unit-tests
+
+test: deps
+	$(MAKE) all $(B)/unit-tests
+	scripts/run-tests.sh
+
+format:
+	clang-format -i $(STACK_SRC) $(TUN_SRC) $(SHIM_SRC) $(UNIT_SRC) $(HDRS)
+
+clean:
+	rm -rf $(B)

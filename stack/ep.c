@@ -1,0 +1,364 @@
+/*
+ * ep.c — endpoints: the socket-like objects of the stack API.  Opening,
+ * closing, options and readiness live here; the protocol does the rest
+ * (udp.c for SOCK_DGRAM; TCP arrives with its own module).
+ * Callers: shim/ and tools/ through stack.h.
+ */
+#include <errno.h>
+
+#include "priv.h"
+
+struct ep *ep_get(struct stack *st, int h)
+{
+	if (h < 0 || (uint32_t)h >= st->cfg.max_endpoints || !st->eps[h].used)
+		return NULL;
+	return &st->eps[h];
+}
+
+void ep_changed(struct stack *st, struct ep *e)
+{
+	if (e->on_changed)
+		return;
+	e->on_changed = 1;
+	TAILQ_INSERT_TAIL(&st->changed, e, chg_link);
+}
+
+int stack_ep_changed(struct stack *st, int *hs, int max)
+{
+	int n = 0;
+	struct ep *e;
+
+	while (n < max && (e = TAILQ_FIRST(&st->changed)) != NULL) {
+		TAILQ_REMOVE(&st->changed, e, chg_link);
+		e->on_changed = 0;
+		hs[n++] = ep_handle(st, e);
+	}
+	return n;
+}
+
+int stack_ep_open(struct stack *st, int family, int type, int protocol)
+{
+	uint32_t n = st->cfg.max_endpoints;
+	struct ep *e = NULL;
+
+	if (family != STACK_AF_INET && family != STACK_AF_INET6)
+		return -EAFNOSUPPORT;
+	switch (type) {
+	case STACK_SOCK_DGRAM:
+		if (protocol != 0 && protocol != STACK_IPPROTO_UDP)
+			return -EPROTONOSUPPORT;
+		break;
+	case STACK_SOCK_STREAM:
+		/* TCP is not part of the stack yet. */
+		return -EPROTONOSUPPORT;
+	default:
+		return -ESOCKTNOSUPPORT;
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t k = (st->ep_free_hint + i) % n;
+
+		if (!st->eps[k].used) {
+			e = &st->eps[k];
+			st->ep_free_hint = (k + 1) % n;
+			break;
+		}
+	}
+	if (!e)
+		return -EMFILE;
+	memset(e, 0, sizeof(*e));
+	e->used = 1;
+	e->family = (uint8_t)family;
+	e->type = (uint8_t)type;
+	e->proto = STACK_IPPROTO_UDP;
+	e->ttl = -1;
+	e->pmtudisc = STACK_IP_PMTUDISC_WANT; /* net.ipv4.ip_no_pmtu_disc=0 */
+	e->rcvbuf = OPT_RMEM_DEFAULT;
+	e->sndbuf = OPT_WMEM_DEFAULT;
+	e->local.family = e->remote.family = (uint16_t)family;
+	STAILQ_INIT(&e->rcvq);
+	return ep_handle(st, e);
+}
+
+int stack_ep_close(struct stack *st, int h)
+{
+	struct ep *e = ep_get(st, h);
+
+	if (!e)
+		return -EBADF;
+	udp_unbind(st, e);
+	pbuf_freeq(st, &e->rcvq);
+	if (e->on_changed)
+		TAILQ_REMOVE(&st->changed, e, chg_link);
+	memset(e, 0, sizeof(*e));
+	return 0;
+}
+
+int stack_ep_bind(struct stack *st, int h, const struct stack_sockaddr *a)
+{
+	struct ep *e = ep_get(st, h);
+
+	return e ? udp_bind(st, e, a) : -EBADF;
+}
+
+int stack_ep_connect(struct stack *st, int h, const struct stack_sockaddr *a)
+{
+	struct ep *e = ep_get(st, h);
+	int rc;
+
+	if (!e)
+		return -EBADF;
+	rc = udp_connect(st, e, a);
+	stack_flush_loopback(st);
+	return rc;
+}
+
+ssize_t stack_ep_sendto(struct stack *st, int h, const struct iovec *iov, int iovcnt,
+			int flags, const struct stack_sockaddr *to)
+{
+	struct ep *e = ep_get(st, h);
+	ssize_t rc;
+
+	if (!e)
+		return -EBADF;
+	if (iovcnt < 0 || (iovcnt > 0 && !iov))
+		return -EINVAL;
+	rc = udp_sendto(st, e, iov, iovcnt, flags, to);
+	stack_flush_loopback(st);
+	return rc;
+}
+
+ssize_t stack_ep_recvfrom(struct stack *st, int h, const struct iovec *iov, int iovcnt,
+			  int flags, struct stack_sockaddr *from, int *msg_flags)
+{
+	struct ep *e = ep_get(st, h);
+
+	if (!e)
+		return -EBADF;
+	if (iovcnt < 0 || (iovcnt > 0 && !iov))
+		return -EINVAL;
+	return udp_recvfrom(st, e, iov, iovcnt, flags, from, msg_flags);
+}
+
+int stack_ep_getsockname(struct stack *st, int h, struct stack_sockaddr *a)
+{
+	struct ep *e = ep_get(st, h);
+
+	if (!e)
+		return -EBADF;
+	*a = e->local;
+	if (!e->bound)
+		a->port = 0;
+	return 0;
+}
+
+int stack_ep_getpeername(struct stack *st, int h, struct stack_sockaddr *a)
+{
+	struct ep *e = ep_get(st, h);
+
+	if (!e)
+		return -EBADF;
+	if (!e->connected)
+		return -ENOTCONN;
+	*a = e->remote;
+	return 0;
+}
+
+unsigned stack_ep_events(struct stack *st, int h)
+{
+	struct ep *e = ep_get(st, h);
+
+	return e ? udp_events(st, e) : STACK_EV_ERR | STACK_EV_HUP;
+}
+
+int stack_ep_pending(struct stack *st, int h)
+{
+	struct ep *e = ep_get(st, h);
+
+	return e ? udp_pending(st, e) : -EBADF;
+}
+
+/* ---- options ------------------------------------------------------------ */
+
+/* SO_RCVBUF / SO_SNDBUF as Linux: the value is capped at the sysctl
+ * maximum, then doubled for bookkeeping overhead, with a floor. */
+static uint32_t sockbuf_size(int val, uint32_t max, uint32_t min)
+{
+	uint64_t v = val < 0 ? 0 : (uint64_t)val;
+
+	if (v > max)
+		v = max;
+	v *= 2;
+	return v < min ? min : (uint32_t)v;
+}
+
+int stack_ep_setopt(struct stack *st, int h, int level, int name, const void *val, size_t len)
+{
+	struct ep *e = ep_get(st, h);
+	int v;
+
+	if (!e)
+		return -EBADF;
+	if (!val || len < sizeof(int))
+		return -EINVAL;
+	memcpy(&v, val, sizeof(v));
+	switch (level) {
+	case STACK_SOL_SOCKET:
+		switch (name) {
+		case STACK_SO_REUSEADDR:
+			e->reuseaddr = v != 0;
+			return 0;
+		case STACK_SO_REUSEPORT:
+			e->reuseport = v != 0;
+			return 0;
+		case STACK_SO_BROADCAST:
+			e->broadcast = v != 0;
+			return 0;
+		case STACK_SO_RCVBUF:
+			e->rcvbuf = sockbuf_size(v, OPT_RMEM_MAX, OPT_RCVBUF_MIN);
+			return 0;
+		case STACK_SO_SNDBUF:
+			e->sndbuf = sockbuf_size(v, OPT_WMEM_MAX, OPT_SNDBUF_MIN);
+			return 0;
+		}
+		return -ENOPROTOOPT;
+	case STACK_SOL_IP:
+		switch (name) {
+		case STACK_IP_TOS:
+			e->tos = (uint8_t)v;
+			return 0;
+		case STACK_IP_TTL:
+			if (v == -1) {
+				e->ttl = -1;
+				return 0;
+			}
+			if (v < 1 || v > 255)
+				return -EINVAL;
+			e->ttl = v;
+			return 0;
+		case STACK_IP_RECVERR:
+			e->recverr = v != 0;
+			return 0;
+		case STACK_IP_MTU_DISCOVER:
+			if (v < 0 || v > 5) /* up to IP_PMTUDISC_OMIT */
+				return -EINVAL;
+			e->pmtudisc = (uint8_t)(v > STACK_IP_PMTUDISC_PROBE ? STACK_IP_PMTUDISC_PROBE : v);
+			return 0;
+		}
+		return -ENOPROTOOPT;
+	case STACK_SOL_IPV6:
+		if (e->family != STACK_AF_INET6)
+			return -ENOPROTOOPT;
+		switch (name) {
+		case STACK_IPV6_V6ONLY:
+			if (e->bound) /* Linux: only before bind */
+				return -EINVAL;
+			e->v6only = v != 0;
+			return 0;
+		case STACK_IPV6_UNICAST_HOPS:
+			if (v < -1 || v > 255)
+				return -EINVAL;
+			e->ttl = v;
+			return 0;
+		case STACK_IPV6_RECVERR:
+			e->recverr = v != 0;
+			return 0;
+		case STACK_IPV6_MTU_DISCOVER:
+			if (v < 0 || v > 5)
+				return -EINVAL;
+			e->pmtudisc = (uint8_t)(v > STACK_IP_PMTUDISC_PROBE ? STACK_IP_PMTUDISC_PROBE : v);
+			return 0;
+		}
+		return -ENOPROTOOPT;
+	}
+	return -ENOPROTOOPT;
+}
+
+static int path_mtu(struct stack *st, struct ep *e)
+{
+	struct stack_route_result rr;
+	struct stack_sockaddr dst = e->remote;
+
+	if (!e->connected)
+		return -ENOTCONN;
+	if (dst.family == STACK_AF_INET6 && addr4_mapped(dst.addr)) {
+		dst.family = STACK_AF_INET;
+		memmove(dst.addr, dst.addr + 12, 4);
+	}
+	if (stack_route_lookup(st, &dst, &rr))
+		return -ENETUNREACH;
+	return (int)rr.mtu;
+}
+
+int stack_ep_getopt(struct stack *st, int h, int level, int name, void *val, size_t *len)
+{
+	struct ep *e = ep_get(st, h);
+	int v;
+
+	if (!e)
+		return -EBADF;
+	if (!val || !len || *len == 0)
+		return -EINVAL;
+	switch (level) {
+	case STACK_SOL_SOCKET:
+		switch (name) {
+		case STACK_SO_REUSEADDR: v = e->reuseaddr; break;
+		case STACK_SO_REUSEPORT: v = e->reuseport; break;
+		case STACK_SO_BROADCAST: v = e->broadcast; break;
+		case STACK_SO_RCVBUF: v = (int)e->rcvbuf; break;
+		case STACK_SO_SNDBUF: v = (int)e->sndbuf; break;
+		case STACK_SO_TYPE: v = e->type; break;
+		case STACK_SO_PROTOCOL: v = e->proto; break;
+		case STACK_SO_DOMAIN: v = e->family; break;
+		case STACK_SO_ERROR:
+			v = e->so_error;
+			e->so_error = 0;
+			ep_changed(st, e);
+			break;
+		default:
+			return -ENOPROTOOPT;
+		}
+		break;
+	case STACK_SOL_IP:
+		switch (name) {
+		case STACK_IP_TOS: v = e->tos; break;
+		case STACK_IP_TTL: v = e->ttl >= 0 ? e->ttl : OPT_IP_TTL; break;
+		case STACK_IP_RECVERR: v = e->recverr; break;
+		case STACK_IP_MTU_DISCOVER: v = e->pmtudisc; break;
+		case STACK_IP_MTU:
+			v = path_mtu(st, e);
+			if (v < 0)
+				return v;
+			break;
+		default:
+			return -ENOPROTOOPT;
+		}
+		break;
+	case STACK_SOL_IPV6:
+		if (e->family != STACK_AF_INET6)
+			return -ENOPROTOOPT;
+		switch (name) {
+		case STACK_IPV6_V6ONLY: v = e->v6only; break;
+		case STACK_IPV6_UNICAST_HOPS: v = e->ttl >= 0 ? e->ttl : OPT_IP6_HOPLIMIT; break;
+		case STACK_IPV6_RECVERR: v = e->recverr; break;
+		case STACK_IPV6_MTU_DISCOVER: v = e->pmtudisc; break;
+		case STACK_IPV6_MTU:
+			v = path_mtu(st, e);
+			if (v < 0)
+				return v;
+			break;
+		default:
+			return -ENOPROTOOPT;
+		}
+		break;
+	default:
+		return -ENOPROTOOPT;
+	}
+	if (*len >= sizeof(int)) {
+		memcpy(val, &v, sizeof(int));
+		*len = sizeof(int);
+	} else { /* Linux hands a short buffer one byte */
+		*(uint8_t *)val = (uint8_t)v;
+		*len = 1;
+	}
+	return 0;
+}

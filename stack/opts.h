@@ -1,0 +1,80 @@
+/*
+ * opts.h — every limit and default of the stack, in one place.
+ * Each names its reason and, where it mirrors Linux, the sysctl it mirrors.
+ */
+#ifndef NETSHIM_OPTS_H
+#define NETSHIM_OPTS_H
+
+/* Packet buffers.  Headroom lets each layer prepend its header without a
+ * copy: IPv6 (40) + fragment header (8) + TCP with options (60), rounded. */
+#define OPT_PBUF_HEADROOM 128
+/* A small buffer holds one MTU-sized packet of an Ethernet-like link. */
+#define OPT_PBUF_SMALL_DATA 2048
+/* A large buffer holds the largest IP packet: an IPv6 packet with a
+ * 65 535-byte payload is 65 575 bytes (RFC 8200 §3). */
+#define OPT_IP_MAX_PACKET 65575
+#define OPT_PBUF_LARGE_DATA (OPT_IP_MAX_PACKET + OPT_PBUF_HEADROOM)
+#define OPT_PBUF_SMALL_COUNT 2048
+#define OPT_PBUF_LARGE_COUNT 48
+
+#define OPT_MAX_ENDPOINTS 1024
+#define OPT_MAX_IFACES 8
+#define OPT_MAX_ADDRS 8   /* per interface and family */
+#define OPT_MAX_ROUTES 64
+
+/* Transmit queue per interface, in packets (Linux txqueuelen 1000). */
+#define OPT_TXQ_LIMIT 1000
+/* Loopback packets handled in one stack_poll before yielding. */
+#define OPT_LOOPBACK_BUDGET 4096
+
+/* Link MTU bounds: IPv4 needs 68 (RFC 791), IPv6 1280 (RFC 8200 §5). */
+#define OPT_MTU_MIN 68
+#define OPT_MTU_MAX 65535
+#define OPT_MTU_DEFAULT 1500
+#define OPT_LOOPBACK_MTU 65536 /* Linux lo */
+
+/* IP defaults: net.ipv4.ip_default_ttl, net.ipv6.conf.*.hop_limit. */
+#define OPT_IP_TTL 64
+#define OPT_IP6_HOPLIMIT 64
+
+/* Path MTU cache: net.ipv4.route.min_pmtu 552, mtu_expires 600 s. */
+#define OPT_PMTU_ENTRIES 64
+#define OPT_PMTU_MIN4 552
+#define OPT_PMTU_MIN6 1280
+#define OPT_PMTU_EXPIRE_NS (600ull * 1000000000ull)
+
+/* Reassembly: net.ipv4.ipfrag_high_thresh 4 MiB, ipfrag_time 30 s;
+ * IPv6 waits 60 s (RFC 8200 §4.5, net.ipv6.ip6frag_time). */
+#define OPT_FRAG_BUDGET (4u << 20)
+#define OPT_FRAG_QUEUES 64 /* datagrams being reassembled at once */
+#define OPT_FRAG4_TIMEOUT_NS (30ull * 1000000000ull)
+#define OPT_FRAG6_TIMEOUT_NS (60ull * 1000000000ull)
+
+/* ICMP errors: net.ipv4.icmp_msgs_per_sec 1000, icmp_msgs_burst 50. */
+#define OPT_ICMP_RATE_PER_S 1000
+#define OPT_ICMP_BURST 50
+
+/* UDP socket buffers: net.core.rmem_default / wmem_default 212992,
+ * rmem_max / wmem_max 212992; SO_RCVBUF doubles the value asked for and
+ * never goes below SOCK_MIN_RCVBUF 2304 (SOCK_MIN_SNDBUF 4608). */
+#define OPT_RMEM_DEFAULT 212992
+#define OPT_WMEM_DEFAULT 212992
+#define OPT_RMEM_MAX 212992
+#define OPT_WMEM_MAX 212992
+#define OPT_RCVBUF_MIN 2304
+#define OPT_SNDBUF_MIN 4608
+
+/* Ephemeral ports: net.ipv4.ip_local_port_range 32768 60999. */
+#define OPT_EPHEMERAL_LO 32768
+#define OPT_EPHEMERAL_HI 60999
+
+/* Largest UDP payload: 65535 - 20 - 8 over IPv4, 65535 - 8 over IPv6. */
+#define OPT_UDP4_MAX_PAYLOAD 65507
+#define OPT_UDP6_MAX_PAYLOAD 65527
+
+/* Fault stage: packets it may hold per direction, and how long a packet
+ * held back for reordering waits for a successor before it goes anyway. */
+#define OPT_FAULT_QUEUE_LIMIT 10000
+#define OPT_FAULT_REORDER_HOLD_NS (10ull * 1000000ull)
+
+#endif

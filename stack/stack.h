@@ -1,0 +1,317 @@
+/*
+ * stack.h — the public API of the netshim TCP/IP stack.
+ *
+ * Callers (shim/, tools/, tests/) drive the stack through this header only:
+ * they hand it an arena, feed it packets and time, drain the packets it
+ * emits, and use endpoints (sockets without file descriptors).  The stack
+ * never reads a clock, never starts a thread and never calls malloc.
+ * Errors are negative Linux errno values.
+ */
+#ifndef NETSHIM_STACK_H
+#define NETSHIM_STACK_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+
+struct stack;
+
+/* Time is nanoseconds on a monotonic clock chosen by the caller. */
+typedef uint64_t stack_ns_t;
+#define STACK_NS_NEVER UINT64_MAX
+#define STACK_NS_PER_MS 1000000ull
+#define STACK_NS_PER_S 1000000000ull
+
+/* Address families, socket types and protocols use Linux's numbers, so the
+ * shim passes them through unchanged, but the stack needs no socket header. */
+#define STACK_AF_UNSPEC 0
+#define STACK_AF_INET 2
+#define STACK_AF_INET6 10
+#define STACK_SOCK_STREAM 1
+#define STACK_SOCK_DGRAM 2
+#define STACK_IPPROTO_ICMP 1
+#define STACK_IPPROTO_TCP 6
+#define STACK_IPPROTO_UDP 17
+#define STACK_IPPROTO_ICMPV6 58
+
+/* An address and port, in network byte order in addr[], host order port. */
+struct stack_sockaddr {
+	uint16_t family;   /* STACK_AF_INET or STACK_AF_INET6 (or UNSPEC) */
+	uint16_t port;     /* host byte order */
+	uint32_t scope_id; /* IPv6 only */
+	uint8_t addr[16];  /* IPv4 uses addr[0..3] */
+};
+
+/* ---- creation and time ------------------------------------------------ */
+
+struct stack_config {
+	uint32_t pbuf_small;     /* packet buffers of STACK_PBUF_SMALL bytes */
+	uint32_t pbuf_large;     /* packet buffers big enough for any IP packet */
+	uint32_t max_endpoints;  /* sockets */
+	uint32_t max_timers;
+	uint32_t frag_budget;    /* bytes held by IP reassembly at most */
+	uint64_t seed[4];        /* random generator seed: arc4random in
+	                            production, fixed in tests */
+};
+
+/* Fill cfg with the defaults of stack/opts.h. */
+void stack_config_default(struct stack_config *cfg);
+/* Bytes of arena stack_create needs for cfg. */
+size_t stack_arena_size(const struct stack_config *cfg);
+/* Build a stack inside mem[0..size).  mem must be 64-byte aligned.
+ * Returns NULL if size is too small or cfg is invalid. */
+struct stack *stack_create(void *mem, size_t size,
+			   const struct stack_config *cfg, stack_ns_t now);
+
+/* Run everything due at `now` (timers, loopback, delayed packets).
+ * Returns the time at which the stack next needs stack_poll. */
+stack_ns_t stack_poll(struct stack *st, stack_ns_t now);
+/* The next deadline without running anything. */
+stack_ns_t stack_next_deadline(const struct stack *st);
+
+/* ---- interfaces, addresses, routes ------------------------------------ */
+
+enum stack_if_kind {
+	STACK_IF_TUN = 1,      /* packets leave through a TUN device */
+	STACK_IF_MEMORY = 2,   /* packets are drained by a test */
+	STACK_IF_LOOPBACK = 3, /* created by stack_create as ifindex 1 */
+};
+
+#define STACK_OFFLOAD_CSUM (1u << 0) /* link checksums for us */
+#define STACK_OFFLOAD_TSO (1u << 1)  /* link segments TCP > MTU */
+#define STACK_OFFLOAD_GRO (1u << 2)  /* link may hand us > MTU */
+
+struct stack_link_info {
+	uint32_t mtu;      /* bytes, the IP packet size limit */
+	uint32_t offloads; /* STACK_OFFLOAD_* */
+};
+
+#define STACK_IFNAMSIZ 16
+#define STACK_LOOPBACK_IFINDEX 1
+
+/* Add an interface; returns its ifindex (>= 2) or -errno. */
+int stack_if_add(struct stack *st, enum stack_if_kind kind, const char *name,
+		 const struct stack_link_info *info);
+int stack_if_set_mtu(struct stack *st, int ifindex, uint32_t mtu);
+/* Add an address with its on-link prefix (which also adds the on-link
+ * route).  family and addr[] come from a. */
+int stack_addr_add(struct stack *st, int ifindex,
+		   const struct stack_sockaddr *a, unsigned prefixlen);
+/* Add a route: dst/prefixlen via gw (family UNSPEC = on-link). */
+int stack_route_add(struct stack *st, const struct stack_sockaddr *dst,
+		    unsigned prefixlen, const struct stack_sockaddr *gw,
+		    int ifindex);
+
+struct stack_route_result {
+	int ifindex;
+	struct stack_sockaddr src;     /* chosen source address */
+	struct stack_sockaddr nexthop; /* gateway or the destination */
+	uint32_t mtu;                  /* path MTU (link or learned) */
+};
+/* Longest-prefix match for dst: 0 or -ENETUNREACH. */
+int stack_route_lookup(struct stack *st, const struct stack_sockaddr *dst,
+		       struct stack_route_result *out);
+
+/* ---- the link side: batches of raw IP packets ------------------------ */
+
+struct stack_pkt {
+	void *data;
+	size_t len; /* bytes in data (in), bytes written (out) */
+	size_t cap; /* room in data (stack_link_pull) */
+};
+
+/* Packets the link received; the stack copies them.  Returns how many
+ * were accepted (the rest were dropped and counted for lack of buffers). */
+unsigned stack_link_input(struct stack *st, int ifindex,
+			  const struct stack_pkt *pkts, unsigned n,
+			  stack_ns_t now);
+/* Take up to n packets the stack wants to send on ifindex.  Each pkts[i]
+ * must carry a buffer of cap >= the interface MTU (a larger packet is
+ * dropped and counted).  Returns how many were filled. */
+unsigned stack_link_pull(struct stack *st, int ifindex, struct stack_pkt *pkts,
+			 unsigned n);
+/* Packets waiting in the interface's transmit queue. */
+unsigned stack_link_pending(const struct stack *st, int ifindex);
+
+/* ---- fault injection (wraps the link of an interface) ----------------- */
+
+/* Probabilities are in parts per million; times in nanoseconds. */
+struct stack_fault_dir {
+	uint32_t loss_ppm;
+	uint32_t dup_ppm;
+	uint32_t reorder_ppm; /* packet held back and sent after the next */
+	uint32_t corrupt_ppm; /* one random bit flipped */
+	uint64_t delay_ns;
+	uint64_t jitter_ns;   /* extra delay uniform in [0, jitter] */
+	uint64_t rate_bps;    /* 0 = unlimited */
+	uint64_t reorder_hold_ns; /* longest a held packet waits (0 = default) */
+	uint32_t queue_limit; /* packets waiting in the fault stage (0 = default) */
+};
+struct stack_fault {
+	struct stack_fault_dir in;  /* link -> stack */
+	struct stack_fault_dir out; /* stack -> link */
+};
+/* Set (or with NULL, clear) the fault stage of an interface. */
+int stack_if_set_fault(struct stack *st, int ifindex,
+		       const struct stack_fault *f);
+
+/* ---- endpoints ------------------------------------------------------- */
+
+/* Readiness, with poll(2)'s bit values. */
+#define STACK_EV_IN 0x001
+#define STACK_EV_OUT 0x004
+#define STACK_EV_ERR 0x008
+#define STACK_EV_HUP 0x010
+#define STACK_EV_RDHUP 0x2000
+
+/* Message flags, Linux values. */
+#define STACK_MSG_PEEK 0x02
+#define STACK_MSG_TRUNC 0x20
+#define STACK_MSG_DONTWAIT 0x40
+
+/* Option levels and names, Linux values. */
+#define STACK_SOL_SOCKET 1
+#define STACK_SOL_IP 0
+#define STACK_SOL_IPV6 41
+#define STACK_SO_REUSEADDR 2
+#define STACK_SO_TYPE 3
+#define STACK_SO_ERROR 4
+#define STACK_SO_BROADCAST 6
+#define STACK_SO_SNDBUF 7
+#define STACK_SO_RCVBUF 8
+#define STACK_SO_REUSEPORT 15
+#define STACK_SO_PROTOCOL 38
+#define STACK_SO_DOMAIN 39
+#define STACK_IP_TOS 1
+#define STACK_IP_TTL 2
+#define STACK_IP_RECVERR 11
+#define STACK_IP_MTU_DISCOVER 10
+#define STACK_IP_MTU 14
+#define STACK_IPV6_UNICAST_HOPS 16
+#define STACK_IPV6_MTU_DISCOVER 23
+#define STACK_IPV6_MTU 24
+#define STACK_IPV6_RECVERR 25
+#define STACK_IPV6_V6ONLY 26
+#define STACK_IP_PMTUDISC_DONT 0
+#define STACK_IP_PMTUDISC_WANT 1
+#define STACK_IP_PMTUDISC_DO 2
+#define STACK_IP_PMTUDISC_PROBE 3
+
+/* Open an endpoint; returns a handle >= 0 or -errno. */
+int stack_ep_open(struct stack *st, int family, int type, int protocol);
+int stack_ep_close(struct stack *st, int h);
+int stack_ep_bind(struct stack *st, int h, const struct stack_sockaddr *a);
+/* family STACK_AF_UNSPEC dissolves the association (UDP). */
+int stack_ep_connect(struct stack *st, int h, const struct stack_sockaddr *a);
+/* Returns bytes sent or -errno. */
+ssize_t stack_ep_sendto(struct stack *st, int h, const struct iovec *iov,
+			int iovcnt, int flags, const struct stack_sockaddr *to);
+/* Returns bytes copied (or, with MSG_TRUNC, the datagram's length) or
+ * -errno; *msg_flags gets STACK_MSG_TRUNC when the datagram was cut. */
+ssize_t stack_ep_recvfrom(struct stack *st, int h, const struct iovec *iov,
+			  int iovcnt, int flags, struct stack_sockaddr *from,
+			  int *msg_flags);
+int stack_ep_getsockname(struct stack *st, int h, struct stack_sockaddr *a);
+int stack_ep_getpeername(struct stack *st, int h, struct stack_sockaddr *a);
+int stack_ep_setopt(struct stack *st, int h, int level, int name,
+		    const void *val, size_t len);
+int stack_ep_getopt(struct stack *st, int h, int level, int name, void *val,
+		    size_t *len);
+/* Current readiness (STACK_EV_*). */
+unsigned stack_ep_events(struct stack *st, int h);
+/* Bytes of the next datagram waiting (FIONREAD for UDP), or 0. */
+int stack_ep_pending(struct stack *st, int h);
+/* Handles whose readiness may have changed since the last call; each is
+ * reported once.  Returns how many were written to hs[]. */
+int stack_ep_changed(struct stack *st, int *hs, int max);
+
+/* ---- counters ---------------------------------------------------------- */
+
+/* Drop reasons, one counter each: X(name, description). */
+#define STACK_DROP_REASONS(X)                                                \
+	X(NOBUF, "no packet buffer free")                                    \
+	X(TRUNCATED, "shorter than its headers say")                         \
+	X(BAD_VERSION, "IP version field wrong")                             \
+	X(BAD_HDRLEN, "header length field invalid")                         \
+	X(BAD_LEN, "total/payload length invalid")                           \
+	X(BAD_CSUM, "checksum mismatch")                                     \
+	X(BAD_OPTIONS, "IP options malformed")                               \
+	X(BAD_SRC, "source address not allowed")                             \
+	X(NOT_FOR_US, "destination is not ours")                             \
+	X(TTL_EXPIRED, "TTL or hop limit exhausted")                         \
+	X(BAD_EXTHDR, "IPv6 extension header malformed or unknown")          \
+	X(UNKNOWN_PROTO, "no handler for the protocol")                      \
+	X(FRAG_BAD, "fragment malformed")                                    \
+	X(FRAG_OVERLAP, "overlapping fragment (datagram discarded)")         \
+	X(FRAG_BUDGET, "reassembly memory budget exhausted")                 \
+	X(FRAG_TIMEOUT, "reassembly timed out")                              \
+	X(FRAG_TOOBIG, "reassembled datagram too large")                     \
+	X(NO_ROUTE, "no route to the destination")                           \
+	X(TOO_BIG, "larger than the MTU and DF set")                         \
+	X(NO_PORT, "no endpoint bound to the port")                          \
+	X(RCVBUF_FULL, "endpoint receive queue full")                        \
+	X(ICMP_TYPE, "ICMP type not handled")                                \
+	X(ICMP_RATELIMIT, "ICMP error not sent: rate limit")                 \
+	X(ICMP_NOERR, "no ICMP error for this packet (RFC 1122 3.2.2)")      \
+	X(LINK_QUEUE_FULL, "transmit queue full")                            \
+	X(LINK_TOO_BIG, "packet larger than the link buffer")                \
+	X(FAULT_LOSS, "fault stage: lost")                                   \
+	X(FAULT_QUEUE, "fault stage: queue limit")
+
+enum stack_drop {
+#define STACK_DROP_ENUM(n, d) STACK_DROP_##n,
+	STACK_DROP_REASONS(STACK_DROP_ENUM)
+#undef STACK_DROP_ENUM
+	STACK_DROP_MAX
+};
+
+enum stack_proto_ix {
+	STACK_P_LINK,
+	STACK_P_IP4,
+	STACK_P_IP6,
+	STACK_P_ICMP4,
+	STACK_P_ICMP6,
+	STACK_P_UDP,
+	STACK_P_FRAG4,
+	STACK_P_FRAG6,
+	STACK_P_MAX
+};
+
+struct stack_proto_counters {
+	uint64_t rx;  /* packets received by this layer */
+	uint64_t tx;  /* packets sent by this layer */
+	uint64_t drop[STACK_DROP_MAX];
+};
+
+struct stack_fault_counters {
+	uint64_t passed, lost, duplicated, reordered, corrupted, delayed,
+		queue_drops;
+};
+
+struct stack_counters {
+	struct stack_proto_counters p[STACK_P_MAX];
+	/* reassembly */
+	uint64_t frag_reassembled, frag_created;
+	/* ICMP errors we generated / received and delivered to endpoints */
+	uint64_t icmp_err_sent, icmp_err_delivered;
+	uint64_t pmtu_updates;
+	uint64_t pbuf_small_used, pbuf_large_used; /* in use right now */
+};
+
+void stack_get_counters(const struct stack *st, struct stack_counters *out);
+/* Fault-stage counters of an interface, direction 0 = in, 1 = out. */
+int stack_if_fault_counters(const struct stack *st, int ifindex, int dir,
+			    struct stack_fault_counters *out);
+const char *stack_drop_name(enum stack_drop d);
+const char *stack_proto_name(enum stack_proto_ix p);
+
+/* ---- helpers ------------------------------------------------------------ */
+
+/* Parse "192.0.2.1" or "2001:db8::1" into a (port 0).  0 or -EINVAL. */
+int stack_addr_parse(const char *s, struct stack_sockaddr *a);
+/* Format an address (no port) into buf; returns buf. */
+char *stack_addr_format(const struct stack_sockaddr *a, char *buf, size_t n);
+#define STACK_ADDRSTRLEN 46
+
+#endif
