@@ -251,8 +251,9 @@ struct frag_queue {
 	uint32_t received;  /* payload bytes held */
 	uint32_t mem;       /* bytes of pbufs charged to the budget */
 	int ifindex;
-	struct pbufq frags; /* sorted by offset; p->t unused, offset in p->th */
-	struct pbuf *first; /* copy of the first fragment's header region for ICMP */
+	struct pbufq frags; /* sorted by offset (kept in p->th, payload start
+	                       in p->nh); the head is the offset-0 fragment
+	                       once it arrived, quoted by ICMP on timeout */
 	struct timer timer;
 };
 

@@ -7,6 +7,8 @@
 #define NETSHIM_HARNESS_H
 
 #include <check.h>
+#include <errno.h>
+#include <stdlib.h>
 #include <stdint.h>
 
 #include "priv.h"

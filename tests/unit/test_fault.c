@@ -803,6 +803,30 @@ START_TEST(test_reconfigure_keeps_queue)
 }
 END_TEST
 
+/* Packets due at the same time leave in the order they arrived, also
+ * when one is placed in the middle of the queue. */
+START_TEST(test_equal_times_keep_arrival_order)
+{
+	struct stack_fault_dir d100 = {.delay_ns = 100 * MS}, d200 = {.delay_ns = 200 * MS};
+	static const uint32_t want[] = {0, 2, 3, 1};
+	uint8_t buf[2048];
+	uint32_t seq;
+
+	set_fault(&h, NULL, &d100);
+	send_out(&h, 0, PKT_LEN);
+	set_fault(&h, NULL, &d200);
+	send_out(&h, 1, PKT_LEN);
+	set_fault(&h, NULL, &d100);
+	send_out(&h, 2, PKT_LEN); /* due with 0, queued before 1 */
+	send_out(&h, 3, PKT_LEN);
+	h_advance(&h, 200 * MS);
+	for (unsigned i = 0; i < ARRAY_LEN(want); i++) {
+		ck_assert_uint_eq(pull_seq(&h, buf, &seq), PKT_LEN);
+		ck_assert_uint_eq(seq, want[i]);
+	}
+}
+END_TEST
+
 /* ---- the in direction, through the link ---------------------------------- */
 
 /* An ICMP echo request from the peer to us. */
@@ -951,6 +975,7 @@ Suite *suite_fault(void)
 	tcase_add_test(tc, test_clear_huge_delay);
 	tcase_add_test(tc, test_flush_frees);
 	tcase_add_test(tc, test_reconfigure_keeps_queue);
+	tcase_add_test(tc, test_equal_times_keep_arrival_order);
 	suite_add_tcase(s, tc);
 
 	tcase_add_checked_fixture(tin, setup, teardown);

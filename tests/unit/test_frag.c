@@ -50,7 +50,8 @@ static size_t frag6x(uint8_t *b, uint32_t id, uint8_t ext_type, const uint8_t *e
 
 	build_ip6(b, h.p6, h.a6, extlen ? ext_type : IP6_NH_FRAGMENT, NULL, 0, 64);
 	put16(b + IP6_PLEN, (uint16_t)(extlen + IP6_FRAG_HLEN + len));
-	memcpy(b + IP6_HLEN, ext, extlen);
+	if (extlen)
+		memcpy(b + IP6_HLEN, ext, extlen);
 	fh[IP6_FRAG_NXT] = STACK_IPPROTO_UDP;
 	fh[1] = 0;
 	put16(fh + IP6_FRAG_OFFLG, (uint16_t)(off | (more ? IP6_FRAG_MF : 0)));
