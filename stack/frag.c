@@ -14,8 +14,8 @@
  *	p->nh	where its payload starts in p's data
  * No two held fragments overlap (see frag_input), so a queue is complete
  * when it has the first and the last fragment and q->received == q->total.
- * q->first is not used: the offset-0 fragment, once it has arrived
- * (q->have_first), is the head of q->frags.
+ * The offset-0 fragment, once it has arrived (q->have_first), is the head
+ * of q->frags.
  */
 
 /* Largest reassembled IPv4 datagram including its header (RFC 791 §3.1,
