@@ -8,7 +8,7 @@
  *
  * Per packet, in this order:
  *   1. loss: freed, counted (ctr.lost, LINK FAULT_LOSS);
- *   2. duplication: a pbuf_copy goes through steps 3-5 as a packet of its
+ *   2. duplication: a pbuf_copy goes through steps 3-6 as a packet of its
  *      own, after the original (ctr.duplicated; no copy when the pool is
  *      empty, and then nothing is counted);
  *   3. corruption: one random bit flipped (ctr.corrupted); a buffer shared
@@ -35,13 +35,12 @@
  * fake time in the stage (release later than arrival, or held).
  *
  * Counters are cumulative for the life of the interface: setting, changing
- * and clearing the configuration never resets them.
+ * and clearing the configuration never resets them.  Clearing (NULL) hands
+ * on whatever waits at once; fault_flush frees it.
  */
 #include <errno.h>
 
 #include "priv.h"
-
-#define NS_PER_S 1000000000ull
 
 static stack_ns_t add_sat(stack_ns_t a, stack_ns_t b)
 {
@@ -71,7 +70,7 @@ static uint64_t rand_upto(struct stack *st, uint64_t max)
  * the rate is never exceeded.  len <= 65575, so len * 8e9 < 2^50. */
 static stack_ns_t tx_time(uint32_t len, uint64_t rate_bps)
 {
-	uint64_t bits_ns = (uint64_t)len * 8 * NS_PER_S;
+	uint64_t bits_ns = (uint64_t)len * 8 * STACK_NS_PER_S;
 
 	return bits_ns / rate_bps + (bits_ns % rate_bps != 0);
 }
@@ -277,7 +276,8 @@ void fault_flush(struct stack *st, struct iface *ifp)
 		fd->held = NULL;
 		fd->qlen = 0;
 		fd->link_free_at = 0;
-		/* Counted as queue drops: a drop you cannot count... */
+		/* Every drop has a counter (STYLE.md 7): flushed ones count as
+		 * queue drops. */
 		fd->ctr.queue_drops += n;
 		CTR(st, LINK).drop[STACK_DROP_FAULT_QUEUE] += n;
 	}
