@@ -67,6 +67,35 @@ static bool src6_ok(struct iface *ifp, const uint8_t *src)
 	return true;
 }
 
+/* RFC 8200 §4.5 (after RFC 7112): the first fragment must hold the whole
+ * header chain through the upper-layer header; walk it from off. */
+static bool chain_in_first_fragment(const uint8_t *h, size_t len, size_t off, uint8_t nxt)
+{
+	for (int n = 0; n < 16; n++) {
+		switch (nxt) {
+		case IP6_NH_HOPOPTS:
+		case IP6_NH_DSTOPTS:
+		case IP6_NH_ROUTING:
+			if (off + 2 > len)
+				return false;
+			nxt = h[off];
+			off += ((size_t)h[off + 1] + 1) * 8;
+			break;
+		case IP6_NH_FRAGMENT:
+			if (off + IP6_FRAG_HLEN > len)
+				return false;
+			nxt = h[off];
+			off += IP6_FRAG_HLEN;
+			break;
+		case IP6_NH_NONE:
+			return off <= len;
+		default: /* the upper-layer header: its first bytes must be here */
+			return off < len;
+		}
+	}
+	return false;
+}
+
 void ip6_input(struct stack *st, struct iface *ifp, struct pbuf *p)
 {
 	uint8_t *h = pbuf_data(p);
@@ -182,6 +211,13 @@ restart:
 				continue;
 			}
 			if (reassembled) { /* a fragment inside a fragment */
+				DROP(st, IP6, BAD_EXTHDR);
+				goto drop;
+			}
+			if ((offlg & IP6_FRAG_OFFMASK) == 0 &&
+			    !chain_in_first_fragment(h, p->len, off + IP6_FRAG_HLEN,
+						     h[off + IP6_FRAG_NXT])) {
+				icmp6_error(st, p, ICMP6_PARAM_PROB, ICMP6_PARAMPROB_FIRSTFRAG, 0);
 				DROP(st, IP6, BAD_EXTHDR);
 				goto drop;
 			}

@@ -110,5 +110,6 @@ static inline void put32(uint8_t *p, uint32_t v)
 #define ICMP6_PARAMPROB_HEADER 0
 #define ICMP6_PARAMPROB_NEXTHEADER 1
 #define ICMP6_PARAMPROB_OPTION 2
+#define ICMP6_PARAMPROB_FIRSTFRAG 3 /* RFC 7112 */
 
 #endif

@@ -392,6 +392,26 @@ START_TEST(ip6_no_next_header)
 }
 END_TEST
 
+START_TEST(ip6_first_fragment_without_upper_header)
+{
+	/* A first fragment that ends inside a destination-options header
+	 * whose chain continues past it: parameter problem code 3 (RFC 7112). */
+	uint8_t body[64], pkt[256];
+	size_t n;
+
+	memset(body, 0, sizeof(body));
+	body[0] = IP6_NH_DSTOPTS; /* fragment header: next = dstopts */
+	put16(body + IP6_FRAG_OFFLG, IP6_FRAG_MF);
+	put32(body + IP6_FRAG_ID, 77);
+	body[8] = STACK_IPPROTO_UDP; /* dstopts claims 8 * 4 bytes, only 8 here */
+	body[9] = 3;
+	n = build_ip6(pkt, h.p6, h.a6, IP6_NH_FRAGMENT, body, 16, 64);
+	h_inject(&h, pkt, n);
+	expect_param_problem(ICMP6_PARAMPROB_FIRSTFRAG, 0);
+	ck_assert_uint_eq(frag_mem(h.st), 0);
+}
+END_TEST
+
 /* ---- routes ------------------------------------------------------------- */
 
 START_TEST(route_longest_prefix_and_source)
@@ -546,6 +566,7 @@ Suite *suite_ip(void)
 	tcase_add_test(v6, ip6_routing_segments_left);
 	tcase_add_test(v6, ip6_truncated_ext_header);
 	tcase_add_test(v6, ip6_no_next_header);
+	tcase_add_test(v6, ip6_first_fragment_without_upper_header);
 	tcase_add_test(rt, route_longest_prefix_and_source);
 	tcase_add_test(rt, route_none_is_enetunreach);
 	tcase_add_test(rt, iface_bad_config);
