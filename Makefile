@@ -85,7 +85,7 @@ test: deps
 	scripts/run-tests.sh
 
 format:
-	clang-format -i $(STACK_SRC) $(TUN_SRC) $(SHIM_SRC) $(UNIT_SRC) $(HDRS)
+	clang-format -i $(STACK_SRC) $(TUN_SRC) $(SHIM_SRC) $(UNIT_SRC) $(HDRS) tools/*.c tests/integration/*.c
 
 clean:
 	rm -rf $(B)

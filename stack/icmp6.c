@@ -39,11 +39,23 @@ static void echo_reply(struct stack *st, struct pbuf *p, size_t ilen)
 		.ttl = -1, .pmtudisc = STACK_IP_PMTUDISC_DONT,
 		.src = h + IP6_DST, .dst = h + IP6_SRC,
 	};
+	struct stack_route_result rr;
 	uint8_t *m;
 
 	if (!r) {
 		DROP(st, ICMP6, NOBUF);
 		return;
+	}
+	/* To a multicast request (all-nodes) we answer from our unicast
+	 * address (RFC 4443 §4.2). */
+	if (addr6_is_multicast(tx.src)) {
+		if (route_lookup(st, STACK_AF_INET6, tx.dst, &rr)) {
+			DROP(st, ICMP6, NO_ROUTE);
+			pbuf_free(st, r);
+			return;
+		}
+		tx.rt = &rr;
+		tx.src = rr.src.addr;
 	}
 	m = pbuf_data(r);
 	memcpy(m, h + p->th, ilen);

@@ -56,6 +56,16 @@ static enum opts_result parse_options(struct stack *st, struct pbuf *p, size_t o
 	return OPTS_OK;
 }
 
+/* RFC 4291 §2.8: every node listens on the all-nodes addresses,
+ * ff01::1 and ff02::1.  No other group is joined (no MLD). */
+static bool addr6_is_all_nodes(const uint8_t *a)
+{
+	static const uint8_t rest[13] = {[12] = 1};
+
+	return a[0] == 0xff && (a[1] == 0x01 || a[1] == 0x02) && a[2] == 0 &&
+	       memcmp(a + 3, rest, 13) == 0;
+}
+
 static bool src6_ok(struct iface *ifp, const uint8_t *src)
 {
 	static const uint8_t loop[16] = {[15] = 1};
@@ -128,7 +138,7 @@ void ip6_input(struct stack *st, struct iface *ifp, struct pbuf *p)
 		DROP(st, IP6, BAD_SRC);
 		goto drop;
 	}
-	if (!addr_is_local(st, STACK_AF_INET6, h + IP6_DST)) {
+	if (!addr_is_local(st, STACK_AF_INET6, h + IP6_DST) && !addr6_is_all_nodes(h + IP6_DST)) {
 		/* multicast (MLD, router solicitations of the kernel side)
 		 * and other hosts' packets: not ours, we do not forward */
 		DROP(st, IP6, NOT_FOR_US);

@@ -27,10 +27,10 @@
 #include "tun.h"
 
 #define PROG "netshim-echod"
-#define BATCH 64                 /* packets per read or write batch */
-#define PKT_BUF 65536            /* any IP packet the kernel may hand us */
-#define UDP_MAX_PAYLOAD 65527    /* IPv6: 65535 - 8 */
-#define ECHO_BUDGET 256          /* datagrams echoed per endpoint per round */
+#define BATCH 64	      /* packets per read or write batch */
+#define PKT_BUF 65536	      /* any IP packet the kernel may hand us */
+#define UDP_MAX_PAYLOAD 65527 /* IPv6: 65535 - 8 */
+#define ECHO_BUDGET 256	      /* datagrams echoed per endpoint per round */
 
 struct opts {
 	const char *tun;
@@ -85,25 +85,24 @@ static stack_ns_t now_ns(void)
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"usage: " PROG " [options]\n"
-		"Run the netshim stack on a TUN device with a UDP echo service.\n"
-		"  --tun NAME        TUN device (default ns0); created and configured\n"
-		"                    if missing, attached to as it is otherwise\n"
-		"  --addr A/P        the stack's IPv4 address (default 192.0.2.2/24)\n"
-		"  --addr6 A/P       the stack's IPv6 address (default 2001:db8::2/64;\n"
-		"                    \"none\" for no IPv6)\n"
-		"  --peer A          the kernel side's IPv4 address (default 192.0.2.1)\n"
-		"  --peer6 A         the kernel side's IPv6 address (default 2001:db8::1)\n"
-		"  --mtu N           MTU of the device and the stack (default 1500)\n"
-		"  --port N          UDP echo port (default 7)\n"
-		"fault injection, both directions of the interface:\n"
-		"  --loss PCT --dup PCT --reorder PCT --corrupt PCT\n"
-		"  --delay-ms N --jitter-ms N --rate-bps N\n"
-		"  --seed N          fixed random seed (default: arc4random)\n"
-		"  --stats FILE      write counters as `key value` lines on exit and\n"
-		"                    on SIGUSR1 (without --stats: SIGUSR1 prints them)\n"
-		"  --ready FILE      created once the device is up and echo serves\n");
+	fprintf(f, "usage: " PROG " [options]\n"
+		   "Run the netshim stack on a TUN device with a UDP echo service.\n"
+		   "  --tun NAME        TUN device (default ns0); created and configured\n"
+		   "                    if missing, attached to as it is otherwise\n"
+		   "  --addr A/P        the stack's IPv4 address (default 192.0.2.2/24)\n"
+		   "  --addr6 A/P       the stack's IPv6 address (default 2001:db8::2/64;\n"
+		   "                    \"none\" for no IPv6)\n"
+		   "  --peer A          the kernel side's IPv4 address (default 192.0.2.1)\n"
+		   "  --peer6 A         the kernel side's IPv6 address (default 2001:db8::1)\n"
+		   "  --mtu N           MTU of the device and the stack (default 1500)\n"
+		   "  --port N          UDP echo port (default 7)\n"
+		   "fault injection, both directions of the interface:\n"
+		   "  --loss PCT --dup PCT --reorder PCT --corrupt PCT\n"
+		   "  --delay-ms N --jitter-ms N --rate-bps N\n"
+		   "  --seed N          fixed random seed (default: arc4random)\n"
+		   "  --stats FILE      write counters as `key value` lines on exit and\n"
+		   "                    on SIGUSR1 (without --stats: SIGUSR1 prints them)\n"
+		   "  --ready FILE      created once the device is up and echo serves\n");
 }
 
 static uint64_t parse_u64(const char *opt, const char *s, uint64_t max)
@@ -136,8 +135,7 @@ static uint32_t pct_to_ppm(double pct)
 }
 
 /* "A" or "A/P" into a and *plen (default_plen when no /P). */
-static void parse_prefix(const char *opt, const char *s,
-			 struct stack_sockaddr *a, unsigned *plen)
+static void parse_prefix(const char *opt, const char *s, struct stack_sockaddr *a, unsigned *plen)
 {
 	char buf[80];
 	char *slash;
@@ -161,30 +159,44 @@ static void parse_prefix(const char *opt, const char *s,
 static void parse_opts(struct opts *o, int argc, char **argv)
 {
 	enum {
-		O_TUN = 256, O_ADDR, O_ADDR6, O_PEER, O_PEER6, O_MTU, O_PORT,
-		O_LOSS, O_DUP, O_REORDER, O_CORRUPT, O_DELAY, O_JITTER, O_RATE,
-		O_SEED, O_STATS, O_READY,
+		O_TUN = 256,
+		O_ADDR,
+		O_ADDR6,
+		O_PEER,
+		O_PEER6,
+		O_MTU,
+		O_PORT,
+		O_LOSS,
+		O_DUP,
+		O_REORDER,
+		O_CORRUPT,
+		O_DELAY,
+		O_JITTER,
+		O_RATE,
+		O_SEED,
+		O_STATS,
+		O_READY,
 	};
 	static const struct option longopts[] = {
-		{ "tun", required_argument, NULL, O_TUN },
-		{ "addr", required_argument, NULL, O_ADDR },
-		{ "addr6", required_argument, NULL, O_ADDR6 },
-		{ "peer", required_argument, NULL, O_PEER },
-		{ "peer6", required_argument, NULL, O_PEER6 },
-		{ "mtu", required_argument, NULL, O_MTU },
-		{ "port", required_argument, NULL, O_PORT },
-		{ "loss", required_argument, NULL, O_LOSS },
-		{ "dup", required_argument, NULL, O_DUP },
-		{ "reorder", required_argument, NULL, O_REORDER },
-		{ "corrupt", required_argument, NULL, O_CORRUPT },
-		{ "delay-ms", required_argument, NULL, O_DELAY },
-		{ "jitter-ms", required_argument, NULL, O_JITTER },
-		{ "rate-bps", required_argument, NULL, O_RATE },
-		{ "seed", required_argument, NULL, O_SEED },
-		{ "stats", required_argument, NULL, O_STATS },
-		{ "ready", required_argument, NULL, O_READY },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+	    {"tun", required_argument, NULL, O_TUN},
+	    {"addr", required_argument, NULL, O_ADDR},
+	    {"addr6", required_argument, NULL, O_ADDR6},
+	    {"peer", required_argument, NULL, O_PEER},
+	    {"peer6", required_argument, NULL, O_PEER6},
+	    {"mtu", required_argument, NULL, O_MTU},
+	    {"port", required_argument, NULL, O_PORT},
+	    {"loss", required_argument, NULL, O_LOSS},
+	    {"dup", required_argument, NULL, O_DUP},
+	    {"reorder", required_argument, NULL, O_REORDER},
+	    {"corrupt", required_argument, NULL, O_CORRUPT},
+	    {"delay-ms", required_argument, NULL, O_DELAY},
+	    {"jitter-ms", required_argument, NULL, O_JITTER},
+	    {"rate-bps", required_argument, NULL, O_RATE},
+	    {"seed", required_argument, NULL, O_SEED},
+	    {"stats", required_argument, NULL, O_STATS},
+	    {"ready", required_argument, NULL, O_READY},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	int c;
 
@@ -198,32 +210,66 @@ static void parse_opts(struct opts *o, int argc, char **argv)
 	o->port = 7;
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (c) {
-		case O_TUN: o->tun = optarg; break;
-		case O_ADDR: o->addr = optarg; break;
-		case O_ADDR6: o->addr6 = optarg; break;
-		case O_PEER: o->peer = optarg; break;
-		case O_PEER6: o->peer6 = optarg; break;
-		case O_MTU: o->mtu = (uint32_t)parse_u64("mtu", optarg, 65535); break;
+		case O_TUN:
+			o->tun = optarg;
+			break;
+		case O_ADDR:
+			o->addr = optarg;
+			break;
+		case O_ADDR6:
+			o->addr6 = optarg;
+			break;
+		case O_PEER:
+			o->peer = optarg;
+			break;
+		case O_PEER6:
+			o->peer6 = optarg;
+			break;
+		case O_MTU:
+			o->mtu = (uint32_t)parse_u64("mtu", optarg, 65535);
+			break;
 		case O_PORT:
 			o->port = (uint16_t)parse_u64("port", optarg, 65535);
 			if (!o->port)
 				die("--port: 0 is not a port");
 			break;
-		case O_LOSS: o->loss = parse_pct("loss", optarg); break;
-		case O_DUP: o->dup = parse_pct("dup", optarg); break;
-		case O_REORDER: o->reorder = parse_pct("reorder", optarg); break;
-		case O_CORRUPT: o->corrupt = parse_pct("corrupt", optarg); break;
-		case O_DELAY: o->delay_ms = parse_u64("delay-ms", optarg, 3600000); break;
-		case O_JITTER: o->jitter_ms = parse_u64("jitter-ms", optarg, 3600000); break;
-		case O_RATE: o->rate_bps = parse_u64("rate-bps", optarg, UINT64_MAX); break;
+		case O_LOSS:
+			o->loss = parse_pct("loss", optarg);
+			break;
+		case O_DUP:
+			o->dup = parse_pct("dup", optarg);
+			break;
+		case O_REORDER:
+			o->reorder = parse_pct("reorder", optarg);
+			break;
+		case O_CORRUPT:
+			o->corrupt = parse_pct("corrupt", optarg);
+			break;
+		case O_DELAY:
+			o->delay_ms = parse_u64("delay-ms", optarg, 3600000);
+			break;
+		case O_JITTER:
+			o->jitter_ms = parse_u64("jitter-ms", optarg, 3600000);
+			break;
+		case O_RATE:
+			o->rate_bps = parse_u64("rate-bps", optarg, UINT64_MAX);
+			break;
 		case O_SEED:
 			o->seed = parse_u64("seed", optarg, UINT64_MAX);
 			o->have_seed = true;
 			break;
-		case O_STATS: o->stats = optarg; break;
-		case O_READY: o->ready = optarg; break;
-		case 'h': usage(stdout); exit(0);
-		default: usage(stderr); exit(2);
+		case O_STATS:
+			o->stats = optarg;
+			break;
+		case O_READY:
+			o->ready = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		default:
+			usage(stderr);
+			exit(2);
 		}
 	}
 	if (optind < argc)
@@ -285,12 +331,14 @@ static void open_tun(struct echod *d)
 	if (d->tun.warn[0])
 		fprintf(stderr, PROG ": warning: %s\n", d->tun.warn);
 	if (!d->tun.created)
-		fprintf(stderr, PROG ": attached to the existing device %s; its "
-			"kernel side is left as configured\n", d->tun.name);
+		fprintf(stderr,
+			PROG ": attached to the existing device %s; its "
+			     "kernel side is left as configured\n",
+			d->tun.name);
 }
 
-static void add_addr_and_default(struct echod *d, const char *opt,
-				 const char *prefix, const char *peer)
+static void add_addr_and_default(struct echod *d, const char *opt, const char *prefix,
+				 const char *peer)
 {
 	struct stack_sockaddr a, gw, any;
 	unsigned plen;
@@ -325,11 +373,10 @@ static void create_stack(struct echod *d)
 	/* The arena must be 64-byte aligned: mmap gives page alignment and
 	 * zeroed memory. */
 	d->arena_size = stack_arena_size(&cfg);
-	d->arena = mmap(NULL, d->arena_size, PROT_READ | PROT_WRITE,
-			MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	d->arena =
+	    mmap(NULL, d->arena_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (d->arena == MAP_FAILED)
-		die("mmap %zu bytes for the stack: %s", d->arena_size,
-		    strerror(errno));
+		die("mmap %zu bytes for the stack: %s", d->arena_size, strerror(errno));
 	d->st = stack_create(d->arena, d->arena_size, &cfg, now_ns());
 	if (!d->st)
 		die("stack_create failed");
@@ -377,8 +424,8 @@ static int open_echo_ep(struct echod *d, int family)
 	if (h < 0)
 		die("stack_ep_open: %s", strerror(-h));
 	if (family == STACK_AF_INET6) {
-		err = stack_ep_setopt(d->st, h, STACK_SOL_IPV6,
-				      STACK_IPV6_V6ONLY, &one, sizeof(one));
+		err =
+		    stack_ep_setopt(d->st, h, STACK_SOL_IPV6, STACK_IPV6_V6ONLY, &one, sizeof(one));
 		if (err)
 			die("IPV6_V6ONLY: %s", strerror(-err));
 	}
@@ -420,7 +467,7 @@ static void touch_ready(const char *path)
 
 static void print_stats(struct echod *d, FILE *f)
 {
-	static const char *const fnames[2] = { "in", "out" };
+	static const char *const fnames[2] = {"in", "out"};
 	struct stack_counters c;
 
 	stack_get_counters(d->st, &c);
@@ -431,8 +478,7 @@ static void print_stats(struct echod *d, FILE *f)
 		fprintf(f, "%s.tx %" PRIu64 "\n", pn, c.p[p].tx);
 		for (int r = 0; r < STACK_DROP_MAX; r++)
 			fprintf(f, "%s.drop.%s %" PRIu64 "\n", pn,
-				stack_drop_name((enum stack_drop)r),
-				c.p[p].drop[r]);
+				stack_drop_name((enum stack_drop)r), c.p[p].drop[r]);
 	}
 	fprintf(f, "frag_reassembled %" PRIu64 "\n", c.frag_reassembled);
 	fprintf(f, "frag_created %" PRIu64 "\n", c.frag_created);
@@ -448,15 +494,11 @@ static void print_stats(struct echod *d, FILE *f)
 		stack_if_fault_counters(d->st, d->ifindex, dir, &fc);
 		fprintf(f, "fault.%s.passed %" PRIu64 "\n", fnames[dir], fc.passed);
 		fprintf(f, "fault.%s.lost %" PRIu64 "\n", fnames[dir], fc.lost);
-		fprintf(f, "fault.%s.duplicated %" PRIu64 "\n", fnames[dir],
-			fc.duplicated);
-		fprintf(f, "fault.%s.reordered %" PRIu64 "\n", fnames[dir],
-			fc.reordered);
-		fprintf(f, "fault.%s.corrupted %" PRIu64 "\n", fnames[dir],
-			fc.corrupted);
+		fprintf(f, "fault.%s.duplicated %" PRIu64 "\n", fnames[dir], fc.duplicated);
+		fprintf(f, "fault.%s.reordered %" PRIu64 "\n", fnames[dir], fc.reordered);
+		fprintf(f, "fault.%s.corrupted %" PRIu64 "\n", fnames[dir], fc.corrupted);
 		fprintf(f, "fault.%s.delayed %" PRIu64 "\n", fnames[dir], fc.delayed);
-		fprintf(f, "fault.%s.queue_drops %" PRIu64 "\n", fnames[dir],
-			fc.queue_drops);
+		fprintf(f, "fault.%s.queue_drops %" PRIu64 "\n", fnames[dir], fc.queue_drops);
 	}
 	fprintf(f, "tun.rx_packets %" PRIu64 "\n", d->tun.rx_packets);
 	fprintf(f, "tun.tx_packets %" PRIu64 "\n", d->tun.tx_packets);
@@ -562,8 +604,7 @@ static void echo_ep(struct echod *d, int h)
 		iov.iov_base = d->dgram;
 		iov.iov_len = UDP_MAX_PAYLOAD;
 		mflags = 0;
-		n = stack_ep_recvfrom(d->st, h, &iov, 1, STACK_MSG_DONTWAIT,
-				      &from, &mflags);
+		n = stack_ep_recvfrom(d->st, h, &iov, 1, STACK_MSG_DONTWAIT, &from, &mflags);
 		if (n == -EAGAIN)
 			return;
 		if (n < 0) {
@@ -686,8 +727,8 @@ int main(int argc, char **argv)
 		d.ep6 = open_echo_ep(&d, STACK_AF_INET6);
 	if (d.o.ready)
 		touch_ready(d.o.ready);
-	fprintf(stderr, PROG ": serving UDP echo on port %u, %s (MTU %u)\n",
-		d.o.port, d.tun.name, d.tun.mtu);
+	fprintf(stderr, PROG ": serving UDP echo on port %u, %s (MTU %u)\n", d.o.port, d.tun.name,
+		d.tun.mtu);
 
 	run(&d, &waitmask);
 

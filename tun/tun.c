@@ -26,8 +26,7 @@
 /* IPv6 needs at least this MTU on a link (RFC 8200 §5). */
 #define IPV6_MIN_MTU 1280
 
-static int fail(struct tun *t, int err, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+static int fail(struct tun *t, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 static int fail(struct tun *t, int err, const char *fmt, ...)
 {
@@ -46,8 +45,8 @@ const char *tun_strerror(int err)
 		return "success";
 	case -ENOENT:
 		return TUN_DEV_PATH " is missing: create the node "
-		       "(mknod " TUN_DEV_PATH " c 10 200) or load the tun "
-		       "module (modprobe tun)";
+				    "(mknod " TUN_DEV_PATH " c 10 200) or load the tun "
+				    "module (modprobe tun)";
 	case -ENODEV:
 	case -ENXIO:
 		return "the kernel has no TUN driver: load the tun module "
@@ -150,11 +149,9 @@ struct nlreq {
 	};
 };
 
-static struct rtattr *nl_attr(struct nlreq *r, unsigned short type,
-			      const void *data, size_t len)
+static struct rtattr *nl_attr(struct nlreq *r, unsigned short type, const void *data, size_t len)
 {
-	struct rtattr *a =
-		(struct rtattr *)(void *)(r->raw + NLMSG_ALIGN(r->h.nlmsg_len));
+	struct rtattr *a = (struct rtattr *)(void *)(r->raw + NLMSG_ALIGN(r->h.nlmsg_len));
 
 	a->rta_type = type;
 	a->rta_len = (unsigned short)RTA_LENGTH(len);
@@ -167,14 +164,13 @@ static struct rtattr *nl_attr(struct nlreq *r, unsigned short type,
 /* Close a nested attribute opened by nl_attr(r, type, NULL, 0). */
 static void nl_nest_end(struct nlreq *r, struct rtattr *nest)
 {
-	nest->rta_len = (unsigned short)(r->raw + r->h.nlmsg_len -
-					 (char *)nest);
+	nest->rta_len = (unsigned short)(r->raw + r->h.nlmsg_len - (char *)nest);
 }
 
 /* Send one request and wait for its acknowledgement: 0 or -errno. */
 static int nl_talk(struct nlreq *r)
 {
-	struct sockaddr_nl kernel = { .nl_family = AF_NETLINK };
+	struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
 	union {
 		struct nlmsghdr h;
 		char buf[1024];
@@ -187,8 +183,7 @@ static int nl_talk(struct nlreq *r)
 		return -errno;
 	r->h.nlmsg_flags |= NLM_F_REQUEST | NLM_F_ACK;
 	r->h.nlmsg_seq = 1;
-	if (sendto(s, r, r->h.nlmsg_len, 0, (struct sockaddr *)&kernel,
-		   sizeof(kernel)) < 0) {
+	if (sendto(s, r, r->h.nlmsg_len, 0, (struct sockaddr *)&kernel, sizeof(kernel)) < 0) {
 		err = -errno;
 		goto out;
 	}
@@ -200,8 +195,7 @@ static int nl_talk(struct nlreq *r)
 			err = -errno;
 			goto out;
 		}
-		for (struct nlmsghdr *h = &ans.h; NLMSG_OK(h, (size_t)n);
-		     h = NLMSG_NEXT(h, n)) {
+		for (struct nlmsghdr *h = &ans.h; NLMSG_OK(h, (size_t)n); h = NLMSG_NEXT(h, n)) {
 			if (h->nlmsg_seq != r->h.nlmsg_seq)
 				continue;
 			if (h->nlmsg_type == NLMSG_ERROR) {
@@ -279,26 +273,23 @@ static int open_errmsg(struct tun *t, int err, const char *name, bool existed)
 				    "cannot attach to %s: permission denied: "
 				    "it belongs to another user; run as root, "
 				    "or re-create it with `ip tuntap add dev %s "
-				    "mode tun user USER`", name, name);
+				    "mode tun user USER`",
+				    name, name);
 		return fail(t, err,
 			    "cannot create %s: permission denied: run as root "
 			    "(CAP_NET_ADMIN), or pre-create the device with "
 			    "`ip tuntap add dev %s mode tun user USER`",
 			    *name ? name : "a TUN device", *name ? name : "NAME");
 	case -EBUSY:
-		return fail(t, err, "%s is busy: another process holds it",
-			    name);
+		return fail(t, err, "%s is busy: another process holds it", name);
 	case -EINVAL:
-		return fail(t, err,
-			    "%s exists and is not a single-queue TUN device",
-			    name);
+		return fail(t, err, "%s exists and is not a single-queue TUN device", name);
 	default:
 		return fail(t, err, "TUNSETIFF %s: %s", name, strerror(-err));
 	}
 }
 
-static int configure_kernel_side(struct tun *t, const struct tun_config *cfg,
-				 int ctl)
+static int configure_kernel_side(struct tun *t, const struct tun_config *cfg, int ctl)
 {
 	bool was_up;
 	int err;
@@ -307,13 +298,12 @@ static int configure_kernel_side(struct tun *t, const struct tun_config *cfg,
 		if (t->mtu < IPV6_MIN_MTU)
 			return fail(t, -EINVAL,
 				    "%s: IPv6 needs an MTU of at least %d, "
-				    "not %u", t->name, IPV6_MIN_MTU, t->mtu);
+				    "not %u",
+				    t->name, IPV6_MIN_MTU, t->mtu);
 		err = set_addr_gen_none(t->ifindex);
 		if (err)
-			return fail(t, err, "%s: IPv6 addr_gen_mode: %s%s",
-				    t->name, strerror(-err),
-				    err == -EAFNOSUPPORT ?
-				    " (is IPv6 disabled?)" : "");
+			return fail(t, err, "%s: IPv6 addr_gen_mode: %s%s", t->name, strerror(-err),
+				    err == -EAFNOSUPPORT ? " (is IPv6 disabled?)" : "");
 	}
 	err = set_up(ctl, t->name, &was_up);
 	if (err)
@@ -321,17 +311,15 @@ static int configure_kernel_side(struct tun *t, const struct tun_config *cfg,
 	if (cfg->has_addr4) {
 		err = add_addr(t->ifindex, AF_INET, &cfg->addr4, cfg->prefix4);
 		if (err)
-			return fail(t, err, "%s: adding the IPv4 address: %s",
-				    t->name, strerror(-err));
+			return fail(t, err, "%s: adding the IPv4 address: %s", t->name,
+				    strerror(-err));
 	}
 	if (cfg->has_addr6) {
-		err = add_addr(t->ifindex, AF_INET6, &cfg->addr6,
-			       cfg->prefix6);
+		err = add_addr(t->ifindex, AF_INET6, &cfg->addr6, cfg->prefix6);
 		if (err)
-			return fail(t, err, "%s: adding the IPv6 address: %s%s",
-				    t->name, strerror(-err),
-				    err == -EACCES || err == -EPERM ?
-				    " (is IPv6 disabled on it?)" : "");
+			return fail(
+			    t, err, "%s: adding the IPv6 address: %s%s", t->name, strerror(-err),
+			    err == -EACCES || err == -EPERM ? " (is IPv6 disabled on it?)" : "");
 	}
 	return 0;
 }
@@ -350,16 +338,16 @@ static int adopt_existing(struct tun *t, const struct tun_config *cfg, int ctl)
 				    "%s: cannot change the MTU from %u to %u "
 				    "(%s): ask for MTU %u, or run `ip link set "
 				    "%s mtu %u` as root",
-				    t->name, t->mtu, cfg->mtu, strerror(-err),
-				    t->mtu, t->name, cfg->mtu);
+				    t->name, t->mtu, cfg->mtu, strerror(-err), t->mtu, t->name,
+				    cfg->mtu);
 		t->mtu = cfg->mtu;
 	}
 	err = set_up(ctl, t->name, &was_up);
 	if (err)
 		snprintf(t->warn, sizeof(t->warn),
 			 "%s is down and cannot be brought up (%s): run "
-			 "`ip link set %s up` as root", t->name, strerror(-err),
-			 t->name);
+			 "`ip link set %s up` as root",
+			 t->name, strerror(-err), t->name);
 	return 0;
 }
 
@@ -377,32 +365,29 @@ int tun_open(struct tun *t, const struct tun_config *cfg)
 			return fail(t, -EINVAL,
 				    "bad device name \"%s\": it needs 1 to %d "
 				    "characters, no '/', ':' or whitespace, and "
-				    "not \".\" or \"..\"", name, IFNAMSIZ - 1);
+				    "not \".\" or \"..\"",
+				    name, IFNAMSIZ - 1);
 		existed = if_nametoindex(name) != 0;
 	}
 	if (cfg->has_addr4 && cfg->prefix4 > 32)
-		return fail(t, -EINVAL, "IPv4 prefix length %u > 32",
-			    cfg->prefix4);
+		return fail(t, -EINVAL, "IPv4 prefix length %u > 32", cfg->prefix4);
 	if (cfg->has_addr6 && cfg->prefix6 > 128)
-		return fail(t, -EINVAL, "IPv6 prefix length %u > 128",
-			    cfg->prefix6);
+		return fail(t, -EINVAL, "IPv6 prefix length %u > 128", cfg->prefix6);
 
 	t->fd = open(TUN_DEV_PATH, O_RDWR | O_CLOEXEC | O_NONBLOCK);
 	if (t->fd < 0) {
 		err = -errno;
 		if (err == -ENOENT || err == -ENODEV || err == -ENXIO)
-			return fail(t, err, "%s: %s", TUN_DEV_PATH,
-				    tun_strerror(err));
+			return fail(t, err, "%s: %s", TUN_DEV_PATH, tun_strerror(err));
 		if (err == -EACCES || err == -EPERM)
 			return fail(t, err,
 				    "cannot open %s: permission denied: run as "
 				    "root, or give the node its usual mode "
 				    "(chmod 0666 %s) and pre-create the device "
 				    "with `ip tuntap add dev %s mode tun user "
-				    "USER`", TUN_DEV_PATH, TUN_DEV_PATH,
-				    *name ? name : "NAME");
-		return fail(t, err, "cannot open %s: %s", TUN_DEV_PATH,
-			    strerror(-err));
+				    "USER`",
+				    TUN_DEV_PATH, TUN_DEV_PATH, *name ? name : "NAME");
+		return fail(t, err, "cannot open %s: %s", TUN_DEV_PATH, strerror(-err));
 	}
 
 	ifreq_init(&ifr, name);
@@ -416,8 +401,7 @@ int tun_open(struct tun *t, const struct tun_config *cfg)
 	t->created = !existed;
 	t->ifindex = (int)if_nametoindex(t->name);
 	if (!t->ifindex) {
-		err = fail(t, -errno, "%s: no interface index: %s", t->name,
-			   strerror(errno));
+		err = fail(t, -errno, "%s: no interface index: %s", t->name, strerror(errno));
 		goto fail;
 	}
 
@@ -428,16 +412,14 @@ int tun_open(struct tun *t, const struct tun_config *cfg)
 	}
 	err = get_mtu(ctl, t->name, &t->mtu);
 	if (err) {
-		fail(t, err, "%s: reading the MTU: %s", t->name,
-		     strerror(-err));
+		fail(t, err, "%s: reading the MTU: %s", t->name, strerror(-err));
 		goto fail;
 	}
 	if (t->created) {
 		if (cfg->mtu && cfg->mtu != t->mtu) {
 			err = set_mtu(ctl, t->name, cfg->mtu);
 			if (err) {
-				fail(t, err, "%s: MTU %u: %s", t->name,
-				     cfg->mtu, strerror(-err));
+				fail(t, err, "%s: MTU %u: %s", t->name, cfg->mtu, strerror(-err));
 				goto fail;
 			}
 			t->mtu = cfg->mtu;
@@ -503,6 +485,7 @@ int tun_write_batch(struct tun *t, const struct tun_pkt *pkts, unsigned n)
 				continue;
 			case EAGAIN:
 				return (int)done;
+			case EIO: /* link down, or a runt packet */
 			case EINVAL:
 			case EMSGSIZE:
 			case EFAULT:

@@ -25,14 +25,14 @@
  * link, applied only when tun_open created the device: an existing device
  * belongs to whoever made it, who also configured it. */
 struct tun_config {
-	const char *name;       /* device name; NULL or "" = kernel picks tunN */
-	uint32_t mtu;           /* 0 = leave the device's MTU as it is */
+	const char *name; /* device name; NULL or "" = kernel picks tunN */
+	uint32_t mtu;	  /* 0 = leave the device's MTU as it is */
 	bool has_addr4;
-	struct in_addr addr4;   /* kernel-side IPv4 address */
-	unsigned prefix4;       /* its prefix length, 0..32 */
+	struct in_addr addr4; /* kernel-side IPv4 address */
+	unsigned prefix4;     /* its prefix length, 0..32 */
 	bool has_addr6;
-	struct in6_addr addr6;  /* kernel-side IPv6 address (added NODAD) */
-	unsigned prefix6;       /* its prefix length, 0..128 */
+	struct in6_addr addr6; /* kernel-side IPv6 address (added NODAD) */
+	unsigned prefix6;      /* its prefix length, 0..128 */
 };
 
 /* An open device.  fd is non-blocking and close-on-exec; poll it for
@@ -41,13 +41,13 @@ struct tun {
 	int fd;
 	int ifindex;
 	char name[IF_NAMESIZE];
-	bool created;           /* we created it (it vanishes on tun_close) */
-	uint32_t mtu;           /* the device's MTU after tun_open */
+	bool created; /* we created it (it vanishes on tun_close) */
+	uint32_t mtu; /* the device's MTU after tun_open */
 	/* Counters of the batch calls. */
 	uint64_t rx_packets, tx_packets;
-	uint64_t tx_errors;     /* packets the kernel refused (dropped) */
-	char err[TUN_ERRLEN];   /* last error, one line, no newline */
-	char warn[TUN_ERRLEN];  /* a non-fatal remark from tun_open, or "" */
+	uint64_t tx_errors;    /* packets the kernel refused (dropped) */
+	char err[TUN_ERRLEN];  /* last error, one line, no newline */
+	char warn[TUN_ERRLEN]; /* a non-fatal remark from tun_open, or "" */
 };
 
 /* One packet buffer of a batch: data[0..cap) is room, len the bytes used. */

@@ -27,7 +27,7 @@
 #define PROG "udpprobe"
 #define MAX_DGRAM 65535
 #define FAULT_MAGIC 0x4e535052u /* "NSPR" */
-#define FAULT_HDR 12            /* magic, seq, size: 3 x u32 */
+#define FAULT_HDR 12		/* magic, seq, size: 3 x u32 */
 
 struct opts {
 	const char *mode;
@@ -35,12 +35,12 @@ struct opts {
 	uint16_t port;
 	const char *sizes;
 	unsigned count;
-	unsigned timeout_ms;  /* echo/refused: per datagram */
-	unsigned size;        /* fault: bytes per datagram */
-	unsigned burst;       /* fault: datagrams sent back to back */
-	unsigned gap_ms;      /* fault: pause between bursts */
-	unsigned quiet_ms;    /* fault: stop after this long without echoes */
-	unsigned max_ms;      /* fault: bound on the whole run */
+	unsigned timeout_ms; /* echo/refused: per datagram */
+	unsigned size;	     /* fault: bytes per datagram */
+	unsigned burst;	     /* fault: datagrams sent back to back */
+	unsigned gap_ms;     /* fault: pause between bursts */
+	unsigned quiet_ms;   /* fault: stop after this long without echoes */
+	unsigned max_ms;     /* fault: bound on the whole run */
 };
 
 static uint8_t sbuf[MAX_DGRAM + 1], rbuf[MAX_DGRAM + 1], want[MAX_DGRAM + 1];
@@ -93,27 +93,25 @@ static void put32(uint8_t *p, uint32_t v)
 
 static uint32_t get32(const uint8_t *p)
 {
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	       (uint32_t)p[2] << 8 | p[3];
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
 /* ---- options ------------------------------------------------------------ */
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"usage: " PROG " MODE --to ADDR --port P [options]\n"
-		"  echo     send datagrams of --sizes (default 1,1472,1473,8000)\n"
-		"           --count times each, wait for each echo, compare it\n"
-		"  refused  a datagram to a closed port must give ECONNREFUSED\n"
-		"  fault    send --count small datagrams in bursts, collect the\n"
-		"           echoes, print: sent N received R lost L duplicates D\n"
-		"           reordered O corrupt C (exit 1 if C > 0)\n"
-		"options: --sizes LIST --count N --timeout-ms T (per datagram,\n"
-		"  default 3000) --size S (fault, default 64) --burst B (default\n"
-		"  16) --gap-ms G (default 2) --quiet-ms Q (default 1000)\n"
-		"  --max-ms M (fault, whole run, default 60000)\n"
-		"ADDR is IPv4 or IPv6.\n");
+	fprintf(f, "usage: " PROG " MODE --to ADDR --port P [options]\n"
+		   "  echo     send datagrams of --sizes (default 1,1472,1473,8000)\n"
+		   "           --count times each, wait for each echo, compare it\n"
+		   "  refused  a datagram to a closed port must give ECONNREFUSED\n"
+		   "  fault    send --count small datagrams in bursts, collect the\n"
+		   "           echoes, print: sent N received R lost L duplicates D\n"
+		   "           reordered O corrupt C (exit 1 if C > 0)\n"
+		   "options: --sizes LIST --count N --timeout-ms T (per datagram,\n"
+		   "  default 3000) --size S (fault, default 64) --burst B (default\n"
+		   "  16) --gap-ms G (default 2) --quiet-ms Q (default 1000)\n"
+		   "  --max-ms M (fault, whole run, default 60000)\n"
+		   "ADDR is IPv4 or IPv6.\n");
 }
 
 static unsigned parse_uint(const char *opt, const char *s, unsigned max)
@@ -131,18 +129,18 @@ static unsigned parse_uint(const char *opt, const char *s, unsigned max)
 static void parse_opts(struct opts *o, int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "to", required_argument, NULL, 't' },
-		{ "port", required_argument, NULL, 'p' },
-		{ "sizes", required_argument, NULL, 's' },
-		{ "count", required_argument, NULL, 'c' },
-		{ "timeout-ms", required_argument, NULL, 'T' },
-		{ "size", required_argument, NULL, 'S' },
-		{ "burst", required_argument, NULL, 'b' },
-		{ "gap-ms", required_argument, NULL, 'g' },
-		{ "quiet-ms", required_argument, NULL, 'q' },
-		{ "max-ms", required_argument, NULL, 'm' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+	    {"to", required_argument, NULL, 't'},
+	    {"port", required_argument, NULL, 'p'},
+	    {"sizes", required_argument, NULL, 's'},
+	    {"count", required_argument, NULL, 'c'},
+	    {"timeout-ms", required_argument, NULL, 'T'},
+	    {"size", required_argument, NULL, 'S'},
+	    {"burst", required_argument, NULL, 'b'},
+	    {"gap-ms", required_argument, NULL, 'g'},
+	    {"quiet-ms", required_argument, NULL, 'q'},
+	    {"max-ms", required_argument, NULL, 'm'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	int c;
 
@@ -166,18 +164,42 @@ static void parse_opts(struct opts *o, int argc, char **argv)
 	optind = 2;
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (c) {
-		case 't': o->to = optarg; break;
-		case 'p': o->port = (uint16_t)parse_uint("port", optarg, 65535); break;
-		case 's': o->sizes = optarg; break;
-		case 'c': o->count = parse_uint("count", optarg, 10000000); break;
-		case 'T': o->timeout_ms = parse_uint("timeout-ms", optarg, 600000); break;
-		case 'S': o->size = parse_uint("size", optarg, MAX_DGRAM); break;
-		case 'b': o->burst = parse_uint("burst", optarg, 100000); break;
-		case 'g': o->gap_ms = parse_uint("gap-ms", optarg, 10000); break;
-		case 'q': o->quiet_ms = parse_uint("quiet-ms", optarg, 600000); break;
-		case 'm': o->max_ms = parse_uint("max-ms", optarg, 3600000); break;
-		case 'h': usage(stdout); exit(0);
-		default: usage(stderr); exit(2);
+		case 't':
+			o->to = optarg;
+			break;
+		case 'p':
+			o->port = (uint16_t)parse_uint("port", optarg, 65535);
+			break;
+		case 's':
+			o->sizes = optarg;
+			break;
+		case 'c':
+			o->count = parse_uint("count", optarg, 10000000);
+			break;
+		case 'T':
+			o->timeout_ms = parse_uint("timeout-ms", optarg, 600000);
+			break;
+		case 'S':
+			o->size = parse_uint("size", optarg, MAX_DGRAM);
+			break;
+		case 'b':
+			o->burst = parse_uint("burst", optarg, 100000);
+			break;
+		case 'g':
+			o->gap_ms = parse_uint("gap-ms", optarg, 10000);
+			break;
+		case 'q':
+			o->quiet_ms = parse_uint("quiet-ms", optarg, 600000);
+			break;
+		case 'm':
+			o->max_ms = parse_uint("max-ms", optarg, 3600000);
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		default:
+			usage(stderr);
+			exit(2);
 		}
 	}
 	if (optind < argc)
@@ -210,8 +232,7 @@ static int open_connected(const struct opts *o, int *family)
 		sin->sin_family = AF_INET;
 		sin->sin_port = htons(o->port);
 		sl = sizeof(*sin);
-	} else if (inet_pton(AF_INET6, h,
-			     &((struct sockaddr_in6 *)&ss)->sin6_addr) == 1) {
+	} else if (inet_pton(AF_INET6, h, &((struct sockaddr_in6 *)&ss)->sin6_addr) == 1) {
 		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
 
 		sin6->sin6_family = AF_INET6;
@@ -237,7 +258,7 @@ static int open_connected(const struct opts *o, int *family)
 /* Wait up to ms for s to be readable: true if it is. */
 static bool wait_readable(int s, int ms)
 {
-	struct pollfd p = { .fd = s, .events = POLLIN };
+	struct pollfd p = {.fd = s, .events = POLLIN};
 	int r;
 
 	if (ms < 0)
@@ -258,8 +279,7 @@ static void send_all(const struct opts *o, int s, const void *buf, size_t len)
 		n = send(s, buf, len, 0);
 	while (n < 0 && errno == EINTR);
 	if (n < 0)
-		die(1, "send %zu bytes to %s port %u: %s", len, o->to, o->port,
-		    strerror(errno));
+		die(1, "send %zu bytes to %s port %u: %s", len, o->to, o->port, strerror(errno));
 	if ((size_t)n != len)
 		die(1, "send %zu bytes: only %zd sent", len, n);
 }
@@ -274,31 +294,32 @@ static void echo_one(const struct opts *o, int s, unsigned size, unsigned seq)
 	fill_pattern(sbuf, size, size, seq);
 	send_all(o, s, sbuf, size);
 	for (;;) {
-		if (!wait_readable(s, (int)(deadline - now_ms())) ||
-		    now_ms() > deadline)
-			die(1, "echo of %u bytes (#%u) from %s port %u: no answer "
-			    "within %u ms", size, seq, o->to, o->port,
-			    o->timeout_ms);
+		if (!wait_readable(s, (int)(deadline - now_ms())) || now_ms() > deadline)
+			die(1,
+			    "echo of %u bytes (#%u) from %s port %u: no answer "
+			    "within %u ms",
+			    size, seq, o->to, o->port, o->timeout_ms);
 		n = recv(s, rbuf, sizeof(rbuf), MSG_DONTWAIT | MSG_TRUNC);
 		if (n < 0 && (errno == EAGAIN || errno == EINTR))
 			continue;
 		if (n < 0)
-			die(1, "echo of %u bytes (#%u): recv: %s%s", size, seq,
-			    strerror(errno), errno == ECONNREFUSED ?
-			    " (port unreachable: is the echo service there?)" :
-			    "");
+			die(1, "echo of %u bytes (#%u): recv: %s%s", size, seq, strerror(errno),
+			    errno == ECONNREFUSED
+				? " (port unreachable: is the echo service there?)"
+				: "");
 		break;
 	}
 	if ((size_t)n != size)
-		die(1, "echo of %u bytes (#%u) came back with %zd bytes", size,
-		    seq, n);
+		die(1, "echo of %u bytes (#%u) came back with %zd bytes", size, seq, n);
 	if (memcmp(rbuf, sbuf, size)) {
 		size_t i = 0;
 
 		while (rbuf[i] == sbuf[i])
 			i++;
-		die(1, "echo of %u bytes (#%u) differs first at byte %zu: "
-		    "sent 0x%02x, got 0x%02x", size, seq, i, sbuf[i], rbuf[i]);
+		die(1,
+		    "echo of %u bytes (#%u) differs first at byte %zu: "
+		    "sent 0x%02x, got 0x%02x",
+		    size, seq, i, sbuf[i], rbuf[i]);
 	}
 }
 
@@ -318,8 +339,7 @@ static int mode_echo(const struct opts *o)
 			die(2, "--sizes: bad list \"%s\"", o->sizes);
 		for (unsigned seq = 0; seq < count; seq++)
 			echo_one(o, s, (unsigned)size, seq);
-		printf("echo %s port %u: %lu bytes x%u ok\n", o->to, o->port,
-		       size, count);
+		printf("echo %s port %u: %lu bytes x%u ok\n", o->to, o->port, size, count);
 		p = *end ? end + 1 : end;
 	}
 	close(s);
@@ -351,14 +371,15 @@ static int mode_refused(const struct opts *o)
 		if (n < 0 && errno != EAGAIN && errno != EINTR)
 			die(1, "recv: %s, expected ECONNREFUSED", strerror(errno));
 		if (n >= 0)
-			die(1, "%s port %u answered (%zd bytes): something "
-			    "listens there", o->to, o->port, n);
+			die(1,
+			    "%s port %u answered (%zd bytes): something "
+			    "listens there",
+			    o->to, o->port, n);
 	}
-	die(1, "%s port %u: no ECONNREFUSED within %u ms (%u datagrams sent)",
-	    o->to, o->port, o->timeout_ms, tries);
+	die(1, "%s port %u: no ECONNREFUSED within %u ms (%u datagrams sent)", o->to, o->port,
+	    o->timeout_ms, tries);
 refused:
-	printf("refused %s port %u: ECONNREFUSED after %u datagram(s)\n",
-	       o->to, o->port, tries);
+	printf("refused %s port %u: ECONNREFUSED after %u datagram(s)\n", o->to, o->port, tries);
 	close(s);
 	return 0;
 }
@@ -366,23 +387,22 @@ refused:
 /* ---- fault -------------------------------------------------------------- */
 
 struct fault_tally {
-	unsigned *seen;     /* copies received per sequence number */
-	uint64_t received;  /* every datagram, duplicates and corrupt ones too */
+	unsigned *seen;	   /* copies received per sequence number */
+	uint64_t received; /* every datagram, duplicates and corrupt ones too */
 	uint64_t corrupt;
 	uint64_t reordered; /* first copies arriving after a higher seq */
 	int64_t max_seq;
-	uint64_t errors;    /* ICMP errors reported on the socket */
+	uint64_t errors; /* ICMP errors reported on the socket */
 	uint64_t last_rx_ms;
 };
 
-static void fault_check(const struct opts *o, struct fault_tally *t,
-			const uint8_t *d, ssize_t n)
+static void fault_check(const struct opts *o, struct fault_tally *t, const uint8_t *d, ssize_t n)
 {
 	uint32_t seq;
 
 	t->received++;
-	if ((size_t)n != o->size || get32(d) != FAULT_MAGIC ||
-	    get32(d + 8) != o->size || (seq = get32(d + 4)) >= o->count) {
+	if ((size_t)n != o->size || get32(d) != FAULT_MAGIC || get32(d + 8) != o->size ||
+	    (seq = get32(d + 4)) >= o->count) {
 		t->corrupt++;
 		return;
 	}
@@ -442,10 +462,9 @@ static int mode_fault(const struct opts *o)
 			put32(sbuf, FAULT_MAGIC);
 			put32(sbuf + 4, seq);
 			put32(sbuf + 8, o->size);
-			fill_pattern(sbuf + FAULT_HDR, o->size - FAULT_HDR,
-				     o->size, seq);
-			if (send(s, sbuf, o->size, 0) < 0 &&
-			    errno != ECONNREFUSED && errno != ENOBUFS)
+			fill_pattern(sbuf + FAULT_HDR, o->size - FAULT_HDR, o->size, seq);
+			if (send(s, sbuf, o->size, 0) < 0 && errno != ECONNREFUSED &&
+			    errno != ENOBUFS)
 				die(1, "send: %s", strerror(errno));
 		}
 		/* the pause: collect echoes meanwhile */
@@ -453,10 +472,8 @@ static int mode_fault(const struct opts *o)
 		do {
 			fault_drain(o, s, &t);
 			if (now_ms() > end)
-				die(1, "fault: sending took longer than %u ms",
-				    o->max_ms);
-		} while (now_ms() < gap_end &&
-			 wait_readable(s, (int)(gap_end - now_ms())));
+				die(1, "fault: sending took longer than %u ms", o->max_ms);
+		} while (now_ms() < gap_end && wait_readable(s, (int)(gap_end - now_ms())));
 		fault_drain(o, s, &t);
 	}
 	/* Collect until quiet: every expected echo is in, or late. */
@@ -472,12 +489,11 @@ static int mode_fault(const struct opts *o)
 		else
 			dups += t.seen[i] - 1;
 	}
-	printf("sent %u received %" PRIu64 " lost %" PRIu64 " duplicates %"
-	       PRIu64 " reordered %" PRIu64 " corrupt %" PRIu64 "\n",
+	printf("sent %u received %" PRIu64 " lost %" PRIu64 " duplicates %" PRIu64
+	       " reordered %" PRIu64 " corrupt %" PRIu64 "\n",
 	       o->count, t.received, lost, dups, t.reordered, t.corrupt);
 	if (t.errors)
-		fprintf(stderr, PROG ": %" PRIu64 " socket errors (ICMP) seen\n",
-			t.errors);
+		fprintf(stderr, PROG ": %" PRIu64 " socket errors (ICMP) seen\n", t.errors);
 	free(t.seen);
 	close(s);
 	if (t.corrupt)

@@ -239,6 +239,26 @@ START_TEST(ip6_valid_echo_and_header)
 }
 END_TEST
 
+START_TEST(ip6_all_nodes_echo)
+{
+	/* RFC 4291 §2.8: ff02::1 is ours too; the reply comes from our
+	 * unicast address.  Other groups are not joined. */
+	uint8_t icmp[64], pkt[256], out[2048], dst[16] = {0xff, 0x02, [15] = 1};
+	size_t n = build_icmp(icmp, STACK_AF_INET6, h.p6, dst, ICMP6_ECHO_REQUEST, 0, 1, "mc", 2);
+	size_t m = build_ip6(pkt, h.p6, dst, STACK_IPPROTO_ICMPV6, icmp, n, 1);
+
+	h_inject(&h, pkt, m);
+	ck_assert_uint_gt(h_pull(&h, out, sizeof(out)), 0);
+	ck_assert_mem_eq(out + IP6_SRC, h.a6, 16);
+	ck_assert_uint_eq(out[40], ICMP6_ECHO_REPLY);
+	dst[15] = 2; /* all-routers: not a member */
+	n = build_icmp(icmp, STACK_AF_INET6, h.p6, dst, ICMP6_ECHO_REQUEST, 0, 1, "mc", 2);
+	m = build_ip6(pkt, h.p6, dst, STACK_IPPROTO_ICMPV6, icmp, n, 1);
+	h_inject(&h, pkt, m);
+	ck_assert_uint_eq(h_pending(&h), 0);
+}
+END_TEST
+
 START_TEST(ip6_malformed_each_counted)
 {
 	uint8_t icmp[64], pkt[256];
@@ -559,6 +579,7 @@ Suite *suite_ip(void)
 	tcase_add_test(v4, ip4_fragmented_output_fits_mtu);
 	tcase_add_test(v6, ip6_valid_echo_and_header);
 	tcase_add_test(v6, ip6_malformed_each_counted);
+	tcase_add_test(v6, ip6_all_nodes_echo);
 	tcase_add_test(v6, ip6_ext_chain_accepted);
 	tcase_add_test(v6, ip6_unknown_next_header_param_problem);
 	tcase_add_test(v6, ip6_hopopts_not_first);
