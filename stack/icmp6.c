@@ -67,36 +67,10 @@ static void echo_reply(struct stack *st, struct pbuf *p, size_t ilen)
 	ip_output(st, r, &tx);
 }
 
-/* Find the upper-layer header in a quoted IPv6 packet: walk the extension
- * headers that fit in the quote.  Returns its offset or 0. */
+/* The upper-layer header of a quoted IPv6 packet, or 0. */
 static size_t quoted_upper(const uint8_t *q, size_t qlen, uint8_t *proto)
 {
-	uint8_t nxt = q[IP6_NXT];
-	size_t off = IP6_HLEN;
-
-	for (int n = 0; n < 8; n++) {
-		switch (nxt) {
-		case IP6_NH_HOPOPTS:
-		case IP6_NH_DSTOPTS:
-		case IP6_NH_ROUTING:
-			if (off + 2 > qlen)
-				return 0;
-			nxt = q[off];
-			off += ((size_t)q[off + 1] + 1) * 8;
-			break;
-		case IP6_NH_FRAGMENT:
-			if (off + IP6_FRAG_HLEN > qlen ||
-			    (get16(q + off + IP6_FRAG_OFFLG) & IP6_FRAG_OFFMASK))
-				return 0; /* ports only in the first fragment */
-			nxt = q[off];
-			off += IP6_FRAG_HLEN;
-			break;
-		default:
-			*proto = nxt;
-			return off;
-		}
-	}
-	return 0;
+	return ip6_skip_ext(q, qlen, IP6_HLEN, q[IP6_NXT], proto);
 }
 
 static void error_input(struct stack *st, const uint8_t *m, size_t ilen)

@@ -77,9 +77,12 @@ static bool src6_ok(struct iface *ifp, const uint8_t *src)
 	return true;
 }
 
-/* RFC 8200 §4.5 (after RFC 7112): the first fragment must hold the whole
- * header chain through the upper-layer header; walk it from off. */
-static bool chain_in_first_fragment(const uint8_t *h, size_t len, size_t off, uint8_t nxt)
+/* Skip the extension headers of the packet h[0..len) starting at off,
+ * where the header named `nxt` begins.  Returns the offset of the
+ * upper-layer header (its protocol in *proto; IP6_NH_NONE when nothing
+ * follows), or 0 when the chain runs past len or passes a non-initial
+ * fragment (whose ports are elsewhere). */
+size_t ip6_skip_ext(const uint8_t *h, size_t len, size_t off, uint8_t nxt, uint8_t *proto)
 {
 	for (int n = 0; n < 16; n++) {
 		switch (nxt) {
@@ -87,23 +90,35 @@ static bool chain_in_first_fragment(const uint8_t *h, size_t len, size_t off, ui
 		case IP6_NH_DSTOPTS:
 		case IP6_NH_ROUTING:
 			if (off + 2 > len)
-				return false;
+				return 0;
 			nxt = h[off];
 			off += ((size_t)h[off + 1] + 1) * 8;
 			break;
 		case IP6_NH_FRAGMENT:
-			if (off + IP6_FRAG_HLEN > len)
-				return false;
+			if (off + IP6_FRAG_HLEN > len ||
+			    (get16(h + off + IP6_FRAG_OFFLG) & IP6_FRAG_OFFMASK))
+				return 0;
 			nxt = h[off];
 			off += IP6_FRAG_HLEN;
 			break;
-		case IP6_NH_NONE:
-			return off <= len;
-		default: /* the upper-layer header: its first bytes must be here */
-			return off < len;
+		default:
+			if (off > len)
+				return 0;
+			*proto = nxt;
+			return off;
 		}
 	}
-	return false;
+	return 0;
+}
+
+/* RFC 8200 §4.5 (after RFC 7112): the first fragment must hold the whole
+ * header chain through (the start of) the upper-layer header. */
+static bool chain_in_first_fragment(const uint8_t *h, size_t len, size_t off, uint8_t nxt)
+{
+	uint8_t proto;
+	size_t up = ip6_skip_ext(h, len, off, nxt, &proto);
+
+	return up && (proto == IP6_NH_NONE || up < len);
 }
 
 void ip6_input(struct stack *st, struct iface *ifp, struct pbuf *p)

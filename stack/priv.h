@@ -228,6 +228,9 @@ void ip4_input(struct stack *st, struct iface *ifp, struct pbuf *p);
 void ip6_input(struct stack *st, struct iface *ifp, struct pbuf *p);
 int ip4_output(struct stack *st, struct pbuf *p, const struct ip_tx *tx);
 int ip6_output(struct stack *st, struct pbuf *p, const struct ip_tx *tx);
+/* Offset of the upper-layer header after IPv6 extension headers (see
+ * ip6.c), or 0. */
+size_t ip6_skip_ext(const uint8_t *h, size_t len, size_t off, uint8_t nxt, uint8_t *proto);
 /* Largest transport payload a single IP datagram can carry. */
 size_t ip_max_payload(int family);
 
