@@ -183,7 +183,7 @@ int stack_ep_pending(struct stack *st, int h)
  * maximum, then doubled for bookkeeping overhead, with a floor. */
 static uint32_t sockbuf_size(int val, uint32_t max, uint32_t min)
 {
-	uint64_t v = val < 0 ? 0 : (uint64_t)val;
+	uint64_t v = (uint32_t)val; /* min_t(u32, val, max): -1 means "max" */
 
 	if (v > max)
 		v = max;

@@ -9,9 +9,9 @@
 #include "priv.h"
 #include "wire.h"
 
-/* RFC 1812 §4.3.2.8 style token bucket shared by both families:
- * OPT_ICMP_RATE_PER_S messages a second, bursts of OPT_ICMP_BURST. */
-bool icmp_ratelimit_ok(struct stack *st)
+/* One token bucket for both families: OPT_ICMP_RATE_PER_S messages a
+ * second, bursts of OPT_ICMP_BURST (icmp_global_allow; RFC 1812 §4.3.2.8). */
+static bool global_ok(struct stack *st)
 {
 	uint64_t cap = (uint64_t)OPT_ICMP_BURST * 1000;
 	uint64_t elapsed = st->now - st->icmp_refill;
@@ -31,6 +31,57 @@ bool icmp_ratelimit_ok(struct stack *st)
 	}
 	st->icmp_tokens = (uint32_t)(tokens - 1000);
 	return true;
+}
+
+/* inet_peer_xrlim_allow: credit accrues with time up to a burst of
+ * OPT_ICMP_PEER_BURST intervals; each message spends one interval.  A
+ * peer not seen before starts with the full burst. */
+static bool peer_ok(struct stack *st, int family, const uint8_t *dst, uint64_t interval)
+{
+	struct icmp_peer *pe = NULL, *lru = &st->icmp_peers[0];
+	uint64_t cap = interval * OPT_ICMP_PEER_BURST;
+
+	for (int i = 0; i < OPT_ICMP_PEERS; i++) {
+		struct icmp_peer *c = &st->icmp_peers[i];
+
+		if (c->family == family && memcmp(c->addr, dst, addr_len(family)) == 0) {
+			pe = c;
+			break;
+		}
+		if (!c->family || (lru->family && c->last < lru->last))
+			lru = c;
+	}
+	if (!pe) {
+		pe = lru;
+		memset(pe, 0, sizeof(*pe));
+		pe->family = (uint8_t)family;
+		memcpy(pe->addr, dst, addr_len(family));
+		pe->tokens = cap;
+	} else {
+		uint64_t gained = st->now - pe->last;
+
+		pe->tokens = gained >= cap || pe->tokens + gained >= cap ? cap : pe->tokens + gained;
+	}
+	pe->last = st->now;
+	if (pe->tokens < interval)
+		return false;
+	pe->tokens -= interval;
+	return true;
+}
+
+bool icmp_ratelimit_ok(struct stack *st, int family, const uint8_t *dst,
+		       const struct stack_route_result *rt)
+{
+	uint64_t interval = OPT_ICMP_PEER_INTERVAL_NS;
+
+	if (!global_ok(st))
+		return false;
+	if (rt->ifindex == STACK_LOOPBACK_IFINDEX) /* "no rate limit on loopback" */
+		return true;
+	/* icmpv6_xrlim_allow: "give more bandwidth to wider prefixes" */
+	if (family == STACK_AF_INET6 && rt->prefixlen < 128)
+		interval >>= (128 - rt->prefixlen) >> 5;
+	return peer_ok(st, family, dst, interval);
 }
 
 /* Linux's icmp_err_convert: errno and whether the error is "hard"
@@ -65,6 +116,7 @@ static void echo_reply(struct stack *st, struct pbuf *p, size_t ilen)
 		.family = STACK_AF_INET, .proto = STACK_IPPROTO_ICMP,
 		.ttl = -1, .pmtudisc = STACK_IP_PMTUDISC_DONT,
 		.src = h + IP4_DST, .dst = h + IP4_SRC,
+		.tos = h[IP4_TOS], /* icmp_reply keeps the request's TOS */
 	};
 	uint8_t *m;
 
@@ -122,14 +174,12 @@ static void error_input(struct stack *st, struct pbuf *p, const uint8_t *m, size
 		e.err = unreach_errs[code].err;
 		e.hard = unreach_errs[code].hard;
 		if (code == ICMP4_UNREACH_NEEDFRAG) {
-			/* RFC 1191 §4: next-hop MTU in the low 16 bits. A
-			 * zero (RFC 792 router) gives no estimate: keep ours. */
+			/* RFC 1191 §4: next-hop MTU in the low 16 bits.  As
+			 * in __ip_rt_update_pmtu, a value below the floor (a
+			 * zero from an RFC 792 router too) becomes the floor,
+			 * and the MTU only ever goes down from a report. */
 			uint32_t mtu = get16(m + ICMP_REST + 2);
 
-			if (mtu == 0 || mtu >= get16(q + IP4_TOTLEN)) {
-				DROP(st, ICMP4, BAD_LEN);
-				return;
-			}
 			e.mtu = pmtu_update(st, STACK_AF_INET, q + IP4_DST, mtu);
 		}
 		break;
@@ -225,6 +275,7 @@ void icmp4_error(struct stack *st, struct pbuf *p, uint8_t type, uint8_t code, u
 		.ttl = -1, .pmtudisc = STACK_IP_PMTUDISC_DONT, .tos = 0xc0,
 		.dst = h + IP4_SRC,
 	};
+	struct stack_route_result rr;
 	struct pbuf *r;
 	uint8_t *m;
 
@@ -232,10 +283,15 @@ void icmp4_error(struct stack *st, struct pbuf *p, uint8_t type, uint8_t code, u
 		DROP(st, ICMP4, ICMP_NOERR);
 		return;
 	}
-	if (!icmp_ratelimit_ok(st)) {
+	if (route_lookup(st, STACK_AF_INET, tx.dst, &rr)) {
+		DROP(st, ICMP4, NO_ROUTE);
+		return;
+	}
+	if (!icmp_ratelimit_ok(st, STACK_AF_INET, tx.dst, &rr)) {
 		DROP(st, ICMP4, ICMP_RATELIMIT);
 		return;
 	}
+	tx.rt = &rr;
 	r = pbuf_alloc(st, ICMP_HLEN + quote);
 	if (!r) {
 		DROP(st, ICMP4, NOBUF);

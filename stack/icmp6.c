@@ -38,6 +38,8 @@ static void echo_reply(struct stack *st, struct pbuf *p, size_t ilen)
 		.family = STACK_AF_INET6, .proto = STACK_IPPROTO_ICMPV6,
 		.ttl = -1, .pmtudisc = STACK_IP_PMTUDISC_DONT,
 		.src = h + IP6_DST, .dst = h + IP6_SRC,
+		/* icmpv6_echo_reply keeps the request's traffic class */
+		.tos = (uint8_t)(get32(h) >> 20),
 	};
 	struct stack_route_result rr;
 	uint8_t *m;
@@ -89,6 +91,14 @@ static void error_input(struct stack *st, const uint8_t *m, size_t ilen)
 		DROP(st, ICMP6, NOT_FOR_US);
 		return;
 	}
+	/* icmpv6_notify: the quote must reach 8 bytes into the upper-layer
+	 * header, or the message is discarded — Packet Too Big included,
+	 * since Linux learns the MTU in the transport's error handler. */
+	up = quoted_upper(q, qlen, &e.proto);
+	if (!up || up + 8 > qlen) {
+		DROP(st, ICMP6, TRUNCATED);
+		return;
+	}
 	switch (type) {
 	case ICMP6_DST_UNREACH:
 		if (code >= ARRAY_LEN(unreach_errs)) {
@@ -114,9 +124,6 @@ static void error_input(struct stack *st, const uint8_t *m, size_t ilen)
 		e.hard = true;
 		break;
 	}
-	up = quoted_upper(q, qlen, &e.proto);
-	if (!up || up + 4 > qlen)
-		return; /* the path MTU is learned; no endpoint to tell */
 	e.family = STACK_AF_INET6;
 	e.src.family = e.dst.family = STACK_AF_INET6;
 	memcpy(e.src.addr, q + IP6_SRC, 16);
@@ -206,12 +213,12 @@ void icmp6_error(struct stack *st, struct pbuf *p, uint8_t type, uint8_t code, u
 		DROP(st, ICMP6, ICMP_NOERR);
 		return;
 	}
-	if (!icmp_ratelimit_ok(st)) {
-		DROP(st, ICMP6, ICMP_RATELIMIT);
-		return;
-	}
 	if (route_lookup(st, STACK_AF_INET6, tx.dst, &rr)) {
 		DROP(st, ICMP6, NO_ROUTE);
+		return;
+	}
+	if (!icmp_ratelimit_ok(st, STACK_AF_INET6, tx.dst, &rr)) {
+		DROP(st, ICMP6, ICMP_RATELIMIT);
 		return;
 	}
 	tx.rt = &rr;

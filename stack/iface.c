@@ -245,6 +245,7 @@ int route_lookup(struct stack *st, int family, const uint8_t *dst,
 		memcpy(out->src.addr, dst, alen);
 		memcpy(out->nexthop.addr, dst, alen);
 		out->mtu = st->ifaces[0].mtu;
+		out->prefixlen = (unsigned)alen * 8;
 		return 0;
 	}
 	for (int i = 0; i < OPT_MAX_ROUTES; i++) {
@@ -257,6 +258,7 @@ int route_lookup(struct stack *st, int family, const uint8_t *dst,
 	if (!best || !(ifp = iface_get(st, best->ifindex)))
 		return -ENETUNREACH;
 	out->ifindex = ifp->index;
+	out->prefixlen = best->plen;
 	out->nexthop.family = (uint16_t)family;
 	memcpy(out->nexthop.addr, best->has_gw ? best->gw : dst, alen);
 	src = pick_src(ifp, family, out->nexthop.addr);

@@ -53,6 +53,13 @@
 /* ICMP errors: net.ipv4.icmp_msgs_per_sec 1000, icmp_msgs_burst 50. */
 #define OPT_ICMP_RATE_PER_S 1000
 #define OPT_ICMP_BURST 50
+/* And per destination, as Linux's inet_peer limit: one error each
+ * net.ipv4.icmp_ratelimit / net.ipv6.icmp.ratelimit (1000 ms), bursts of
+ * XRLIM_BURST_FACTOR 6; IPv6 divides the interval for wide routes.  The
+ * table is bounded; the least recently used peer is forgotten. */
+#define OPT_ICMP_PEER_INTERVAL_NS (1000ull * 1000000ull)
+#define OPT_ICMP_PEER_BURST 6
+#define OPT_ICMP_PEERS 64
 
 /* UDP socket buffers: net.core.rmem_default / wmem_default 212992,
  * rmem_max / wmem_max 212992; SO_RCVBUF doubles the value asked for and

@@ -285,7 +285,10 @@ void icmp4_error(struct stack *st, struct pbuf *p, uint8_t type, uint8_t code,
 		 uint32_t info);
 void icmp6_error(struct stack *st, struct pbuf *p, uint8_t type, uint8_t code,
 		 uint32_t info);
-bool icmp_ratelimit_ok(struct stack *st);
+/* May an ICMP error go to dst over route rt?  The global bucket, then the
+ * destination's own (not for loopback). */
+bool icmp_ratelimit_ok(struct stack *st, int family, const uint8_t *dst,
+		       const struct stack_route_result *rt);
 
 /* An ICMP error concerning a packet we sent: the transport gets the
  * quoted addresses and ports. */
@@ -376,6 +379,12 @@ struct stack {
 	uint16_t ip4_id;
 	uint32_t icmp_tokens;   /* in thousandths of a message */
 	stack_ns_t icmp_refill;
+	struct icmp_peer {
+		uint8_t family;
+		uint8_t addr[16];
+		uint64_t tokens;    /* ns of credit, as inet_peer rate_tokens */
+		stack_ns_t last;
+	} icmp_peers[OPT_ICMP_PEERS];
 
 	struct frag_queue *fragq; /* cfg-independent: OPT_FRAG_QUEUES */
 	uint32_t frag_mem;

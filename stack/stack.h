@@ -105,6 +105,7 @@ int stack_route_add(struct stack *st, const struct stack_sockaddr *dst,
 
 struct stack_route_result {
 	int ifindex;
+	unsigned prefixlen;            /* of the route that matched */
 	struct stack_sockaddr src;     /* chosen source address */
 	struct stack_sockaddr nexthop; /* gateway or the destination */
 	uint32_t mtu;                  /* path MTU (link or learned) */

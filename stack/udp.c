@@ -169,6 +169,15 @@ int udp_bind(struct stack *st, struct ep *e, const struct stack_sockaddr *a)
 		return -EINVAL;
 	if (e->bound)
 		return -EINVAL;
+	/* __inet_bind's "compatibility games": AF_UNSPEC is taken for
+	 * AF_INET when the address is INADDR_ANY. */
+	if (e->family == STACK_AF_INET && a->family == STACK_AF_UNSPEC &&
+	    addr_is_any(STACK_AF_INET, a->addr)) {
+		struct stack_sockaddr any = *a;
+
+		any.family = STACK_AF_INET;
+		return udp_bind(st, e, &any);
+	}
 	if (e->family == STACK_AF_INET && a->family != STACK_AF_INET)
 		return -EAFNOSUPPORT;
 	if (e->family == STACK_AF_INET6 && a->family != STACK_AF_INET6)
@@ -243,6 +252,9 @@ int udp_connect(struct stack *st, struct ep *e, const struct stack_sockaddr *a)
 		return rc;
 	w = wire_addr(&r);
 	any_to_loopback(&w);
+	/* ip4_datagram_connect: a broadcast route needs SO_BROADCAST */
+	if (w.family == STACK_AF_INET && addr4_is_broadcast(st, w.addr) && !e->broadcast)
+		return -EACCES;
 	rc = route_lookup(st, w.family, w.addr, &rr);
 	if (rc)
 		return rc;
@@ -622,8 +634,8 @@ unsigned udp_events(struct stack *st, struct ep *e)
 	(void)st;
 	if (!STAILQ_EMPTY(&e->rcvq))
 		ev |= STACK_EV_IN;
-	if (e->so_error)
-		ev |= STACK_EV_ERR | STACK_EV_IN;
+	if (e->so_error) /* datagram_poll: EPOLLERR only */
+		ev |= STACK_EV_ERR;
 	return ev;
 }
 
