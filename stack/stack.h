@@ -167,9 +167,19 @@ int stack_if_set_fault(struct stack *st, int ifindex,
 #define STACK_EV_RDHUP 0x2000
 
 /* Message flags, Linux values. */
+#define STACK_MSG_OOB 0x01
 #define STACK_MSG_PEEK 0x02
 #define STACK_MSG_TRUNC 0x20
 #define STACK_MSG_DONTWAIT 0x40
+#define STACK_MSG_EOR 0x80
+#define STACK_MSG_WAITALL 0x100
+#define STACK_MSG_NOSIGNAL 0x4000
+#define STACK_MSG_MORE 0x8000
+
+/* shutdown(2) */
+#define STACK_SHUT_RD 0
+#define STACK_SHUT_WR 1
+#define STACK_SHUT_RDWR 2
 
 /* Option levels and names, Linux values. */
 #define STACK_SOL_SOCKET 1
@@ -181,7 +191,12 @@ int stack_if_set_fault(struct stack *st, int ifindex,
 #define STACK_SO_BROADCAST 6
 #define STACK_SO_SNDBUF 7
 #define STACK_SO_RCVBUF 8
+#define STACK_SO_KEEPALIVE 9
+#define STACK_SO_OOBINLINE 10
+#define STACK_SO_LINGER 13   /* struct { int l_onoff, l_linger; } */
 #define STACK_SO_REUSEPORT 15
+#define STACK_SO_RCVLOWAT 18
+#define STACK_SO_ACCEPTCONN 30
 #define STACK_SO_PROTOCOL 38
 #define STACK_SO_DOMAIN 39
 #define STACK_IP_TOS 1
@@ -194,14 +209,47 @@ int stack_if_set_fault(struct stack *st, int ifindex,
 #define STACK_IPV6_MTU 24
 #define STACK_IPV6_RECVERR 25
 #define STACK_IPV6_V6ONLY 26
+#define STACK_SOL_TCP 6
+#define STACK_TCP_NODELAY 1
+#define STACK_TCP_MAXSEG 2
+#define STACK_TCP_CORK 3
+#define STACK_TCP_KEEPIDLE 4
+#define STACK_TCP_KEEPINTVL 5
+#define STACK_TCP_KEEPCNT 6
+#define STACK_TCP_SYNCNT 7
+#define STACK_TCP_LINGER2 8
+#define STACK_TCP_DEFER_ACCEPT 9
+#define STACK_TCP_WINDOW_CLAMP 10
+#define STACK_TCP_INFO 11
+#define STACK_TCP_QUICKACK 12
+#define STACK_TCP_USER_TIMEOUT 18
 #define STACK_IP_PMTUDISC_DONT 0
 #define STACK_IP_PMTUDISC_WANT 1
 #define STACK_IP_PMTUDISC_DO 2
 #define STACK_IP_PMTUDISC_PROBE 3
 
-/* Open an endpoint; returns a handle >= 0 or -errno. */
+/* Open an endpoint; returns a handle >= 0 or -errno.  SOCK_DGRAM is UDP,
+ * SOCK_STREAM is TCP.  Every call is non-blocking: where a socket call
+ * would block, the stack returns -EAGAIN (or -EINPROGRESS for a TCP
+ * connect) and readiness (stack_ep_events, stack_ep_changed) says when to
+ * try again; blocking, timeouts and signals are the caller's business. */
 int stack_ep_open(struct stack *st, int family, int type, int protocol);
+/* close(2): the handle is gone at once.  A TCP connection carries on
+ * without it (sends what is queued, then FIN, TIME_WAIT), unless unread
+ * data or SO_LINGER with a zero timeout make it a reset, as on Linux.
+ * (A non-zero SO_LINGER timeout is the caller's to wait for before
+ * closing: stack_ep_events reports STACK_EV_OUT... see stack_ep_unsent.) */
 int stack_ep_close(struct stack *st, int h);
+/* TCP: listen(2); backlog bounds the accept queue (and the SYN queue),
+ * clamped to 4096 as net.core.somaxconn. */
+int stack_ep_listen(struct stack *st, int h, int backlog);
+/* TCP: a connection from the accept queue: its handle, or -EAGAIN,
+ * -EINVAL (not listening).  peer may be NULL. */
+int stack_ep_accept(struct stack *st, int h, struct stack_sockaddr *peer);
+/* shutdown(2): STACK_SHUT_RD / WR / RDWR; -ENOTCONN when not connected. */
+int stack_ep_shutdown(struct stack *st, int h, int how);
+/* TCP: bytes written but not yet acknowledged (SIOCOUTQ), or -errno. */
+int stack_ep_unsent(struct stack *st, int h);
 int stack_ep_bind(struct stack *st, int h, const struct stack_sockaddr *a);
 /* family STACK_AF_UNSPEC dissolves the association (UDP). */
 int stack_ep_connect(struct stack *st, int h, const struct stack_sockaddr *a);
@@ -221,7 +269,7 @@ int stack_ep_getopt(struct stack *st, int h, int level, int name, void *val,
 		    size_t *len);
 /* Current readiness (STACK_EV_*). */
 unsigned stack_ep_events(struct stack *st, int h);
-/* Bytes of the next datagram waiting (FIONREAD for UDP), or 0. */
+/* FIONREAD: UDP, bytes of the next datagram; TCP, bytes readable. */
 int stack_ep_pending(struct stack *st, int h);
 /* Handles whose readiness may have changed since the last call; each is
  * reported once.  Returns how many were written to hs[]. */

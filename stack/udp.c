@@ -615,10 +615,13 @@ void udp_err(struct stack *st, const struct icmp_err *err)
 
 	if (!e)
 		return;
-	/* Frag-Needed / Packet Too Big are hard unless PMTU discovery is
-	 * off (__udp4_lib_err, __udp6_lib_err). */
-	if (err->err == EMSGSIZE)
-		hard = e->pmtudisc != STACK_IP_PMTUDISC_DONT;
+	/* Frag-Needed / Packet Too Big are hard, and not reported at all
+	 * when PMTU discovery is off (__udp4_lib_err, __udp6_lib_err). */
+	if (err->err == EMSGSIZE) {
+		if (e->pmtudisc == STACK_IP_PMTUDISC_DONT)
+			return;
+		hard = true;
+	}
 	/* Without IP_RECVERR only hard errors on connected endpoints count. */
 	if (!e->recverr && (!hard || !e->connected))
 		return;
