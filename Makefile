@@ -26,8 +26,8 @@ TUN_OBJ       := $(TUN_SRC:%.c=$(B)/obj/%.o)
 SHIM_OBJ      := $(SHIM_SRC:%.c=$(B)/obj/%.o)
 UNIT_OBJ      := $(UNIT_SRC:%.c=$(B)/san/%.o)
 
-TOOLS := $(B)/netshim-echod
-TEST_TOOLS := $(B)/tests/udpprobe
+TOOLS := $(B)/netshim-echod $(B)/netshim-tcpdrv
+TEST_TOOLS := $(B)/tests/udpprobe $(B)/tests/tcpprobe
 
 .PHONY: all test unit integration deps clean format demo bench
 all: $(B)/libnetshim-stack.a $(B)/libnetshim.so $(TOOLS) $(TEST_TOOLS)
@@ -57,6 +57,14 @@ $(B)/libnetshim.so: $(SHIM_OBJ) $(STACK_OBJ) $(TUN_OBJ) $(B)/netshim.map
 $(B)/netshim-echod: tools/echod.c $(TUN_OBJ) $(B)/libnetshim-stack.a $(HDRS)
 	$(CC) $(ALL_CFLAGS) -o $@ tools/echod.c $(TUN_OBJ) $(B)/libnetshim-stack.a $(LIBS)
 
+$(B)/netshim-tcpdrv: tools/tcpdrv.c tools/sha256.c tools/sha256.h tools/pattern.h $(TUN_OBJ) \
+		$(B)/libnetshim-stack.a $(HDRS)
+	$(CC) $(ALL_CFLAGS) -o $@ tools/tcpdrv.c tools/sha256.c $(TUN_OBJ) $(B)/libnetshim-stack.a $(LIBS)
+
+$(B)/tests/tcpprobe: tests/integration/tcpprobe.c tools/sha256.c tools/sha256.h tools/pattern.h
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Itools -o $@ tests/integration/tcpprobe.c tools/sha256.c
+
 $(B)/tests/udpprobe: tests/integration/udpprobe.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $<
@@ -83,6 +91,9 @@ unit: $(B)/unit-tests
 test: deps
 	$(MAKE) all $(B)/unit-tests
 	scripts/run-tests.sh
+
+bench: all
+	scripts/bench.sh
 
 format:
 	clang-format -i $(STACK_SRC) $(TUN_SRC) $(SHIM_SRC) $(UNIT_SRC) $(HDRS) tools/*.c tests/integration/*.c

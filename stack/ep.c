@@ -7,17 +7,30 @@
 #include <errno.h>
 
 #include "priv.h"
+#include "tcp.h"
 
-struct ep *ep_get(struct stack *st, int h)
+/* Any endpoint in use, including TCP children and orphans. */
+struct ep *ep_get_any(struct stack *st, int h)
 {
 	if (h < 0 || (uint32_t)h >= st->cfg.max_endpoints || !st->eps[h].used)
 		return NULL;
 	return &st->eps[h];
 }
 
+/* An endpoint the caller holds: not a connection the program closed
+ * (still finishing) or one it has not accepted yet. */
+struct ep *ep_get(struct stack *st, int h)
+{
+	struct ep *e = ep_get_any(st, h);
+
+	return e && !e->orphan && !e->hidden ? e : NULL;
+}
+
+static bool is_tcp(const struct ep *e) { return e->type == STACK_SOCK_STREAM; }
+
 void ep_changed(struct stack *st, struct ep *e)
 {
-	if (e->on_changed)
+	if (e->on_changed || e->orphan || e->hidden)
 		return;
 	e->on_changed = 1;
 	TAILQ_INSERT_TAIL(&st->changed, e, chg_link);
@@ -49,8 +62,9 @@ int stack_ep_open(struct stack *st, int family, int type, int protocol)
 			return -EPROTONOSUPPORT;
 		break;
 	case STACK_SOCK_STREAM:
-		/* TCP is not part of the stack yet. */
-		return -EPROTONOSUPPORT;
+		if (protocol != 0 && protocol != STACK_IPPROTO_TCP)
+			return -EPROTONOSUPPORT;
+		break;
 	default:
 		return -ESOCKTNOSUPPORT;
 	}
@@ -76,6 +90,8 @@ int stack_ep_open(struct stack *st, int family, int type, int protocol)
 	e->sndbuf = OPT_WMEM_DEFAULT;
 	e->local.family = e->remote.family = (uint16_t)family;
 	STAILQ_INIT(&e->rcvq);
+	if (type == STACK_SOCK_STREAM)
+		tcp_open(st, e);
 	return ep_handle(st, e);
 }
 
@@ -85,7 +101,11 @@ int stack_ep_close(struct stack *st, int h)
 
 	if (!e)
 		return -EBADF;
-	udp_unbind(st, e);
+	if (is_tcp(e)) {
+		tcp_close(st, e); /* frees e now or when the connection ends */
+		return 0;
+	}
+	ep_unbind(st, e);
 	pbuf_freeq(st, &e->rcvq);
 	if (e->on_changed)
 		TAILQ_REMOVE(&st->changed, e, chg_link);
@@ -97,7 +117,11 @@ int stack_ep_bind(struct stack *st, int h, const struct stack_sockaddr *a)
 {
 	struct ep *e = ep_get(st, h);
 
-	return e ? udp_bind(st, e, a) : -EBADF;
+	if (!e)
+		return -EBADF;
+	if (!a)
+		return -EINVAL;
+	return is_tcp(e) ? tcp_bind(st, e, a) : ep_bind_addr(st, e, a);
 }
 
 int stack_ep_connect(struct stack *st, int h, const struct stack_sockaddr *a)
@@ -107,9 +131,54 @@ int stack_ep_connect(struct stack *st, int h, const struct stack_sockaddr *a)
 
 	if (!e)
 		return -EBADF;
-	rc = udp_connect(st, e, a);
+	rc = is_tcp(e) ? tcp_connect(st, e, a) : udp_connect(st, e, a);
 	stack_flush_loopback(st);
 	return rc;
+}
+
+int stack_ep_listen(struct stack *st, int h, int backlog)
+{
+	struct ep *e = ep_get(st, h);
+
+	if (!e)
+		return -EBADF;
+	return is_tcp(e) ? tcp_listen(st, e, backlog) : -EOPNOTSUPP;
+}
+
+int stack_ep_accept(struct stack *st, int h, struct stack_sockaddr *peer)
+{
+	struct ep *e = ep_get(st, h);
+
+	if (!e)
+		return -EBADF;
+	return is_tcp(e) ? tcp_accept(st, e, peer) : -EOPNOTSUPP;
+}
+
+int stack_ep_shutdown(struct stack *st, int h, int how)
+{
+	struct ep *e = ep_get(st, h);
+	int rc;
+
+	if (!e)
+		return -EBADF;
+	if (!is_tcp(e)) {
+		/* UDP: Linux marks the socket; only ENOTCONN when unconnected */
+		if (how < STACK_SHUT_RD || how > STACK_SHUT_RDWR)
+			return -EINVAL;
+		return e->connected ? 0 : -ENOTCONN;
+	}
+	rc = tcp_shutdown(st, e, how);
+	stack_flush_loopback(st);
+	return rc;
+}
+
+int stack_ep_unsent(struct stack *st, int h)
+{
+	struct ep *e = ep_get(st, h);
+
+	if (!e)
+		return -EBADF;
+	return is_tcp(e) ? tcp_unsent(st, e) : 0;
 }
 
 ssize_t stack_ep_sendto(struct stack *st, int h, const struct iovec *iov, int iovcnt,
@@ -122,7 +191,10 @@ ssize_t stack_ep_sendto(struct stack *st, int h, const struct iovec *iov, int io
 		return -EBADF;
 	if (iovcnt < 0 || (iovcnt > 0 && !iov))
 		return -EINVAL;
-	rc = udp_sendto(st, e, iov, iovcnt, flags, to);
+	if (is_tcp(e))
+		rc = tcp_send(st, e, iov, iovcnt, flags);
+	else
+		rc = udp_sendto(st, e, iov, iovcnt, flags, to);
 	stack_flush_loopback(st);
 	return rc;
 }
@@ -136,6 +208,14 @@ ssize_t stack_ep_recvfrom(struct stack *st, int h, const struct iovec *iov, int 
 		return -EBADF;
 	if (iovcnt < 0 || (iovcnt > 0 && !iov))
 		return -EINVAL;
+	if (is_tcp(e)) {
+		ssize_t rc = tcp_recv(st, e, iov, iovcnt, flags, msg_flags);
+
+		if (from && rc >= 0)
+			*from = e->remote;
+		stack_flush_loopback(st);
+		return rc;
+	}
 	return udp_recvfrom(st, e, iov, iovcnt, flags, from, msg_flags);
 }
 
@@ -167,14 +247,18 @@ unsigned stack_ep_events(struct stack *st, int h)
 {
 	struct ep *e = ep_get(st, h);
 
-	return e ? udp_events(st, e) : STACK_EV_ERR | STACK_EV_HUP;
+	if (!e)
+		return STACK_EV_ERR | STACK_EV_HUP;
+	return is_tcp(e) ? tcp_events(st, e) : udp_events(st, e);
 }
 
 int stack_ep_pending(struct stack *st, int h)
 {
 	struct ep *e = ep_get(st, h);
 
-	return e ? udp_pending(st, e) : -EBADF;
+	if (!e)
+		return -EBADF;
+	return is_tcp(e) ? tcp_pending(st, e) : udp_pending(st, e);
 }
 
 /* ---- options ------------------------------------------------------------ */
@@ -191,6 +275,8 @@ static uint32_t sockbuf_size(int val, uint32_t max, uint32_t min)
 	return v < min ? min : (uint32_t)v;
 }
 
+static int stack_ep_setopt_common(struct stack *st, struct ep *e, int level, int name, int v);
+
 int stack_ep_setopt(struct stack *st, int h, int level, int name, const void *val, size_t len)
 {
 	struct ep *e = ep_get(st, h);
@@ -201,6 +287,23 @@ int stack_ep_setopt(struct stack *st, int h, int level, int name, const void *va
 	if (!val || len < sizeof(int))
 		return -EINVAL;
 	memcpy(&v, val, sizeof(v));
+	if (is_tcp(e)) {
+		int rc;
+
+		if (level == STACK_SOL_TCP || (level == STACK_SOL_SOCKET &&
+		    (name == STACK_SO_KEEPALIVE || name == STACK_SO_OOBINLINE || name == STACK_SO_LINGER)))
+			return tcp_setopt(st, e, level, name, val, len);
+		if (level == STACK_SOL_SOCKET && (name == STACK_SO_RCVBUF || name == STACK_SO_SNDBUF)) {
+			rc = stack_ep_setopt_common(st, e, level, name, v);
+			return rc ? rc : tcp_setopt(st, e, level, name, val, len);
+		}
+	}
+	return stack_ep_setopt_common(st, e, level, name, v);
+}
+
+static int stack_ep_setopt_common(struct stack *st, struct ep *e, int level, int name, int v)
+{
+	(void)st;
 	switch (level) {
 	case STACK_SOL_SOCKET:
 		switch (name) {
@@ -298,6 +401,12 @@ int stack_ep_getopt(struct stack *st, int h, int level, int name, void *val, siz
 		return -EBADF;
 	if (!val || !len || *len == 0)
 		return -EINVAL;
+	if (is_tcp(e) && (level == STACK_SOL_TCP ||
+			  (level == STACK_SOL_SOCKET &&
+			   (name == STACK_SO_KEEPALIVE || name == STACK_SO_OOBINLINE ||
+			    name == STACK_SO_LINGER || name == STACK_SO_ACCEPTCONN ||
+			    name == STACK_SO_RCVBUF || name == STACK_SO_SNDBUF))))
+		return tcp_getopt(st, e, level, name, val, len);
 	switch (level) {
 	case STACK_SOL_SOCKET:
 		switch (name) {

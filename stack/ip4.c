@@ -7,6 +7,7 @@
 #include <errno.h>
 
 #include "priv.h"
+#include "tcp.h"
 #include "wire.h"
 
 #define IPOPT_EOL 0
@@ -140,6 +141,9 @@ void ip4_input(struct stack *st, struct iface *ifp, struct pbuf *p)
 		return;
 	case STACK_IPPROTO_UDP:
 		udp_input(st, ifp, p);
+		return;
+	case STACK_IPPROTO_TCP:
+		tcp_input(st, ifp, p);
 		return;
 	default:
 		/* RFC 1122 §3.2.2.1: protocol unreachable. */

@@ -9,6 +9,7 @@
 #include <errno.h>
 
 #include "priv.h"
+#include "tcp.h"
 #include "wire.h"
 
 enum opts_result { OPTS_OK, OPTS_DROP, OPTS_BAD };
@@ -267,6 +268,7 @@ restart:
 
 		case STACK_IPPROTO_ICMPV6:
 		case STACK_IPPROTO_UDP:
+		case STACK_IPPROTO_TCP:
 			p->nh = 0;
 			p->th = (uint16_t)off;
 			p->meta.src.family = p->meta.dst.family = STACK_AF_INET6;
@@ -274,6 +276,8 @@ restart:
 			memcpy(p->meta.dst.addr, h + IP6_DST, 16);
 			if (nxt == STACK_IPPROTO_UDP)
 				udp_input(st, ifp, p);
+			else if (nxt == STACK_IPPROTO_TCP)
+				tcp_input(st, ifp, p);
 			else
 				icmp6_input(st, ifp, p);
 			return;

@@ -79,6 +79,49 @@
 #define OPT_UDP4_MAX_PAYLOAD 65507
 #define OPT_UDP6_MAX_PAYLOAD 65527
 
+/* ---- TCP ---------------------------------------------------------------
+ * Buffers: net.ipv4.tcp_rmem 4096 131072 6291456, tcp_wmem 4096 16384
+ * 4194304; receive auto-tuning grows the buffer up to the maximum unless the
+ * program set SO_RCVBUF.  The window scale follows from the maximum (7). */
+#define OPT_TCP_RMEM_DEFAULT 131072
+#define OPT_TCP_RMEM_MAX 6291456
+#define OPT_TCP_WMEM_DEFAULT 16384
+#define OPT_TCP_WMEM_MAX 4194304
+#define OPT_TCP_RCV_WSCALE 7
+/* Out-of-order queue per connection: segments held at most. */
+#define OPT_TCP_OOQ_SEGS 512
+/* MSS assumed when the peer sends none (RFC 9293 §3.7.1, RFC 8200 §5). */
+#define OPT_TCP_DEFAULT_MSS4 536
+#define OPT_TCP_DEFAULT_MSS6 1220
+/* RTO: RFC 6298 with Linux's TCP_RTO_MIN 200 ms floor, TCP_RTO_MAX 120 s,
+ * TCP_TIMEOUT_INIT 1 s. */
+#define OPT_TCP_RTO_MIN_US 200000u
+#define OPT_TCP_RTO_MAX_US 120000000u
+#define OPT_TCP_RTO_INIT_US 1000000u
+/* Retries: net.ipv4.tcp_syn_retries 6, tcp_synack_retries 5, tcp_retries2 15. */
+#define OPT_TCP_SYN_RETRIES 6
+#define OPT_TCP_SYNACK_RETRIES 5
+#define OPT_TCP_RETRIES2 15
+/* Initial window 10 segments (RFC 6928). */
+#define OPT_TCP_INIT_CWND 10
+/* Delayed ACK: TCP_ATO_MIN 40 ms, TCP_DELACK_MAX 200 ms, up to 16 quick
+ * ACKs at the start (TCP_MAX_QUICKACKS). */
+#define OPT_TCP_ATO_MIN_US 40000u
+#define OPT_TCP_DELACK_MAX_US 200000u
+#define OPT_TCP_MAX_QUICKACKS 16
+/* TIME_WAIT 60 s (TCP_TIMEWAIT_LEN), FIN_WAIT_2 60 s (tcp_fin_timeout);
+ * the TIME_WAIT table is bounded (tcp_max_tw_buckets, scaled down). */
+#define OPT_TCP_TIMEWAIT_NS (60ull * 1000000000ull)
+#define OPT_TCP_FIN_TIMEOUT_S 60
+#define OPT_TCP_TW_MAX 4096
+/* Keepalive: tcp_keepalive_time 7200 s, _intvl 75 s, _probes 9. */
+#define OPT_TCP_KEEPIDLE_S 7200
+#define OPT_TCP_KEEPINTVL_S 75
+#define OPT_TCP_KEEPCNT 9
+/* listen(2) backlog cap: net.core.somaxconn 4096. */
+#define OPT_TCP_SOMAXCONN 4096
+#define OPT_TCP_HASH 1024   /* connection hash buckets */
+
 /* Fault stage: packets it may hold per direction, and how long a packet
  * held back for reordering waits for a successor before it goes anyway. */
 #define OPT_FAULT_QUEUE_LIMIT 10000

@@ -104,6 +104,10 @@ enum timer_kind {
 	TIMER_FRAG,      /* reassembly timeout, struct frag_queue */
 	TIMER_FAULT_IN,  /* fault stage release, struct iface */
 	TIMER_FAULT_OUT,
+	TIMER_TCP_REXMIT,  /* struct tcb */
+	TIMER_TCP_DELACK,
+	TIMER_TCP_KEEP,
+	TIMER_TCP_TW,      /* struct tcp_tw */
 	TIMER_NKINDS
 };
 
@@ -306,7 +310,6 @@ struct icmp_err {
 void udp_input(struct stack *st, struct iface *ifp, struct pbuf *p);
 void udp_err(struct stack *st, const struct icmp_err *e);
 struct ep;
-int udp_bind(struct stack *st, struct ep *e, const struct stack_sockaddr *a);
 int udp_connect(struct stack *st, struct ep *e, const struct stack_sockaddr *a);
 ssize_t udp_sendto(struct stack *st, struct ep *e, const struct iovec *iov, int iovcnt,
 		   int flags, const struct stack_sockaddr *to);
@@ -314,8 +317,6 @@ ssize_t udp_recvfrom(struct stack *st, struct ep *e, const struct iovec *iov, in
 		     int flags, struct stack_sockaddr *from, int *msg_flags);
 unsigned udp_events(struct stack *st, struct ep *e);
 int udp_pending(struct stack *st, struct ep *e);
-/* Forget e's binding (close, disconnect). */
-void udp_unbind(struct stack *st, struct ep *e);
 
 /* ---- endpoints (ep.c) -------------------------------------------------- */
 
@@ -335,6 +336,8 @@ struct ep {
 	uint8_t connected;
 	uint8_t addr_locked, port_locked; /* chosen by bind(), not implicitly */
 	uint8_t on_changed;
+	uint8_t orphan;    /* closed by the application, still finishing */
+	uint8_t hidden;    /* a TCP child not yet accepted */
 	int so_error;
 	uint32_t rcvbuf, sndbuf;
 	uint32_t rcvq_bytes; /* charged: the pbufs' capacity (truesize) */
@@ -345,7 +348,36 @@ struct ep {
 };
 TAILQ_HEAD(ep_list, ep);
 
+struct tcb;
+struct tcp_tw;
+TAILQ_HEAD(tcb_list, tcb);
+TAILQ_HEAD(tw_list, tcp_tw);
+
 struct ep *ep_get(struct stack *st, int h);
+struct ep *ep_get_any(struct stack *st, int h);
+
+/* bind.c: addresses as endpoints see them, and binding */
+void addr_map4(struct stack_sockaddr *a);
+/* An endpoint address as it goes on the wire: IPv4-mapped -> IPv4. */
+struct stack_sockaddr wire_addr(const struct stack_sockaddr *a);
+/* A wire address as endpoint e sees it. */
+struct stack_sockaddr ep_view(const struct ep *e, const struct stack_sockaddr *w);
+bool same_addr(const struct stack_sockaddr *a, const struct stack_sockaddr *b);
+bool carries_v4(const struct ep *e);
+bool carries_v6(const struct ep *e);
+bool addrs_overlap(const struct ep *a, const struct ep *b);
+/* A caller's address checked against e's family, in e's view. */
+int ep_addr(const struct ep *e, const struct stack_sockaddr *in, struct stack_sockaddr *out);
+int ep_bind_addr(struct stack *st, struct ep *e, const struct stack_sockaddr *a);
+int ep_autobind(struct stack *st, struct ep *e);
+void ep_unbind(struct stack *st, struct ep *e);
+int ep_listen_conflict(struct stack *st, const struct ep *e);
+bool ep_is_listening(struct stack *st, const struct ep *e);
+bool tcp_tw_holds_port(struct stack *st, const struct ep *e, uint16_t port);
+/* Linux treats a wildcard destination as "this host". */
+void any_to_loopback(struct stack_sockaddr *w);
+size_t iov_total(const struct iovec *iov, int iovcnt);
+void iov_gather(uint8_t *dst, const struct iovec *iov, int iovcnt);
 static inline int ep_handle(const struct stack *st, const struct ep *e);
 /* Mark e's readiness as possibly changed. */
 void ep_changed(struct stack *st, struct ep *e);
@@ -390,8 +422,16 @@ struct stack {
 	uint32_t frag_mem;
 
 	struct ep *eps;         /* cfg.max_endpoints */
+	struct tcb *tcbs;       /* one per endpoint, same index */
+	struct tcb_list tcp_hash[OPT_TCP_HASH];
+	struct tcb_list tcp_listeners;
+	struct tcp_tw *tws;     /* OPT_TCP_TW_MAX */
+	struct tw_list tw_hash[OPT_TCP_HASH];
+	uint32_t tw_count;
+	uint32_t tcp_isn_key[4];
 	uint32_t ep_free_hint;
 	struct ep_list udp_bound;
+	struct ep_list tcp_bound;
 	struct ep_list changed;
 	uint64_t bind_seq;
 	uint64_t hash_key;      /* SO_REUSEPORT spreading */

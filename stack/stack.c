@@ -7,6 +7,7 @@
 #include <stdio.h>
 
 #include "priv.h"
+#include "tcp.h"
 #include "wire.h"
 
 #define STACK_MAGIC 0x6e657473u /* "nets" */
@@ -34,6 +35,8 @@ size_t stack_arena_size(const struct stack_config *cfg)
 {
 	return align_up(sizeof(struct stack)) +
 	       align_up(sizeof(struct ep) * cfg->max_endpoints) +
+	       align_up(sizeof(struct tcb) * cfg->max_endpoints) +
+	       align_up(sizeof(struct tcp_tw) * OPT_TCP_TW_MAX) +
 	       align_up(sizeof(struct frag_queue) * OPT_FRAG_QUEUES) +
 	       pbuf_size(PBUF_SMALL) * cfg->pbuf_small +
 	       pbuf_size(PBUF_LARGE) * cfg->pbuf_large;
@@ -98,6 +101,12 @@ struct stack *stack_create(void *mem, size_t size, const struct stack_config *cf
 	st->eps = (struct ep *)(void *)cursor;
 	memset(st->eps, 0, sizeof(struct ep) * cfg->max_endpoints);
 	cursor += align_up(sizeof(struct ep) * cfg->max_endpoints);
+	st->tcbs = (struct tcb *)(void *)cursor;
+	memset(st->tcbs, 0, sizeof(struct tcb) * cfg->max_endpoints);
+	cursor += align_up(sizeof(struct tcb) * cfg->max_endpoints);
+	st->tws = (struct tcp_tw *)(void *)cursor;
+	memset(st->tws, 0, sizeof(struct tcp_tw) * OPT_TCP_TW_MAX);
+	cursor += align_up(sizeof(struct tcp_tw) * OPT_TCP_TW_MAX);
 	st->fragq = (struct frag_queue *)(void *)cursor;
 	memset(st->fragq, 0, sizeof(struct frag_queue) * OPT_FRAG_QUEUES);
 	cursor += align_up(sizeof(struct frag_queue) * OPT_FRAG_QUEUES);
@@ -107,7 +116,15 @@ struct stack *stack_create(void *mem, size_t size, const struct stack_config *cf
 	RB_INIT(&st->timers);
 	STAILQ_INIT(&st->loopq);
 	TAILQ_INIT(&st->udp_bound);
+	TAILQ_INIT(&st->tcp_bound);
 	TAILQ_INIT(&st->changed);
+	TAILQ_INIT(&st->tcp_listeners);
+	for (int i = 0; i < OPT_TCP_HASH; i++) {
+		TAILQ_INIT(&st->tcp_hash[i]);
+		TAILQ_INIT(&st->tw_hash[i]);
+	}
+	for (int i = 0; i < 4; i++)
+		st->tcp_isn_key[i] = rand_u32(st);
 	st->ip4_id = (uint16_t)rand_u32(st);
 	st->hash_key = rand_u64(st);
 	st->icmp_tokens = OPT_ICMP_BURST * 1000;
@@ -238,7 +255,7 @@ const char *stack_drop_name(enum stack_drop d)
 const char *stack_proto_name(enum stack_proto_ix p)
 {
 	static const char *const names[STACK_P_MAX] = {
-		"link", "ip4", "ip6", "icmp4", "icmp6", "udp", "frag4", "frag6",
+		"link", "ip4", "ip6", "icmp4", "icmp6", "udp", "tcp", "frag4", "frag6",
 	};
 	return (unsigned)p < STACK_P_MAX ? names[p] : "?";
 }

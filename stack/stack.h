@@ -306,6 +306,13 @@ int stack_ep_changed(struct stack *st, int *hs, int max);
 	X(LINK_QUEUE_FULL, "transmit queue full")                            \
 	X(LINK_TOO_BIG, "packet larger than the link buffer")                \
 	X(FAULT_LOSS, "fault stage: lost")                                   \
+	X(TCP_OUT_OF_WINDOW, "TCP segment outside the window")               \
+	X(TCP_PAWS, "TCP timestamp older than TS.Recent (PAWS)")             \
+	X(TCP_BAD_ACK, "TCP ACK of unsent data or bad ACK in a handshake")   \
+	X(TCP_BAD_FLAGS, "TCP flags invalid for the state")                  \
+	X(TCP_LISTEN_OVERFLOW, "TCP accept or SYN queue full")               \
+	X(TCP_OOQ_FULL, "TCP out-of-order queue full")                       \
+	X(TCP_RCVBUF_FULL, "TCP receive buffer full")                        \
 	X(FAULT_QUEUE, "fault stage: queue limit")
 
 enum stack_drop {
@@ -322,6 +329,7 @@ enum stack_proto_ix {
 	STACK_P_ICMP4,
 	STACK_P_ICMP6,
 	STACK_P_UDP,
+	STACK_P_TCP,
 	STACK_P_FRAG4,
 	STACK_P_FRAG6,
 	STACK_P_MAX

@@ -5,6 +5,7 @@
  * indexed by its kind, every handler the same shape (STYLE.md 8).
  */
 #include "priv.h"
+#include "tcp.h"
 
 typedef void (*timer_fn)(struct stack *st, struct timer *t);
 
@@ -13,6 +14,10 @@ static const timer_fn timer_handlers[TIMER_NKINDS] = {
 	[TIMER_FRAG] = frag_timer,
 	[TIMER_FAULT_IN] = fault_timer,
 	[TIMER_FAULT_OUT] = fault_timer,
+	[TIMER_TCP_REXMIT] = tcp_timer_rexmit,
+	[TIMER_TCP_DELACK] = tcp_timer_delack,
+	[TIMER_TCP_KEEP] = tcp_timer_keep,
+	[TIMER_TCP_TW] = tcp_timer_tw,
 };
 
 static int timer_cmp(const struct timer *a, const struct timer *b)
@@ -52,16 +57,23 @@ void timer_cancel(struct stack *st, struct timer *t)
 
 void timer_run(struct stack *st)
 {
+	stack_ns_t now = st->now;
 	struct timer *t;
 
-	/* A handler may arm timers, including for `now`: take one at a time.
-	 * Timers armed by a handler get a larger seq, so this ends. */
-	while ((t = RB_MIN(timer_tree, &st->timers)) != NULL && t->when <= st->now) {
+	/* Each handler runs at its own deadline: st->now steps through the
+	 * due timers in order, so a clock that jumps (a late wake-up, a test
+	 * advancing fake time) gives the same result as one that ticks — a
+	 * timer re-armed by its handler fires again if that is still due.
+	 * Handlers must arm strictly later than their deadline. */
+	while ((t = RB_MIN(timer_tree, &st->timers)) != NULL && t->when <= now) {
 		RB_REMOVE(timer_tree, &st->timers, t);
 		t->armed = 0;
+		if (t->when > st->now)
+			st->now = t->when;
 		if (t->kind < TIMER_NKINDS && timer_handlers[t->kind])
 			timer_handlers[t->kind](st, t);
 	}
+	st->now = now;
 }
 
 stack_ns_t timer_next(const struct stack *st)

@@ -11,220 +11,6 @@
 #include "priv.h"
 #include "wire.h"
 
-/* ---- addresses as an endpoint sees them ------------------------------- */
-
-static void map4(struct stack_sockaddr *a)
-{
-	uint8_t v4[4];
-
-	memcpy(v4, a->addr, 4);
-	memset(a->addr, 0, 16);
-	a->addr[10] = a->addr[11] = 0xff;
-	memcpy(a->addr + 12, v4, 4);
-	a->family = STACK_AF_INET6;
-}
-
-/* An IPv6 endpoint address as it goes on the wire: mapped -> IPv4. */
-static struct stack_sockaddr wire_addr(const struct stack_sockaddr *a)
-{
-	struct stack_sockaddr w = *a;
-
-	if (w.family == STACK_AF_INET6 && addr4_mapped(w.addr)) {
-		w.family = STACK_AF_INET;
-		memmove(w.addr, w.addr + 12, 4);
-		memset(w.addr + 4, 0, 12);
-	}
-	return w;
-}
-
-/* A wire address as endpoint e sees it. */
-static struct stack_sockaddr ep_view(const struct ep *e, const struct stack_sockaddr *w)
-{
-	struct stack_sockaddr a = *w;
-
-	if (e->family == STACK_AF_INET6 && w->family == STACK_AF_INET)
-		map4(&a);
-	return a;
-}
-
-static bool same_addr(const struct stack_sockaddr *a, const struct stack_sockaddr *b)
-{
-	return a->family == b->family && memcmp(a->addr, b->addr, addr_len(a->family)) == 0;
-}
-
-/* Which wire families an endpoint's local address can receive. */
-static bool carries_v4(const struct ep *e)
-{
-	if (e->family == STACK_AF_INET)
-		return true;
-	if (e->v6only)
-		return false;
-	return addr_is_any(STACK_AF_INET6, e->local.addr) || addr4_mapped(e->local.addr);
-}
-
-static bool carries_v6(const struct ep *e)
-{
-	return e->family == STACK_AF_INET6 && !addr4_mapped(e->local.addr);
-}
-
-/* ---- binding ------------------------------------------------------------ */
-
-/* Do two local addresses (on the same port) overlap, in any family? */
-static bool addrs_overlap(const struct ep *a, const struct ep *b)
-{
-	if (carries_v4(a) && carries_v4(b)) {
-		struct stack_sockaddr x = wire_addr(&a->local), y = wire_addr(&b->local);
-		bool ax = x.family != STACK_AF_INET || addr_is_any(STACK_AF_INET, x.addr);
-		bool by = y.family != STACK_AF_INET || addr_is_any(STACK_AF_INET, y.addr);
-
-		/* a wildcard IPv6 endpoint covers every IPv4 address */
-		if (ax || by || same_addr(&x, &y))
-			return true;
-	}
-	if (carries_v6(a) && carries_v6(b)) {
-		if (addr_is_any(STACK_AF_INET6, a->local.addr) ||
-		    addr_is_any(STACK_AF_INET6, b->local.addr) || same_addr(&a->local, &b->local))
-			return true;
-	}
-	return false;
-}
-
-/* Linux's rule: sharing a port needs SO_REUSEADDR on both, or
- * SO_REUSEPORT on both; otherwise overlapping addresses conflict. */
-static bool port_conflict(struct stack *st, const struct ep *e, uint16_t port, bool reuse)
-{
-	struct ep *o;
-
-	TAILQ_FOREACH(o, &st->udp_bound, bind_link) {
-		if (o == e || o->local.port != port || !addrs_overlap(e, o))
-			continue;
-		if (reuse && ((e->reuseaddr && o->reuseaddr) || (e->reuseport && o->reuseport)))
-			continue;
-		return true;
-	}
-	return false;
-}
-
-static void bind_insert(struct stack *st, struct ep *e, uint16_t port)
-{
-	e->local.port = port;
-	e->bound = 1;
-	e->bind_seq = ++st->bind_seq;
-	TAILQ_INSERT_TAIL(&st->udp_bound, e, bind_link);
-}
-
-void udp_unbind(struct stack *st, struct ep *e)
-{
-	if (!e->bound)
-		return;
-	TAILQ_REMOVE(&st->udp_bound, e, bind_link);
-	e->bound = 0;
-	e->local.port = 0;
-}
-
-/* An ephemeral port from a random starting point (RFC 6056 §3.3.1, as
- * Linux does for UDP), skipping ports in use by overlapping endpoints. */
-static int autobind(struct stack *st, struct ep *e)
-{
-	uint32_t range = OPT_EPHEMERAL_HI - OPT_EPHEMERAL_LO + 1;
-	uint32_t start = rand_below(st, range);
-
-	for (uint32_t i = 0; i < range; i++) {
-		uint16_t port = (uint16_t)(OPT_EPHEMERAL_LO + (start + i) % range);
-
-		if (!port_conflict(st, e, port, false)) {
-			bind_insert(st, e, port);
-			return 0;
-		}
-	}
-	return -EAGAIN;
-}
-
-/* The address a caller gave, checked against the endpoint's family and
- * converted to its view.  AF_INET given to an IPv6 endpoint is mapped, as
- * Linux's ip6_datagram_connect and udpv6_sendmsg accept it. */
-static int ep_addr(const struct ep *e, const struct stack_sockaddr *in, struct stack_sockaddr *out)
-{
-	*out = *in;
-	if (e->family == STACK_AF_INET)
-		return in->family == STACK_AF_INET ? 0 : -EAFNOSUPPORT;
-	if (in->family == STACK_AF_INET) {
-		if (e->v6only)
-			return -EAFNOSUPPORT;
-		map4(out);
-		return 0;
-	}
-	if (in->family != STACK_AF_INET6)
-		return -EAFNOSUPPORT;
-	if (addr4_mapped(out->addr) && e->v6only)
-		return -ENETUNREACH;
-	return 0;
-}
-
-int udp_bind(struct stack *st, struct ep *e, const struct stack_sockaddr *a)
-{
-	struct stack_sockaddr w;
-
-	if (!a)
-		return -EINVAL;
-	if (e->bound)
-		return -EINVAL;
-	/* __inet_bind's "compatibility games": AF_UNSPEC is taken for
-	 * AF_INET when the address is INADDR_ANY. */
-	if (e->family == STACK_AF_INET && a->family == STACK_AF_UNSPEC &&
-	    addr_is_any(STACK_AF_INET, a->addr)) {
-		struct stack_sockaddr any = *a;
-
-		any.family = STACK_AF_INET;
-		return udp_bind(st, e, &any);
-	}
-	if (e->family == STACK_AF_INET && a->family != STACK_AF_INET)
-		return -EAFNOSUPPORT;
-	if (e->family == STACK_AF_INET6 && a->family != STACK_AF_INET6)
-		return -EINVAL;
-	if (e->family == STACK_AF_INET6 && addr4_mapped(a->addr) && e->v6only)
-		return -EINVAL;
-	w = wire_addr(a);
-	if (!addr_is_any(w.family, w.addr) && !addr_is_local(st, w.family, w.addr) &&
-	    !(w.family == STACK_AF_INET && addr4_is_broadcast(st, w.addr)))
-		return -EADDRNOTAVAIL; /* multicast reception is not supported */
-	e->local.family = e->family;
-	memcpy(e->local.addr, a->addr, 16);
-	if (e->family == STACK_AF_INET)
-		memset(e->local.addr + 4, 0, 12);
-	e->local.scope_id = a->scope_id;
-	if (a->port == 0) {
-		int rc = autobind(st, e);
-
-		if (rc) {
-			memset(e->local.addr, 0, 16);
-			return rc;
-		}
-	} else {
-		if (port_conflict(st, e, a->port, true)) {
-			memset(e->local.addr, 0, 16);
-			return -EADDRINUSE;
-		}
-		bind_insert(st, e, a->port);
-		e->port_locked = 1;
-	}
-	e->addr_locked = !addr_is_any(e->family, e->local.addr);
-	return 0;
-}
-
-/* Linux treats a wildcard destination as "this host" (ip_route_connect). */
-static void any_to_loopback(struct stack_sockaddr *w)
-{
-	if (!addr_is_any(w->family, w->addr))
-		return;
-	if (w->family == STACK_AF_INET) {
-		w->addr[0] = 127;
-		w->addr[3] = 1;
-	} else {
-		w->addr[15] = 1;
-	}
-}
-
 int udp_connect(struct stack *st, struct ep *e, const struct stack_sockaddr *a)
 {
 	struct stack_sockaddr r, w;
@@ -243,7 +29,7 @@ int udp_connect(struct stack *st, struct ep *e, const struct stack_sockaddr *a)
 		if (!e->addr_locked)
 			memset(e->local.addr, 0, 16);
 		if (!e->port_locked)
-			udp_unbind(st, e);
+			ep_unbind(st, e);
 		ep_changed(st, e);
 		return 0;
 	}
@@ -259,7 +45,7 @@ int udp_connect(struct stack *st, struct ep *e, const struct stack_sockaddr *a)
 	if (rc)
 		return rc;
 	if (!e->bound) {
-		rc = autobind(st, e);
+		rc = ep_autobind(st, e);
 		if (rc)
 			return rc;
 	}
@@ -276,27 +62,6 @@ int udp_connect(struct stack *st, struct ep *e, const struct stack_sockaddr *a)
 }
 
 /* ---- sending ------------------------------------------------------------ */
-
-static size_t iov_total(const struct iovec *iov, int iovcnt)
-{
-	size_t n = 0;
-
-	for (int i = 0; i < iovcnt; i++) {
-		if (iov[i].iov_len > SIZE_MAX / 2 - n)
-			return SIZE_MAX / 2;
-		n += iov[i].iov_len;
-	}
-	return n;
-}
-
-static void iov_gather(uint8_t *dst, const struct iovec *iov, int iovcnt)
-{
-	for (int i = 0; i < iovcnt; i++) {
-		if (iov[i].iov_len)
-			memcpy(dst, iov[i].iov_base, iov[i].iov_len);
-		dst += iov[i].iov_len;
-	}
-}
 
 static int take_error(struct ep *e)
 {
@@ -347,7 +112,7 @@ ssize_t udp_sendto(struct stack *st, struct ep *e, const struct iovec *iov, int 
 	if (rc)
 		return rc;
 	if (!e->bound) {
-		rc = autobind(st, e);
+		rc = ep_autobind(st, e);
 		if (rc)
 			return rc;
 	}

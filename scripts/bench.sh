@@ -1,0 +1,227 @@
+#!/bin/bash
+# bench.sh — `make bench`: netshim's stack against the kernel on the same
+# workloads, in one run, as ratios.
+#
+#   stack:  netshim-tcpdrv (the stack on a TUN device) in namespace S, its
+#           peer tcpprobe on the kernel side of the TUN in S;
+#   kernel: tcpprobe to tcpprobe over a veth pair (MTU 1500, as the TUN)
+#           between namespaces A and B — the same addresses, the same tool.
+#
+# Workloads: bulk throughput each way (BENCH_BYTES, default 512M, no
+# hashing so the transport is measured), 1-byte request/response
+# (BENCH_RR exchanges, default 20000), and memory per idle connection
+# (BENCH_IDLE connections, default 1000: the tcpdrv process's resident
+# memory and the stack's packet buffers and endpoints; for the kernel,
+# the growth of its slab memory per socket).
+# Needs root (namespaces, TUN).  Traffic stays in the namespaces, on
+# documentation addresses (192.0.2.0/24).  Bounded: every step has a
+# timeout; the whole run takes well under 2 minutes.
+set -u
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+TCPDRV="$ROOT/build/netshim-tcpdrv"
+TPROBE="$ROOT/build/tests/tcpprobe"
+BYTES=${BENCH_BYTES:-512M}
+RR=${BENCH_RR:-20000}
+IDLE=${BENCH_IDLE:-1000}
+NSS="nsbench-$$-s"
+NSA="nsbench-$$-a"
+NSB="nsbench-$$-b"
+TMPD=$(mktemp -d /tmp/netshim-bench.XXXXXX)
+PIDS=
+DRV_PID=
+MADE=
+
+say() { printf 'bench: %s\n' "$*"; }
+die() {
+	say "FAILED: $*"
+	[ -s "$TMPD/drv.log" ] && sed 's/^/    tcpdrv: /' "$TMPD/drv.log"
+	exit 1
+}
+
+cleanup() {
+	rc=$?
+	trap - EXIT INT TERM
+	for p in $DRV_PID $PIDS; do kill -TERM "$p" 2>/dev/null; done
+	for p in $DRV_PID $PIDS; do wait "$p" 2>/dev/null; done
+	for ns in $MADE; do ip netns del "$ns" 2>/dev/null; done
+	rm -rf "$TMPD"
+	exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+[ "$(id -u)" = 0 ] || die "needs root (network namespaces, a TUN device)"
+[ -x "$TCPDRV" ] && [ -x "$TPROBE" ] || die "run make all first"
+
+mkns() {
+	ip netns add "$1" || die "ip netns add $1"
+	MADE="$MADE $1"
+	ip -n "$1" link set lo up
+}
+mkns "$NSS"
+mkns "$NSA"
+mkns "$NSB"
+ip link add bva netns "$NSA" type veth peer name bvb netns "$NSB" || die "veth pair"
+ip -n "$NSA" addr add 192.0.2.1/24 dev bva
+ip -n "$NSB" addr add 192.0.2.2/24 dev bvb
+ip -n "$NSA" link set bva mtu 1500 up
+ip -n "$NSB" link set bvb mtu 1500 up
+sleep 0.2
+
+# ---- helpers -----------------------------------------------------------------
+
+# drv_start ARGS: tcpdrv server in S; waits until it serves.
+drv_start() {
+	rm -f "$TMPD/ready" "$TMPD/stats"
+	ip netns exec "$NSS" "$TCPDRV" --tun ns0 --ready "$TMPD/ready" --stats "$TMPD/stats" \
+		"$@" >"$TMPD/drv.log" 2>&1 &
+	DRV_PID=$!
+	for _ in $(seq 100); do
+		[ -e "$TMPD/ready" ] && return 0
+		kill -0 "$DRV_PID" 2>/dev/null || die "netshim-tcpdrv exited early"
+		sleep 0.1
+	done
+	die "netshim-tcpdrv not ready in 10 s"
+}
+drv_stop() {
+	kill -TERM "$DRV_PID" 2>/dev/null
+	wait "$DRV_PID" 2>/dev/null
+	DRV_PID=
+}
+drv_snapshot() { # FILE
+	rm -f "$TMPD/stats"
+	kill -USR1 "$DRV_PID" || die "netshim-tcpdrv is gone"
+	for _ in $(seq 50); do
+		[ -e "$TMPD/stats" ] && { cp "$TMPD/stats" "$1"; return 0; }
+		sleep 0.1
+	done
+	die "no stats from netshim-tcpdrv"
+}
+stat() { awk -v k="$2" '$1 == k { v = $2 } END { print v + 0 }' "$1"; }
+
+# ksrv NS ARGS: tcpprobe server in NS, in the background, ready on return.
+ksrv() {
+	ns=$1
+	shift
+	rm -f "$TMPD/kready"
+	ip netns exec "$ns" timeout 100 "$TPROBE" server --ready "$TMPD/kready" "$@" \
+		>"$TMPD/ksrv.log" 2>&1 &
+	KPID=$!
+	PIDS="$PIDS $KPID"
+	for _ in $(seq 50); do
+		[ -e "$TMPD/kready" ] && return 0
+		sleep 0.1
+	done
+	die "tcpprobe server not ready: $(cat "$TMPD/ksrv.log")"
+}
+ksrv_stop() {
+	kill -TERM "$KPID" 2>/dev/null
+	wait "$KPID" 2>/dev/null
+	PIDS=$(echo "$PIDS" | sed "s/ $KPID\b//")
+}
+
+# probe NS ARGS: run a tcpprobe client; prints the number its report ends
+# with (MB/s or exchanges/s).
+probe() {
+	ns=$1
+	shift
+	out=$(ip netns exec "$ns" timeout 60 "$TPROBE" "$@" --timeout 50 2>&1) ||
+		die "tcpprobe $*: $out"
+	echo "$out" >>"$TMPD/probe.log"
+	case "$1" in
+	rr) printf '%s\n' "$out" | sed -n 's/.*: \([0-9.]*\)\/s$/\1/p' ;;
+	*) printf '%s\n' "$out" | sed -n 's/.*s: \([0-9.]*\) MB\/s.*/\1/p' ;;
+	esac
+}
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
+
+T0=$(date +%s)
+say "bulk $BYTES each way, $RR 1-byte exchanges, $IDLE idle connections"
+
+# ---- bulk, kernel peer -> X ----------------------------------------------------
+drv_start --listen 5001 --mode sink --no-hash
+s_in=$(probe "$NSS" send --to 192.0.2.2 --port 5001 --bytes "$BYTES" --no-hash)
+drv_stop
+ksrv "$NSB" --port 5001 --mode sink --no-hash
+k_in=$(probe "$NSA" send --to 192.0.2.2 --port 5001 --bytes "$BYTES" --no-hash)
+ksrv_stop
+
+# ---- bulk, X -> kernel peer ----------------------------------------------------
+drv_start --listen 5002 --mode source --bytes "$BYTES" --no-hash
+s_out=$(probe "$NSS" recv --to 192.0.2.2 --port 5002 --bytes "$BYTES" --no-hash)
+drv_stop
+ksrv "$NSB" --port 5002 --mode source --bytes "$BYTES" --no-hash
+k_out=$(probe "$NSA" recv --to 192.0.2.2 --port 5002 --bytes "$BYTES" --no-hash)
+ksrv_stop
+
+# ---- request/response ----------------------------------------------------------
+drv_start --listen 5003 --mode echo
+s_rr=$(probe "$NSS" rr --to 192.0.2.2 --port 5003 --count "$RR" --size 1)
+drv_stop
+ksrv "$NSB" --port 5003 --mode echo
+k_rr=$(probe "$NSA" rr --to 192.0.2.2 --port 5003 --count "$RR" --size 1)
+ksrv_stop
+
+# ---- idle connections -----------------------------------------------------------
+drv_start --listen 5004 --mode echo --max-endpoints $((IDLE + 64))
+sleep 0.2
+drv_snapshot "$TMPD/idle0"
+rss0=$(awk '/^VmRSS:/ { print $2 }' "/proc/$DRV_PID/status")
+ip netns exec "$NSS" timeout 60 "$TPROBE" hold --to 192.0.2.2 --port 5004 --conns "$IDLE" \
+	--ready "$TMPD/held" --timeout 50 >"$TMPD/hold.log" 2>&1 &
+HPID=$!
+PIDS="$PIDS $HPID"
+for _ in $(seq 300); do
+	[ -e "$TMPD/held" ] && break
+	kill -0 "$HPID" 2>/dev/null || die "tcpprobe hold: $(cat "$TMPD/hold.log")"
+	sleep 0.1
+done
+[ -e "$TMPD/held" ] || die "$IDLE connections not up in 30 s"
+sleep 0.5
+drv_snapshot "$TMPD/idle1"
+rss1=$(awk '/^VmRSS:/ { print $2 }' "/proc/$DRV_PID/status")
+kill -TERM "$HPID" 2>/dev/null
+wait "$HPID" 2>/dev/null
+PIDS=$(echo "$PIDS" | sed "s/ $HPID\b//")
+drv_stop
+eps=$(($(stat "$TMPD/idle1" endpoints.open) - $(stat "$TMPD/idle0" endpoints.open)))
+pb_s=$(($(stat "$TMPD/idle1" pbuf_small_used) - $(stat "$TMPD/idle0" pbuf_small_used)))
+pb_l=$(($(stat "$TMPD/idle1" pbuf_large_used) - $(stat "$TMPD/idle0" pbuf_large_used)))
+per_ep=$(stat "$TMPD/idle1" arena.bytes_per_endpoint)
+arena=$(stat "$TMPD/idle1" arena.bytes)
+s_rss=$(awk -v a="$rss0" -v b="$rss1" -v n="$IDLE" 'BEGIN { printf "%.0f", (b - a) * 1024 / n }')
+
+# the kernel: slab growth per socket while both ends of IDLE connections exist
+ksrv "$NSB" --port 5004 --mode echo
+slab0=$(awk '/^Slab:/ { print $2 }' /proc/meminfo)
+ip netns exec "$NSA" timeout 60 "$TPROBE" hold --to 192.0.2.2 --port 5004 --conns "$IDLE" \
+	--ready "$TMPD/kheld" --timeout 50 >"$TMPD/khold.log" 2>&1 &
+HPID=$!
+PIDS="$PIDS $HPID"
+for _ in $(seq 300); do
+	[ -e "$TMPD/kheld" ] && break
+	sleep 0.1
+done
+sleep 0.5
+slab1=$(awk '/^Slab:/ { print $2 }' /proc/meminfo)
+kill -TERM "$HPID" 2>/dev/null
+wait "$HPID" 2>/dev/null
+PIDS=$(echo "$PIDS" | sed "s/ $HPID\b//")
+ksrv_stop
+k_mem=$(awk -v a="$slab0" -v b="$slab1" -v n="$IDLE" 'BEGIN { printf "%.0f", (b - a) * 1024 / (2 * n) }')
+
+# ---- report --------------------------------------------------------------------
+echo
+printf '%-34s %14s %14s %8s\n' "workload" "netshim" "kernel(veth)" "ratio"
+printf '%-34s %14s %14s %8s\n' "bulk kernel -> stack (MB/s)" "$s_in" "$k_in" "$(ratio "$s_in" "$k_in")"
+printf '%-34s %14s %14s %8s\n' "bulk stack -> kernel (MB/s)" "$s_out" "$k_out" "$(ratio "$s_out" "$k_out")"
+printf '%-34s %14s %14s %8s\n' "1-byte request/response (/s)" "$s_rr" "$k_rr" "$(ratio "$s_rr" "$k_rr")"
+printf '%-34s %14s %14s %8s\n' "memory per idle connection (B)" "$s_rss" "$k_mem" "$(ratio "$s_rss" "$k_mem")"
+echo
+say "stack side of $IDLE idle connections: $eps endpoints, $pb_s small + $pb_l large packet buffers held; arena $arena bytes, $per_ep bytes per endpoint slot (preallocated; resident growth measured above)"
+say "kernel memory: growth of Slab in /proc/meminfo per socket (both ends counted); noisy"
+say "the kernel baseline has GSO/GRO on veth; the stack's TUN has no offloads yet"
+say "done in $(($(date +%s) - T0)) s"

@@ -1,0 +1,304 @@
+/*
+ * tcp.h — TCP's private state and the calls between tcp*.c (RFC 9293).
+ *   tcp_input.c   segment arrival: demux, the state machine, ACK and data
+ *   tcp_output.c  what to send and building segments; RST and ACK replies
+ *   tcp_timer.c   retransmission, persist, delayed ACK, keepalive, TIME_WAIT
+ *   tcp.c         the endpoint side: connect, listen, accept, send, receive,
+ *                 shutdown, close, options, readiness, the TIME_WAIT table
+ */
+#ifndef NETSHIM_TCP_H
+#define NETSHIM_TCP_H
+
+#include "priv.h"
+
+/* Wrap-safe sequence comparisons (RFC 9293 §3.4; RFC 1982 style). */
+#define SEQ_LT(a, b) ((int32_t)((uint32_t)(a) - (uint32_t)(b)) < 0)
+#define SEQ_LEQ(a, b) ((int32_t)((uint32_t)(a) - (uint32_t)(b)) <= 0)
+#define SEQ_GT(a, b) ((int32_t)((uint32_t)(a) - (uint32_t)(b)) > 0)
+#define SEQ_GEQ(a, b) ((int32_t)((uint32_t)(a) - (uint32_t)(b)) >= 0)
+#define SEQ_MAX(a, b) (SEQ_GT(a, b) ? (a) : (b))
+#define SEQ_MIN(a, b) (SEQ_LT(a, b) ? (a) : (b))
+
+/* TCP header, RFC 9293 §3.1 */
+#define TCP_HLEN 20
+#define TCP_SPORT 0
+#define TCP_DPORT 2
+#define TCP_SEQ 4
+#define TCP_ACK 8
+#define TCP_OFF 12 /* data offset << 4 */
+#define TCP_FLAGS 13
+#define TCP_WIN 14
+#define TCP_CSUM 16
+#define TCP_URP 18
+#define TH_FIN 0x01
+#define TH_SYN 0x02
+#define TH_RST 0x04
+#define TH_PSH 0x08
+#define TH_ACK 0x10
+#define TH_URG 0x20
+#define TCP_MAX_OPTLEN 40
+
+#define TCPOPT_EOL 0
+#define TCPOPT_NOP 1
+#define TCPOPT_MSS 2
+#define TCPOPT_WS 3
+#define TCPOPT_SACK_PERM 4
+#define TCPOPT_SACK 5
+#define TCPOPT_TS 8
+
+enum tcp_state {
+	TCPS_CLOSED,
+	TCPS_LISTEN,
+	TCPS_SYN_SENT,
+	TCPS_SYN_RECEIVED,
+	TCPS_ESTABLISHED,
+	TCPS_FIN_WAIT_1,
+	TCPS_FIN_WAIT_2,
+	TCPS_CLOSE_WAIT,
+	TCPS_CLOSING,
+	TCPS_LAST_ACK,
+	TCPS_TIME_WAIT,
+};
+
+/* Options parsed from one segment. */
+struct tcp_opts {
+	uint16_t mss;
+	uint8_t ws;       /* shift, when has_ws */
+	bool has_mss, has_ws, sack_perm, has_ts;
+	uint32_t tsval, tsecr;
+};
+
+/* One segment as parsed from the wire. */
+struct tcp_seg {
+	uint32_t seq, ack;
+	uint16_t wnd, urp;
+	uint8_t flags;
+	uint32_t len;     /* payload bytes */
+	struct tcp_opts opt;
+};
+
+/* What the rexmit timer is doing. */
+enum tcp_rexmit_mode { TRX_RTO, TRX_PERSIST };
+
+struct tcb {
+	uint8_t state;         /* enum tcp_state */
+	uint8_t orphan;        /* the application closed its handle */
+	uint8_t hashed;        /* in st->tcp_hash */
+	uint8_t listening;     /* on st->tcp_listeners */
+	/* the connection's addresses as they go on the wire */
+	uint8_t wfamily;
+	uint16_t lport, rport;
+	uint8_t laddr[16], raddr[16];
+
+	/* RFC 9293 §3.3.1 send sequence variables */
+	uint32_t snd_una;      /* oldest unacknowledged */
+	uint32_t snd_nxt;      /* next to send */
+	uint32_t snd_max;      /* highest sent + 1 */
+	uint32_t snd_wnd;      /* peer's window, bytes */
+	uint32_t max_sndwnd;   /* largest window the peer offered */
+	uint32_t snd_wl1, snd_wl2; /* segment seq / ack of the last window update */
+	uint32_t iss;
+	uint32_t snd_up;       /* urgent pointer (seq past the urgent byte) */
+	uint8_t urg_out;       /* snd_up is live */
+	/* receive sequence variables */
+	uint32_t rcv_nxt;
+	uint32_t rcv_adv;      /* right edge we advertised */
+	uint32_t irs;
+	/* options (RFC 7323, RFC 2018) */
+	uint8_t snd_wscale, rcv_wscale;
+	uint8_t ws_ok, ts_ok, sack_ok;
+	uint16_t peer_mss;     /* MSS the peer announced */
+	uint16_t adv_mss;      /* MSS we announced */
+	uint16_t mss;          /* payload bytes per segment, options excluded */
+	uint16_t user_mss;     /* TCP_MAXSEG, 0 = none */
+	uint32_t ts_recent;    /* RFC 7323 §4.3 */
+	stack_ns_t ts_recent_stamp;
+	uint32_t ts_offset;    /* random per connection (RFC 7323 §5.4) */
+
+	/* round trip, RFC 6298, in microseconds */
+	uint32_t srtt_us, rttvar_us, rto_us;
+	uint32_t rtt_seq;      /* timed segment (Karn) */
+	stack_ns_t rtt_start;
+	uint8_t rtt_timing;
+	uint8_t backoff;       /* RTO doublings */
+	uint8_t rexmit_mode;   /* enum tcp_rexmit_mode */
+	uint8_t syn_retries;   /* TCP_SYNCNT, 0 = default */
+	uint16_t retransmits;  /* consecutive timeouts */
+	stack_ns_t retrans_stamp; /* when the oldest unacked data was sent */
+
+	/* congestion control: Reno with IW10 (RFC 5681, RFC 6928) */
+	uint32_t cwnd, ssthresh;
+	uint32_t dupacks;
+	uint32_t recover;      /* RFC 6582: snd_max at loss */
+	uint8_t in_recovery;
+
+	/* send buffer: bytes from snd_una on; FIN after them when fin_queued */
+	struct pbufq sndq;
+	uint32_t sndq_bytes;
+	uint32_t sndbuf;
+	uint8_t sndbuf_locked;
+	struct pbuf *snd_cur;  /* cache: pbuf holding snd_cur_seq */
+	uint32_t snd_cur_seq;  /* seq of the first byte of snd_cur */
+	uint8_t fin_queued;    /* no more data: FIN at snd_una + sndq_bytes */
+	uint8_t fin_acked;     /* ... and the peer has acknowledged it */
+	uint32_t snd_sml;      /* end of the last small segment (Minshall) */
+
+	/* receive buffer: in-order payload, then out-of-order segments */
+	struct pbufq rcvq;
+	uint32_t rcvq_bytes;
+	struct pbufq ooq;      /* sorted; p->t = seq of the first byte */
+	uint32_t ooq_bytes, ooq_segs;
+	uint32_t rcvbuf;
+	uint8_t rcvbuf_locked;
+	uint32_t rcv_copied;   /* bytes read this autotuning period */
+	stack_ns_t rcv_tune_time;
+	uint8_t fin_rcvd;      /* the peer's FIN is in sequence */
+	uint8_t rd_shut, wr_shut; /* shutdown() by the application */
+	uint8_t done;          /* SOCK_DONE: peer finished normally */
+
+	/* urgent data, BSD semantics: the byte before the urgent pointer */
+	uint32_t rcv_up;
+	uint8_t urg_have;      /* urg_seq is known */
+	uint8_t oob_have, oob_byte, oob_inline;
+	uint32_t urg_seq;
+
+	/* ACK policy (Linux: quick ACKs at start, delayed 40-200 ms) */
+	uint8_t ack_now;       /* send an ACK on the next output */
+	uint8_t delack_armed;
+	uint16_t quickacks;
+	uint32_t ato_us;
+	stack_ns_t last_rcv;   /* last data segment */
+	uint32_t rcv_unacked;  /* bytes received since our last ACK */
+
+	/* options */
+	uint8_t nodelay, cork, keepalive;
+	uint8_t linger_on;
+	int linger_s;
+	int linger2_s;         /* TCP_LINGER2: FIN_WAIT_2 timeout, 0 = default */
+	uint32_t keepidle_s, keepintvl_s;
+	uint8_t keepcnt;
+	uint8_t probes;        /* keepalive / zero-window probes unanswered */
+	uint32_t user_timeout_ms;
+	stack_ns_t last_heard; /* last segment from the peer */
+
+	/* listen and accept */
+	int parent;            /* listener's handle for queued children, -1 */
+	uint32_t backlog;
+	uint32_t acceptq_len, synq_len;
+	TAILQ_HEAD(, tcb) acceptq; /* children ready for accept(), in order */
+	TAILQ_ENTRY(tcb) q_link;   /* in the parent's acceptq */
+	uint8_t in_acceptq;
+	uint8_t synack_retries;
+
+	struct timer t_rexmit;  /* RTO, persist, SYN and SYN-ACK retries */
+	struct timer t_delack;
+	struct timer t_keep;    /* keepalive, FIN_WAIT_2, cork */
+
+	TAILQ_ENTRY(tcb) hash_link;
+	TAILQ_ENTRY(tcb) listen_link;
+
+	/* TCP_INFO-ish totals */
+	uint64_t bytes_acked, bytes_received;
+	uint32_t total_retrans;
+};
+
+/* A connection in TIME_WAIT: just enough to answer (RFC 9293 §3.6.1). */
+struct tcp_tw {
+	uint8_t used;
+	uint8_t family;
+	uint8_t ts_ok, rcv_wscale;
+	uint8_t laddr[16], raddr[16];
+	uint16_t lport, rport;
+	uint32_t snd_nxt, rcv_nxt;
+	uint32_t ts_recent, ts_offset;
+	struct timer timer;
+	TAILQ_ENTRY(tcp_tw) link;
+};
+
+struct tcb *tcb_of(struct stack *st, struct ep *e);
+struct ep *ep_of_tcb(struct stack *st, struct tcb *tp);
+
+/* tcp_input.c */
+void tcp_input(struct stack *st, struct iface *ifp, struct pbuf *p);
+bool tcp_parse_opts(const uint8_t *o, size_t len, bool syn, struct tcp_opts *out);
+
+/* tcp_output.c */
+/* Send whatever the windows, Nagle and cork allow, and a pending ACK. */
+void tcp_output(struct stack *st, struct tcb *tp);
+/* Send one segment of the connection: flags, seq, len bytes of the send
+ * queue starting at seq (0 for none).  Returns 0 or -errno. */
+int tcp_send_segment(struct stack *st, struct tcb *tp, uint8_t flags, uint32_t seq,
+		     uint32_t len);
+void tcp_send_ack(struct stack *st, struct tcb *tp);
+/* An RST in reply to a segment that has no connection (RFC 9293 §3.10.7.1). */
+void tcp_reply_rst(struct stack *st, const struct pbuf *p, const struct tcp_seg *seg);
+/* A segment with explicit addressing (RST, TIME_WAIT ACK). */
+void tcp_send_raw(struct stack *st, int family, const uint8_t *src, const uint8_t *dst,
+		  uint16_t sport, uint16_t dport, uint32_t seq, uint32_t ack, uint8_t flags,
+		  uint16_t wnd, const struct tcp_opts *ts);
+uint16_t tcp_window_field(struct stack *st, struct tcb *tp);
+/* The MSS for sending now (path MTU, peer's MSS, options). */
+void tcp_update_mss(struct stack *st, struct tcb *tp);
+uint16_t tcp_adv_mss(struct stack *st, struct tcb *tp);
+
+/* tcp_timer.c */
+void tcp_timer_rexmit(struct stack *st, struct timer *t);
+void tcp_timer_delack(struct stack *st, struct timer *t);
+void tcp_timer_keep(struct stack *st, struct timer *t);
+void tcp_timer_tw(struct stack *st, struct timer *t);
+void tcp_arm_rexmit(struct stack *st, struct tcb *tp);
+void tcp_rtt_sample(struct stack *st, struct tcb *tp, uint32_t rtt_us);
+void tcp_arm_keepalive(struct stack *st, struct tcb *tp);
+void tcp_schedule_ack(struct stack *st, struct tcb *tp);
+/* Linux's retransmits_timed_out(): has this episode lasted too long? */
+bool tcp_timed_out(struct stack *st, struct tcb *tp, unsigned boundary, stack_ns_t rto_base);
+
+/* tcp.c */
+void tcp_set_state(struct stack *st, struct tcb *tp, enum tcp_state s);
+/* The connection failed or was reset: report err, free or close. */
+void tcp_drop(struct stack *st, struct tcb *tp, int err);
+/* Done (CLOSED): free the slot when orphaned, else keep a closed socket. */
+void tcp_done(struct stack *st, struct tcb *tp);
+/* Into TIME_WAIT: the connection moves to the TIME_WAIT table. */
+void tcp_time_wait(struct stack *st, struct tcb *tp);
+void tcp_hash(struct stack *st, struct tcb *tp);
+void tcp_unhash(struct stack *st, struct tcb *tp);
+struct tcb *tcp_lookup(struct stack *st, int family, const uint8_t *laddr, uint16_t lport,
+		       const uint8_t *raddr, uint16_t rport);
+struct tcb *tcp_lookup_listener(struct stack *st, int family, const uint8_t *laddr,
+				uint16_t lport);
+struct tcp_tw *tcp_lookup_tw(struct stack *st, int family, const uint8_t *laddr,
+			     uint16_t lport, const uint8_t *raddr, uint16_t rport);
+void tcp_tw_free(struct stack *st, struct tcp_tw *tw);
+/* A child for a SYN to listener lp (NULL when the queue or table is full). */
+struct tcb *tcp_new_child(struct stack *st, struct tcb *lp, int family, const uint8_t *laddr,
+			  uint16_t lport, const uint8_t *raddr, uint16_t rport);
+/* The child completed its handshake: queue it for accept (false: full). */
+bool tcp_child_ready(struct stack *st, struct tcb *child);
+uint32_t tcp_rcv_space(struct tcb *tp);
+uint32_t tcp_isn(struct stack *st);
+/* Bytes the window lets us advertise now (RFC 9293 §3.8.6.2.2). */
+void tcp_wakeup(struct stack *st, struct tcb *tp);
+/* Seq of the end of queued data (where the FIN goes). */
+static inline uint32_t tcp_data_end(const struct tcb *tp) { return tp->snd_una + tp->sndq_bytes; }
+
+/* endpoint glue used by ep.c */
+int tcp_open(struct stack *st, struct ep *e);
+int tcp_bind(struct stack *st, struct ep *e, const struct stack_sockaddr *a);
+int tcp_connect(struct stack *st, struct ep *e, const struct stack_sockaddr *a);
+int tcp_listen(struct stack *st, struct ep *e, int backlog);
+int tcp_accept(struct stack *st, struct ep *e, struct stack_sockaddr *peer);
+ssize_t tcp_send(struct stack *st, struct ep *e, const struct iovec *iov, int iovcnt,
+		 int flags);
+ssize_t tcp_recv(struct stack *st, struct ep *e, const struct iovec *iov, int iovcnt,
+		 int flags, int *msg_flags);
+int tcp_shutdown(struct stack *st, struct ep *e, int how);
+void tcp_close(struct stack *st, struct ep *e);
+unsigned tcp_events(struct stack *st, struct ep *e);
+int tcp_pending(struct stack *st, struct ep *e);
+int tcp_unsent(struct stack *st, struct ep *e);
+int tcp_setopt(struct stack *st, struct ep *e, int level, int name, const void *val,
+	       size_t len);
+int tcp_getopt(struct stack *st, struct ep *e, int level, int name, void *val, size_t *len);
+
+#endif

@@ -1,0 +1,840 @@
+/*
+ * tcp_input.c — segment arrival (RFC 9293 §3.10.7).
+ * ip4_input / ip6_input -> tcp_input(): checks, demux -> listen_input (SYN
+ * to a listener), tw_input (TIME_WAIT), syn_sent_input, or segment_input
+ * (the synchronized states: PAWS, acceptability, RST, SYN, ACK, URG, data,
+ * FIN) -> tcp_output() for what the segment made possible.
+ */
+#include <errno.h>
+
+#include "tcp.h"
+#include "wire.h"
+
+#define PBUF_F_FIN 0x80 /* an out-of-order segment that carries the FIN */
+
+bool tcp_parse_opts(const uint8_t *o, size_t len, bool syn, struct tcp_opts *out)
+{
+	size_t i = 0;
+
+	memset(out, 0, sizeof(*out));
+	while (i < len) {
+		uint8_t kind = o[i], l;
+
+		if (kind == TCPOPT_EOL)
+			break;
+		if (kind == TCPOPT_NOP) {
+			i++;
+			continue;
+		}
+		/* tcp_parse_options: a silly or partial option ends parsing */
+		if (i + 1 >= len || (l = o[i + 1]) < 2 || i + l > len)
+			return false;
+		switch (kind) {
+		case TCPOPT_MSS:
+			if (syn && l == 4) {
+				out->mss = get16(o + i + 2);
+				out->has_mss = out->mss != 0;
+			}
+			break;
+		case TCPOPT_WS:
+			if (syn && l == 3) {
+				/* RFC 7323 §2.3: a shift above 14 is taken as 14 */
+				out->ws = o[i + 2] > 14 ? 14 : o[i + 2];
+				out->has_ws = true;
+			}
+			break;
+		case TCPOPT_SACK_PERM:
+			if (syn && l == 2)
+				out->sack_perm = true;
+			break;
+		case TCPOPT_TS:
+			if (l == 10) {
+				out->has_ts = true;
+				out->tsval = get32(o + i + 2);
+				out->tsecr = get32(o + i + 6);
+			}
+			break;
+		}
+		i += l;
+	}
+	return true;
+}
+
+static uint32_t ts_now(struct stack *st, const struct tcb *tp)
+{
+	return (uint32_t)(st->now / STACK_NS_PER_MS) + tp->ts_offset;
+}
+
+/* Options from the peer's SYN or SYN-ACK (RFC 9293 §3.7.1, RFC 7323,
+ * RFC 2018): each is used only when both sides sent it. */
+static void take_syn_options(struct stack *st, struct tcb *tp, const struct tcp_seg *seg)
+{
+	tp->peer_mss = seg->opt.has_mss ? seg->opt.mss
+		       : (tp->wfamily == STACK_AF_INET ? OPT_TCP_DEFAULT_MSS4 : OPT_TCP_DEFAULT_MSS6);
+	tp->ws_ok = seg->opt.has_ws;
+	tp->snd_wscale = tp->ws_ok ? seg->opt.ws : 0;
+	if (!tp->ws_ok)
+		tp->rcv_wscale = 0;
+	tp->ts_ok = seg->opt.has_ts;
+	if (tp->ts_ok) {
+		tp->ts_recent = seg->opt.tsval;
+		tp->ts_recent_stamp = st->now;
+	}
+	tp->sack_ok = seg->opt.sack_perm;
+	tcp_update_mss(st, tp);
+}
+
+/* RFC 6928: IW = min(10 MSS, max(2 MSS, 14600)). */
+static void init_cwnd(struct tcb *tp)
+{
+	uint32_t iw = OPT_TCP_INIT_CWND * (uint32_t)tp->mss, cap = 2 * (uint32_t)tp->mss;
+
+	if (cap < 14600)
+		cap = 14600;
+	tp->cwnd = iw < cap ? iw : cap;
+	if (tp->cwnd < (uint32_t)tp->mss * OPT_TCP_INIT_CWND && tp->mss <= 1460)
+		tp->cwnd = OPT_TCP_INIT_CWND * (uint32_t)tp->mss;
+}
+
+static void established(struct stack *st, struct tcb *tp)
+{
+	tcp_set_state(st, tp, TCPS_ESTABLISHED);
+	tcp_update_mss(st, tp);
+	init_cwnd(tp);
+	tp->backoff = 0;
+	tp->quickacks = OPT_TCP_MAX_QUICKACKS;
+	tp->last_heard = st->now;
+	tcp_arm_keepalive(st, tp);
+}
+
+/* ---- LISTEN ----------------------------------------------------------- */
+
+static void listen_input(struct stack *st, struct tcb *lp, struct pbuf *p,
+			 const struct tcp_seg *seg)
+{
+	const struct pbuf_meta *m = &p->meta;
+	struct tcb *tp;
+
+	/* RFC 9293 §3.10.7.2: RST ignored, ACK answered with RST, SYN opens */
+	if (seg->flags & TH_RST)
+		return;
+	if (seg->flags & TH_ACK) {
+		tcp_reply_rst(st, p, seg);
+		return;
+	}
+	if (!(seg->flags & TH_SYN) || (seg->flags & TH_FIN)) {
+		DROP(st, TCP, TCP_BAD_FLAGS);
+		return;
+	}
+	tp = tcp_new_child(st, lp, m->dst.family, m->dst.addr, m->dst.port, m->src.addr,
+			   m->src.port);
+	if (!tp)
+		return;
+	tp->irs = seg->seq;
+	tp->rcv_nxt = seg->seq + 1;
+	take_syn_options(st, tp, seg);
+	tp->snd_wnd = seg->wnd; /* never scaled in a SYN (RFC 7323 §2.2) */
+	tp->max_sndwnd = tp->snd_wnd;
+	tp->snd_wl1 = seg->seq;
+	tp->last_heard = st->now;
+	tp->retrans_stamp = st->now;
+	tcp_send_segment(st, tp, TH_SYN | TH_ACK, tp->iss, 0);
+	tp->snd_nxt = tp->snd_max = tp->iss + 1;
+	tp->rexmit_mode = TRX_RTO;
+	tcp_arm_rexmit(st, tp);
+}
+
+/* ---- TIME_WAIT (RFC 9293 §3.10.7.4, Linux tcp_timewait_state_process) -- */
+
+/* Returns true when the segment may open a new connection (a SYN clearly
+ * newer than the old one, RFC 6191 in its simplest form). */
+static bool tw_input(struct stack *st, struct tcp_tw *tw, const struct tcp_seg *seg)
+{
+	struct tcp_opts ts = {0};
+
+	if (seg->flags & TH_RST) {
+		/* Linux kills TIME_WAIT on RST (net.ipv4.tcp_rfc1337=0) */
+		tcp_tw_free(st, tw);
+		return false;
+	}
+	if ((seg->flags & TH_SYN) && !(seg->flags & TH_ACK) && SEQ_GT(seg->seq, tw->rcv_nxt)) {
+		tcp_tw_free(st, tw);
+		return true;
+	}
+	if ((seg->flags & TH_FIN) && seg->seq + seg->len + 1 == tw->rcv_nxt)
+		timer_arm(st, &tw->timer, st->now + OPT_TCP_TIMEWAIT_NS); /* RFC 9293: restart 2 MSL */
+	if (tw->ts_ok) {
+		ts.tsval = (uint32_t)(st->now / STACK_NS_PER_MS) + tw->ts_offset;
+		ts.tsecr = seg->opt.has_ts ? seg->opt.tsval : tw->ts_recent;
+	}
+	tcp_send_raw(st, tw->family, tw->laddr, tw->raddr, tw->lport, tw->rport, tw->snd_nxt,
+		     tw->rcv_nxt, TH_ACK, 0, tw->ts_ok ? &ts : NULL);
+	return false;
+}
+
+/* ---- SYN-SENT (RFC 9293 §3.10.7.3) -------------------------------------- */
+
+static void syn_sent_input(struct stack *st, struct tcb *tp, struct pbuf *p,
+			   const struct tcp_seg *seg)
+{
+	bool ack_ok = false;
+
+	if (seg->flags & TH_ACK) {
+		if (SEQ_LEQ(seg->ack, tp->iss) || SEQ_GT(seg->ack, tp->snd_max)) {
+			if (!(seg->flags & TH_RST))
+				tcp_reply_rst(st, p, seg);
+			DROP(st, TCP, TCP_BAD_ACK);
+			return;
+		}
+		ack_ok = true;
+	}
+	if (seg->flags & TH_RST) {
+		if (ack_ok)
+			tcp_drop(st, tp, ECONNREFUSED);
+		return;
+	}
+	if (!(seg->flags & TH_SYN))
+		return;
+	tp->irs = seg->seq;
+	tp->rcv_nxt = seg->seq + 1;
+	take_syn_options(st, tp, seg);
+	tp->snd_wnd = seg->wnd;
+	tp->max_sndwnd = tp->snd_wnd;
+	tp->snd_wl1 = seg->seq;
+	tp->snd_wl2 = seg->ack;
+	tp->last_heard = st->now;
+	if (ack_ok) {
+		/* Karn: time the SYN only if it was not retransmitted */
+		if (tp->ts_ok && seg->opt.tsecr)
+			tcp_rtt_sample(st, tp, (ts_now(st, tp) - seg->opt.tsecr) * 1000u);
+		else if (tp->backoff == 0)
+			tcp_rtt_sample(st, tp, (uint32_t)((st->now - tp->retrans_stamp) / 1000));
+		tp->snd_una = seg->ack;
+		timer_cancel(st, &tp->t_rexmit);
+		established(st, tp);
+		tp->ack_now = 1;
+		tcp_output(st, tp);
+		return;
+	}
+	/* simultaneous open (RFC 9293 §3.5, figure 8) */
+	tcp_set_state(st, tp, TCPS_SYN_RECEIVED);
+	tcp_send_segment(st, tp, TH_SYN | TH_ACK, tp->iss, 0);
+}
+
+/* ---- the synchronized states ------------------------------------------- */
+
+/* RFC 9293 §3.10.7.4 "first, check sequence number" table. */
+static bool acceptable(const struct tcb *tp, uint32_t seq, uint32_t seglen, uint32_t rwnd)
+{
+	if (seglen == 0) {
+		if (rwnd == 0)
+			return seq == tp->rcv_nxt;
+		return SEQ_GEQ(seq, tp->rcv_nxt) && SEQ_LT(seq, tp->rcv_nxt + rwnd);
+	}
+	if (rwnd == 0)
+		return false;
+	return (SEQ_GEQ(seq, tp->rcv_nxt) && SEQ_LT(seq, tp->rcv_nxt + rwnd)) ||
+	       (SEQ_GEQ(seq + seglen - 1, tp->rcv_nxt) && SEQ_LT(seq + seglen - 1, tp->rcv_nxt + rwnd));
+}
+
+/* The send queue lost its first n bytes to an ACK. */
+static void sndq_trim(struct stack *st, struct tcb *tp, uint32_t n)
+{
+	tp->sndq_bytes -= n;
+	while (n) {
+		struct pbuf *p = STAILQ_FIRST(&tp->sndq);
+
+		if (!p)
+			break;
+		if (p->len <= n) {
+			n -= p->len;
+			STAILQ_REMOVE_HEAD(&tp->sndq, next);
+			if (tp->snd_cur == p)
+				tp->snd_cur = NULL;
+			pbuf_free(st, p);
+		} else {
+			pbuf_pull(p, n);
+			if (tp->snd_cur == p)
+				tp->snd_cur = NULL;
+			n = 0;
+		}
+	}
+}
+
+/* RFC 5681 §3.1 growth with appropriate byte counting (RFC 3465, L = 2). */
+static void cwnd_grow(struct tcb *tp, uint32_t acked)
+{
+	uint32_t mss = tp->mss;
+
+	if (tp->cwnd < tp->ssthresh) {
+		tp->cwnd += acked < 2 * mss ? acked : 2 * mss;
+	} else {
+		uint32_t inc = (uint32_t)((uint64_t)mss * mss / (tp->cwnd ? tp->cwnd : 1));
+
+		tp->cwnd += inc ? inc : 1;
+	}
+	if (tp->cwnd > (1u << 30))
+		tp->cwnd = 1u << 30;
+}
+
+static void fast_retransmit(struct stack *st, struct tcb *tp)
+{
+	uint32_t flight = tp->snd_max - tp->snd_una, len = tp->sndq_bytes;
+
+	/* RFC 5681 §3.2 and RFC 6582 (NewReno) */
+	tp->ssthresh = flight / 2 > 2u * tp->mss ? flight / 2 : 2u * tp->mss;
+	tp->recover = tp->snd_max;
+	tp->in_recovery = 1;
+	tp->cwnd = tp->ssthresh + 3u * tp->mss;
+	if (len > tp->mss)
+		len = tp->mss;
+	tp->rtt_timing = 0;
+	tp->total_retrans++;
+	if (len)
+		tcp_send_segment(st, tp, TH_ACK, tp->snd_una, len);
+	else if (tp->fin_queued)
+		tcp_send_segment(st, tp, TH_ACK | TH_FIN, tp->snd_una, 0);
+	tcp_arm_rexmit(st, tp);
+}
+
+/* ACK processing (RFC 9293 §3.10.7.4 "fifth, check the ACK field").
+ * Returns false when the connection is gone. */
+static bool ack_input(struct stack *st, struct tcb *tp, const struct tcp_seg *seg)
+{
+	uint32_t wnd = (uint32_t)seg->wnd << tp->snd_wscale;
+	uint32_t end = tcp_data_end(tp);
+	bool fin_acked = false;
+
+	if (SEQ_GT(seg->ack, tp->snd_una)) {
+		uint32_t acked = seg->ack - tp->snd_una, data = acked;
+
+		if (tp->fin_queued && !tp->fin_acked && SEQ_GT(seg->ack, end)) {
+			fin_acked = true;
+			tp->fin_acked = 1;
+			data = end - tp->snd_una;
+		}
+		sndq_trim(st, tp, data);
+		tp->snd_una = seg->ack;
+		if (SEQ_LT(tp->snd_nxt, tp->snd_una))
+			tp->snd_nxt = tp->snd_una;
+		tp->bytes_acked += data;
+		/* RTT: timestamps give a sample for every ACK of new data
+		 * (RFC 7323 §4); otherwise the timed segment, Karn-style */
+		if (tp->ts_ok && seg->opt.has_ts && seg->opt.tsecr)
+			tcp_rtt_sample(st, tp, (ts_now(st, tp) - seg->opt.tsecr) * 1000u);
+		else if (tp->rtt_timing && SEQ_GT(seg->ack, tp->rtt_seq))
+			tcp_rtt_sample(st, tp, (uint32_t)((st->now - tp->rtt_start) / 1000));
+		if (tp->rtt_timing && SEQ_GT(seg->ack, tp->rtt_seq))
+			tp->rtt_timing = 0;
+		tp->backoff = 0;
+		tp->retransmits = 0;
+		tp->retrans_stamp = st->now;
+		if (tp->in_recovery) {
+			if (SEQ_GEQ(seg->ack, tp->recover)) {
+				tp->cwnd = tp->ssthresh; /* RFC 6582 §3.2 step 3 */
+				tp->in_recovery = 0;
+			} else {
+				/* partial ACK: the next hole goes now */
+				uint32_t len = tp->sndq_bytes < tp->mss ? tp->sndq_bytes : tp->mss;
+
+				if (len)
+					tcp_send_segment(st, tp, TH_ACK, tp->snd_una, len);
+				tp->cwnd = tp->cwnd > acked ? tp->cwnd - acked + tp->mss : tp->mss;
+			}
+		} else {
+			cwnd_grow(tp, acked);
+		}
+		tp->dupacks = 0;
+		if (tp->snd_una == tp->snd_max) {
+			timer_cancel(st, &tp->t_rexmit);
+		} else {
+			tp->rexmit_mode = TRX_RTO;
+			tcp_arm_rexmit(st, tp); /* RFC 6298 §5.3 */
+		}
+		/* Linux's tcp_sndbuf_expand: room for two windows */
+		if (!tp->sndbuf_locked && tp->sndbuf < 2 * tp->cwnd) {
+			tp->sndbuf = 2 * tp->cwnd;
+			if (tp->sndbuf > OPT_TCP_WMEM_MAX)
+				tp->sndbuf = OPT_TCP_WMEM_MAX;
+		}
+		tcp_wakeup(st, tp);
+	} else if (seg->ack == tp->snd_una && seg->len == 0 && !(seg->flags & (TH_FIN | TH_SYN)) &&
+		   wnd == tp->snd_wnd && tp->snd_una != tp->snd_max) {
+		/* RFC 5681 §2 duplicate ACK */
+		tp->dupacks++;
+		if (tp->dupacks == 3 && !tp->in_recovery)
+			fast_retransmit(st, tp);
+		else if (tp->dupacks > 3 && tp->in_recovery)
+			tp->cwnd += tp->mss;
+	}
+	/* RFC 9293 §3.10.7.4: window update from a newer segment */
+	if (SEQ_LT(tp->snd_wl1, seg->seq) ||
+	    (tp->snd_wl1 == seg->seq && SEQ_LEQ(tp->snd_wl2, seg->ack))) {
+		tp->snd_wnd = wnd;
+		if (wnd > tp->max_sndwnd)
+			tp->max_sndwnd = wnd;
+		tp->snd_wl1 = seg->seq;
+		tp->snd_wl2 = seg->ack;
+		if (wnd && tp->rexmit_mode == TRX_PERSIST && tp->t_rexmit.armed) {
+			timer_cancel(st, &tp->t_rexmit);
+			tp->rexmit_mode = TRX_RTO;
+			tp->backoff = 0;
+			tp->probes = 0;
+		}
+	}
+	if (!fin_acked)
+		return true;
+	switch (tp->state) {
+	case TCPS_FIN_WAIT_1:
+		tcp_set_state(st, tp, TCPS_FIN_WAIT_2);
+		tcp_arm_keepalive(st, tp); /* the orphan FIN_WAIT_2 timeout */
+		return true;
+	case TCPS_CLOSING:
+		tcp_time_wait(st, tp);
+		return false;
+	case TCPS_LAST_ACK:
+		tp->done = 1;
+		tcp_done(st, tp);
+		return false;
+	default:
+		return true;
+	}
+}
+
+/* Append in-order payload to the receive queue; an urgent byte is taken
+ * out of the stream unless SO_OOBINLINE (BSD semantics, as Linux). */
+static void deliver(struct stack *st, struct tcb *tp, struct pbuf *p, uint32_t seq)
+{
+	uint32_t len = p->len;
+
+	if (tp->urg_have && !tp->oob_inline && SEQ_GEQ(tp->urg_seq, seq) &&
+	    SEQ_LT(tp->urg_seq, seq + len)) {
+		uint32_t at = tp->urg_seq - seq;
+		uint8_t *d = pbuf_data(p);
+
+		tp->oob_byte = d[at];
+		tp->oob_have = 1;
+		tp->urg_have = 0;
+		memmove(d + at, d + at + 1, p->len - at - 1);
+		p->len--;
+	}
+	tp->rcv_nxt += len;
+	tp->bytes_received += len;
+	if (p->len) {
+		tp->rcvq_bytes += p->len;
+		STAILQ_INSERT_TAIL(&tp->rcvq, p, next);
+	} else {
+		pbuf_free(st, p);
+	}
+}
+
+static bool fin_input(struct stack *st, struct tcb *tp);
+
+/* Segments that now follow rcv_nxt move from the out-of-order queue. */
+static bool ooq_drain(struct stack *st, struct tcb *tp)
+{
+	struct pbuf *q;
+
+	while ((q = STAILQ_FIRST(&tp->ooq)) != NULL && SEQ_LEQ((uint32_t)q->t, tp->rcv_nxt)) {
+		uint32_t seq = (uint32_t)q->t, end = seq + q->len;
+		bool fin = q->flags & PBUF_F_FIN;
+
+		STAILQ_REMOVE_HEAD(&tp->ooq, next);
+		tp->ooq_bytes -= q->len;
+		tp->ooq_segs--;
+		if (SEQ_LEQ(end, tp->rcv_nxt) && !(fin && end == tp->rcv_nxt)) {
+			pbuf_free(st, q);
+			continue;
+		}
+		pbuf_pull(q, tp->rcv_nxt - seq);
+		deliver(st, tp, q, tp->rcv_nxt);
+		if (fin && !fin_input(st, tp))
+			return false;
+	}
+	return true;
+}
+
+/* Keep a segment beyond a hole, sorted, overlaps trimmed, within limits. */
+static void ooq_insert(struct stack *st, struct tcb *tp, struct pbuf *p, uint32_t seq, bool fin)
+{
+	struct pbuf *q, *prev = NULL;
+	uint32_t end = seq + p->len;
+
+	if (tp->ooq_segs >= OPT_TCP_OOQ_SEGS) {
+		DROP(st, TCP, TCP_OOQ_FULL);
+		pbuf_free(st, p);
+		return;
+	}
+	STAILQ_FOREACH(q, &tp->ooq, next) {
+		if (SEQ_GT((uint32_t)q->t, seq))
+			break;
+		prev = q;
+	}
+	if (prev && SEQ_GT((uint32_t)prev->t + prev->len, seq)) {
+		uint32_t pend = (uint32_t)prev->t + prev->len;
+
+		if (SEQ_GEQ(pend, end) && !fin) {
+			pbuf_free(st, p); /* already held */
+			return;
+		}
+		if (SEQ_GT(pend, end))
+			pend = end;
+		pbuf_pull(p, pend - seq);
+		seq = pend;
+	}
+	/* drop held segments the new one covers entirely, trim at the next */
+	while ((q = prev ? STAILQ_NEXT(prev, next) : STAILQ_FIRST(&tp->ooq)) != NULL &&
+	       SEQ_LT((uint32_t)q->t, end)) {
+		uint32_t qend = (uint32_t)q->t + q->len;
+
+		if (SEQ_LEQ(qend, end) && !(q->flags & PBUF_F_FIN)) {
+			if (prev)
+				STAILQ_REMOVE_AFTER(&tp->ooq, prev, next);
+			else
+				STAILQ_REMOVE_HEAD(&tp->ooq, next);
+			tp->ooq_bytes -= q->len;
+			tp->ooq_segs--;
+			pbuf_free(st, q);
+			continue;
+		}
+		pbuf_trim(p, (uint32_t)q->t - seq);
+		end = seq + p->len;
+		fin = false;
+		break;
+	}
+	p->t = seq;
+	p->flags = (uint8_t)((p->flags & ~PBUF_F_FIN) | (fin ? PBUF_F_FIN : 0));
+	if (prev)
+		STAILQ_INSERT_AFTER(&tp->ooq, prev, p, next);
+	else
+		STAILQ_INSERT_HEAD(&tp->ooq, p, next);
+	tp->ooq_bytes += p->len;
+	tp->ooq_segs++;
+}
+
+/* Linux's tcp_event_data_recv: the delayed-ACK timeout follows the
+ * spacing of arriving data, between 40 ms and the RTO. */
+static void ato_update(struct stack *st, struct tcb *tp)
+{
+	uint32_t m = (uint32_t)((st->now - tp->last_rcv) / 1000), half = OPT_TCP_ATO_MIN_US / 2;
+
+	if (tp->last_rcv == 0) {
+		tp->ato_us = OPT_TCP_ATO_MIN_US;
+	} else if (m <= half) {
+		tp->ato_us = tp->ato_us / 2 + half;
+	} else if (m < tp->ato_us) {
+		tp->ato_us = tp->ato_us / 2 + m;
+		if (tp->ato_us > tp->rto_us)
+			tp->ato_us = tp->rto_us;
+	}
+	if (tp->ato_us < OPT_TCP_ATO_MIN_US)
+		tp->ato_us = OPT_TCP_ATO_MIN_US;
+	tp->last_rcv = st->now;
+}
+
+/* The peer's FIN is in sequence (RFC 9293 §3.10.7.4 "eighth"). */
+static bool fin_input(struct stack *st, struct tcb *tp)
+{
+	if (tp->fin_rcvd)
+		return true;
+	tp->fin_rcvd = 1;
+	tp->rcv_nxt++;
+	tp->ack_now = 1;
+	switch (tp->state) {
+	case TCPS_SYN_RECEIVED:
+	case TCPS_ESTABLISHED:
+		tcp_set_state(st, tp, TCPS_CLOSE_WAIT);
+		break;
+	case TCPS_FIN_WAIT_1:
+		/* our FIN not yet acknowledged: simultaneous close */
+		tcp_set_state(st, tp, TCPS_CLOSING);
+		break;
+	case TCPS_FIN_WAIT_2:
+		tcp_send_ack(st, tp);
+		tcp_time_wait(st, tp);
+		return false;
+	default:
+		break;
+	}
+	tcp_wakeup(st, tp);
+	return true;
+}
+
+static void reset_input(struct stack *st, struct tcb *tp)
+{
+	/* Linux's tcp_reset: the errno depends on the state */
+	switch (tp->state) {
+	case TCPS_SYN_RECEIVED:
+		if (ep_of_tcb(st, tp)->hidden) {
+			tcp_done(st, tp); /* back to LISTEN: the child goes */
+			return;
+		}
+		tcp_drop(st, tp, ECONNREFUSED);
+		return;
+	case TCPS_CLOSE_WAIT:
+		tcp_drop(st, tp, EPIPE);
+		return;
+	default:
+		tcp_drop(st, tp, ECONNRESET);
+	}
+}
+
+static void segment_input(struct stack *st, struct tcb *tp, struct pbuf *p, struct tcp_seg *seg)
+{
+	uint32_t rwnd = SEQ_GT(tp->rcv_adv, tp->rcv_nxt) ? tp->rcv_adv - tp->rcv_nxt : 0;
+	uint32_t seglen = seg->len + !!(seg->flags & TH_SYN) + !!(seg->flags & TH_FIN);
+	uint32_t seq = seg->seq;
+	struct ep *e = ep_of_tcb(st, tp);
+
+	/* SYN-RECEIVED and the peer's SYN again: alone, our SYN-ACK was lost
+	 * (send it again); with an ACK, it is the peer's SYN-ACK of a
+	 * simultaneous open, whose SYN we have already counted. */
+	if (tp->state == TCPS_SYN_RECEIVED && (seg->flags & (TH_SYN | TH_RST)) == TH_SYN &&
+	    seq == tp->irs) {
+		if (!(seg->flags & TH_ACK)) {
+			tcp_send_segment(st, tp, TH_SYN | TH_ACK, tp->iss, 0);
+			goto drop;
+		}
+		seg->flags &= (uint8_t)~TH_SYN;
+		seq++;
+		seglen--;
+	}
+	/* RFC 7323 §5.3 PAWS: an older timestamp is a stale duplicate */
+	if (tp->ts_ok && seg->opt.has_ts && !(seg->flags & TH_RST) &&
+	    (int32_t)(seg->opt.tsval - tp->ts_recent) < 0 &&
+	    st->now - tp->ts_recent_stamp < 24ull * 86400 * STACK_NS_PER_S) {
+		DROP(st, TCP, TCP_PAWS);
+		tcp_send_ack(st, tp);
+		goto drop;
+	}
+	if (!acceptable(tp, seq, seglen, rwnd)) {
+		/* a zero window still takes ACKs, URGs and RSTs at rcv_nxt */
+		if (!(rwnd == 0 && seq == tp->rcv_nxt)) {
+			DROP(st, TCP, TCP_OUT_OF_WINDOW);
+			if (!(seg->flags & TH_RST))
+				tcp_send_ack(st, tp);
+			goto drop;
+		}
+		seg->len = 0;
+		seg->flags &= (uint8_t)~TH_FIN;
+		pbuf_trim(p, 0);
+	}
+	/* trim what is before rcv_nxt and after the window */
+	if (SEQ_LT(seq, tp->rcv_nxt)) {
+		uint32_t d = tp->rcv_nxt - seq;
+
+		if (seg->flags & TH_SYN) {
+			seg->flags &= (uint8_t)~TH_SYN;
+			seq++;
+			d--;
+		}
+		if (d >= seg->len) {
+			if (d > seg->len)
+				seg->flags &= (uint8_t)~TH_FIN; /* an old FIN */
+			d = seg->len;
+		}
+		pbuf_pull(p, d);
+		seg->len -= d;
+		seq += d;
+		tp->ack_now = 1; /* a duplicate: tell the peer where we are */
+	}
+	if (seg->len && SEQ_GT(seq + seg->len, tp->rcv_nxt + rwnd)) {
+		uint32_t keep = rwnd - (seq - tp->rcv_nxt);
+
+		pbuf_trim(p, keep);
+		seg->len = keep;
+		seg->flags &= (uint8_t)~TH_FIN;
+		tp->ack_now = 1;
+	}
+	/* RST (RFC 9293 §3.10.7.4 "second", RFC 5961 §3.2: only an exact
+	 * match resets; in the window otherwise: challenge ACK) */
+	if (seg->flags & TH_RST) {
+		if (seq != tp->rcv_nxt) {
+			tcp_send_ack(st, tp);
+			goto drop;
+		}
+		reset_input(st, tp);
+		goto drop;
+	}
+	/* SYN in a synchronized state: RFC 5961 §4 challenge ACK */
+	if (seg->flags & TH_SYN) {
+		DROP(st, TCP, TCP_BAD_FLAGS);
+		tcp_send_ack(st, tp);
+		goto drop;
+	}
+	if (!(seg->flags & TH_ACK))
+		goto drop;
+	if (tp->ts_ok && seg->opt.has_ts && SEQ_LEQ(seq, tp->rcv_adv) &&
+	    (int32_t)(seg->opt.tsval - tp->ts_recent) >= 0) {
+		tp->ts_recent = seg->opt.tsval; /* RFC 7323 §4.3 */
+		tp->ts_recent_stamp = st->now;
+	}
+	tp->last_heard = st->now;
+	tp->probes = tp->rexmit_mode == TRX_PERSIST ? tp->probes : 0;
+
+	if (tp->state == TCPS_SYN_RECEIVED) {
+		if (!SEQ_GT(seg->ack, tp->snd_una) || SEQ_GT(seg->ack, tp->snd_max)) {
+			tcp_reply_rst(st, p, seg);
+			DROP(st, TCP, TCP_BAD_ACK);
+			goto drop;
+		}
+		if (e->hidden && !tcp_child_ready(st, tp))
+			goto drop; /* accept queue full: the peer's ACK is lost */
+		/* the handshake's round trip (Karn: not after a retry,
+		 * unless timestamps tell which SYN-ACK this answers) */
+		if (tp->ts_ok && seg->opt.has_ts && seg->opt.tsecr)
+			tcp_rtt_sample(st, tp, (ts_now(st, tp) - seg->opt.tsecr) * 1000u);
+		else if (tp->synack_retries == 0)
+			tcp_rtt_sample(st, tp, (uint32_t)((st->now - tp->retrans_stamp) / 1000));
+		tp->snd_una = seg->ack;
+		tp->snd_wnd = (uint32_t)seg->wnd << tp->snd_wscale;
+		tp->max_sndwnd = tp->snd_wnd;
+		tp->snd_wl1 = seq;
+		tp->snd_wl2 = seg->ack;
+		timer_cancel(st, &tp->t_rexmit);
+		established(st, tp);
+	} else if (SEQ_GT(seg->ack, tp->snd_max)) {
+		/* an ACK for something not yet sent */
+		DROP(st, TCP, TCP_BAD_ACK);
+		tcp_send_ack(st, tp);
+		goto drop;
+	}
+	if (!ack_input(st, tp, seg))
+		goto drop;
+
+	/* URG (RFC 9293 §3.10.7.4 "sixth"): the byte before the pointer */
+	if ((seg->flags & TH_URG) && seg->urp && !tp->fin_rcvd) {
+		uint32_t up = seq + seg->urp;
+
+		if (!tp->urg_have || SEQ_GT(up, tp->rcv_up)) {
+			tp->rcv_up = up;
+			tp->urg_seq = up - 1;
+			tp->urg_have = SEQ_GEQ(tp->urg_seq, tp->rcv_nxt);
+		}
+	}
+
+	/* data ("seventh") */
+	if (seg->len) {
+		if (tp->state != TCPS_ESTABLISHED && tp->state != TCPS_FIN_WAIT_1 &&
+		    tp->state != TCPS_FIN_WAIT_2) {
+			goto out; /* after the peer's FIN: ignore */
+		}
+		if (e->orphan) {
+			/* Linux: data for a closed socket resets it */
+			tcp_send_segment(st, tp, TH_RST | TH_ACK, tp->snd_nxt, 0);
+			tcp_done(st, tp);
+			goto drop;
+		}
+		ato_update(st, tp);
+		if (seq == tp->rcv_nxt) {
+			bool had_ooo = !STAILQ_EMPTY(&tp->ooq);
+			bool fin = seg->flags & TH_FIN;
+
+			tp->rcv_unacked += seg->len;
+			deliver(st, tp, p, seq);
+			p = NULL;
+			if (had_ooo) {
+				tp->ack_now = 1;
+				if (!ooq_drain(st, tp))
+					return;
+			}
+			tcp_wakeup(st, tp);
+			if (fin) {
+				if (!fin_input(st, tp))
+					return;
+			} else {
+				tcp_schedule_ack(st, tp);
+			}
+			goto out;
+		}
+		/* beyond a hole: keep it, and ACK at once (RFC 5681 §4.2) */
+		ooq_insert(st, tp, p, seq, seg->flags & TH_FIN);
+		p = NULL;
+		tp->ack_now = 1;
+		goto out;
+	}
+	if ((seg->flags & TH_FIN) && seq == tp->rcv_nxt) {
+		if (!fin_input(st, tp))
+			goto drop;
+	}
+out:
+	tcp_output(st, tp);
+	if (p)
+		pbuf_free(st, p);
+	return;
+drop:
+	if (p)
+		pbuf_free(st, p);
+}
+
+void tcp_input(struct stack *st, struct iface *ifp, struct pbuf *p)
+{
+	const uint8_t *h = pbuf_data(p);
+	const uint8_t *t = h + p->th;
+	size_t tlen = p->len - p->th, off;
+	struct pbuf_meta *m = &p->meta;
+	int family = m->src.family;
+	struct tcp_seg seg;
+	struct tcb *tp;
+	struct tcp_tw *tw;
+
+	(void)ifp;
+	CTR(st, TCP).rx++;
+	if (tlen < TCP_HLEN) {
+		DROP(st, TCP, TRUNCATED);
+		goto drop;
+	}
+	off = (size_t)(t[TCP_OFF] >> 4) * 4;
+	if (off < TCP_HLEN || off > tlen) {
+		DROP(st, TCP, BAD_HDRLEN);
+		goto drop;
+	}
+	if (!(p->flags & PBUF_F_LOOPED) &&
+	    cksum_fold(cksum_add(cksum_pseudo(family, m->src.addr, m->dst.addr, STACK_IPPROTO_TCP,
+					      (uint32_t)tlen),
+				 t, tlen)) != 0xffff) {
+		DROP(st, TCP, BAD_CSUM);
+		goto drop;
+	}
+	/* TCP is unicast only (RFC 1122 §4.2.3.10) */
+	if (family == STACK_AF_INET ? addr4_is_broadcast(st, m->dst.addr) ||
+					      addr4_is_multicast(m->dst.addr)
+				    : addr6_is_multicast(m->dst.addr)) {
+		DROP(st, TCP, NOT_FOR_US);
+		goto drop;
+	}
+	memset(&seg, 0, sizeof(seg));
+	seg.seq = get32(t + TCP_SEQ);
+	seg.ack = get32(t + TCP_ACK);
+	seg.flags = t[TCP_FLAGS] & 0x3f;
+	seg.wnd = get16(t + TCP_WIN);
+	seg.urp = get16(t + TCP_URP);
+	seg.len = (uint32_t)(tlen - off);
+	if (!tcp_parse_opts(t + TCP_HLEN, off - TCP_HLEN, seg.flags & TH_SYN, &seg.opt))
+		DROP(st, TCP, BAD_OPTIONS); /* counted; the options so far count */
+	m->src.port = get16(t + TCP_SPORT);
+	m->dst.port = get16(t + TCP_DPORT);
+	pbuf_pull(p, p->th + off);
+
+	tp = tcp_lookup(st, family, m->dst.addr, m->dst.port, m->src.addr, m->src.port);
+	if (tp) {
+		if (tp->state == TCPS_SYN_SENT) {
+			syn_sent_input(st, tp, p, &seg);
+			goto drop;
+		}
+		segment_input(st, tp, p, &seg);
+		return;
+	}
+	tw = tcp_lookup_tw(st, family, m->dst.addr, m->dst.port, m->src.addr, m->src.port);
+	if (tw && !tw_input(st, tw, &seg))
+		goto drop;
+	tp = tcp_lookup_listener(st, family, m->dst.addr, m->dst.port);
+	if (tp) {
+		listen_input(st, tp, p, &seg);
+		goto drop;
+	}
+	DROP(st, TCP, NO_PORT);
+	tcp_reply_rst(st, p, &seg);
+drop:
+	pbuf_free(st, p);
+}

@@ -1,0 +1,380 @@
+/*
+ * tcp_output.c — what TCP sends and how a segment is built.
+ * tcp_send / tcp_input / the timers -> tcp_output() (windows, Nagle, cork,
+ * silly-window avoidance, FIN) -> tcp_send_segment() -> ip_output().
+ * Replies without a connection (RST, TIME_WAIT ACKs) use tcp_send_raw().
+ */
+#include <errno.h>
+
+#include "tcp.h"
+#include "wire.h"
+
+static size_t ip_hlen(int family) { return family == STACK_AF_INET ? IP4_HLEN : IP6_HLEN; }
+
+/* The MSS we announce: the outgoing link's MTU less the headers
+ * (RFC 9293 §3.7.1; RFC 6691). */
+uint16_t tcp_adv_mss(struct stack *st, struct tcb *tp)
+{
+	struct stack_route_result rr;
+	struct iface *ifp;
+	uint32_t mtu = OPT_MTU_DEFAULT, mss;
+
+	if (route_lookup(st, tp->wfamily, tp->raddr, &rr) == 0 &&
+	    (ifp = iface_get(st, rr.ifindex)) != NULL)
+		mtu = ifp->mtu;
+	mss = mtu - (uint32_t)ip_hlen(tp->wfamily) - TCP_HLEN;
+	if (mss > 65535 - 40)
+		mss = 65535 - 40;
+	if (tp->user_mss && tp->user_mss < mss)
+		mss = tp->user_mss;
+	return (uint16_t)mss;
+}
+
+/* Payload per segment now: the peer's MSS, the path MTU, TCP_MAXSEG, less
+ * the timestamp option carried by every segment (Linux's mss_cache). */
+void tcp_update_mss(struct stack *st, struct tcb *tp)
+{
+	struct stack_route_result rr;
+	uint32_t mss = tp->peer_mss;
+
+	if (route_lookup(st, tp->wfamily, tp->raddr, &rr) == 0) {
+		uint32_t pm = rr.mtu - (uint32_t)ip_hlen(tp->wfamily) - TCP_HLEN;
+
+		if (pm < mss)
+			mss = pm;
+	}
+	if (tp->user_mss && tp->user_mss < mss)
+		mss = tp->user_mss;
+	if (tp->ts_ok)
+		mss -= 12;
+	if (mss < 48)
+		mss = 48;
+	tp->mss = (uint16_t)mss;
+}
+
+/* RFC 9293 §3.8.6.2.2 receiver side of silly-window avoidance, and
+ * RFC 7323 §2.3 scaling: the window never shrinks, grows only by useful
+ * amounts, and is advertised exactly (a multiple of the scale). */
+uint16_t tcp_window_field(struct stack *st, struct tcb *tp)
+{
+	uint32_t space = tcp_rcv_space(tp), cur, win, max, step;
+	uint8_t shift = tp->ws_ok ? tp->rcv_wscale : 0;
+
+	(void)st;
+	cur = SEQ_GT(tp->rcv_adv, tp->rcv_nxt) ? tp->rcv_adv - tp->rcv_nxt : 0;
+	step = tp->rcvbuf / 2 < tp->adv_mss ? tp->rcvbuf / 2 : tp->adv_mss;
+	win = space;
+	if (win < cur || win - cur < step)
+		win = cur;
+	max = 65535u << shift;
+	if (win > max)
+		win = max;
+	win = (win >> shift) << shift;
+	if (SEQ_GT(tp->rcv_nxt + win, tp->rcv_adv) || tp->rcv_adv == 0)
+		tp->rcv_adv = tp->rcv_nxt + win;
+	return (uint16_t)(win >> shift);
+}
+
+/* Options, in Linux's layout: MSS, SACK-permitted + timestamps, NOP +
+ * window scale on a SYN; NOP NOP + timestamps on the others.  A SYN-ACK
+ * carries only what the SYN offered (RFC 7323 §1.3, RFC 2018 §2). */
+static size_t build_opts(struct stack *st, struct tcb *tp, uint8_t flags, uint8_t *o)
+{
+	bool syn = flags & TH_SYN, synack = syn && (flags & TH_ACK);
+	bool sack = syn && (!synack || tp->sack_ok);
+	bool ts = syn && !synack ? true : tp->ts_ok;
+	bool ws = syn && (!synack || tp->ws_ok);
+	size_t n = 0;
+
+	if (flags & TH_RST)
+		return 0;
+	if (syn) {
+		o[n++] = TCPOPT_MSS;
+		o[n++] = 4;
+		put16(o + n, tp->adv_mss);
+		n += 2;
+	}
+	if (sack && ts) {
+		o[n++] = TCPOPT_SACK_PERM;
+		o[n++] = 2;
+	} else if (ts || sack) {
+		o[n++] = TCPOPT_NOP;
+		o[n++] = TCPOPT_NOP;
+		if (sack) {
+			o[n++] = TCPOPT_SACK_PERM;
+			o[n++] = 2;
+		}
+	}
+	if (ts) {
+		o[n++] = TCPOPT_TS;
+		o[n++] = 10;
+		put32(o + n, (uint32_t)(st->now / STACK_NS_PER_MS) + tp->ts_offset);
+		put32(o + n + 4, syn && !synack ? 0 : tp->ts_recent);
+		n += 8;
+	}
+	if (ws) {
+		o[n++] = TCPOPT_NOP;
+		o[n++] = TCPOPT_WS;
+		o[n++] = 3;
+		o[n++] = tp->rcv_wscale;
+	}
+	return n;
+}
+
+/* Copy len bytes of the send queue starting at seq into dst. */
+static void sndq_copy(struct tcb *tp, uint32_t seq, uint8_t *dst, uint32_t len)
+{
+	struct pbuf *p;
+	uint32_t pseq, off;
+
+	if (tp->snd_cur && SEQ_GEQ(seq, tp->snd_cur_seq)) {
+		p = tp->snd_cur;
+		pseq = tp->snd_cur_seq;
+	} else {
+		p = STAILQ_FIRST(&tp->sndq);
+		pseq = tp->snd_una;
+	}
+	while (p && SEQ_GEQ(seq, pseq + p->len)) {
+		pseq += p->len;
+		p = STAILQ_NEXT(p, next);
+	}
+	tp->snd_cur = p;
+	tp->snd_cur_seq = pseq;
+	off = seq - pseq;
+	while (p && len) {
+		uint32_t n = p->len - off < len ? p->len - off : len;
+
+		memcpy(dst, pbuf_data(p) + off, n);
+		dst += n;
+		len -= n;
+		off = 0;
+		p = STAILQ_NEXT(p, next);
+	}
+}
+
+static int emit(struct stack *st, struct ep *e, int family, const uint8_t *src,
+		const uint8_t *dst, struct pbuf *p)
+{
+	uint8_t *t = pbuf_data(p);
+	uint32_t sum = cksum_pseudo(family, src, dst, STACK_IPPROTO_TCP, p->len);
+	struct ip_tx tx = {
+		.family = (uint8_t)family, .proto = STACK_IPPROTO_TCP,
+		.ttl = e ? e->ttl : -1, .tos = e ? e->tos : 0,
+		.pmtudisc = e ? e->pmtudisc : STACK_IP_PMTUDISC_WANT,
+		.src = src, .dst = dst,
+	};
+
+	put16(t + TCP_CSUM, cksum_finish(cksum_add(sum, t, p->len)));
+	CTR(st, TCP).tx++;
+	return ip_output(st, p, &tx);
+}
+
+int tcp_send_segment(struct stack *st, struct tcb *tp, uint8_t flags, uint32_t seq, uint32_t len)
+{
+	struct ep *e = ep_of_tcb(st, tp);
+	uint8_t opts[TCP_MAX_OPTLEN];
+	size_t olen = build_opts(st, tp, flags, opts), hlen = TCP_HLEN + olen;
+	struct pbuf *p = pbuf_alloc(st, hlen + len);
+	uint8_t *t;
+	uint16_t win;
+
+	if (!p) {
+		DROP(st, TCP, NOBUF);
+		return -ENOBUFS;
+	}
+	t = pbuf_data(p);
+	memset(t, 0, TCP_HLEN);
+	put16(t + TCP_SPORT, tp->lport);
+	put16(t + TCP_DPORT, tp->rport);
+	put32(t + TCP_SEQ, seq);
+	if (flags & TH_ACK)
+		put32(t + TCP_ACK, tp->rcv_nxt);
+	t[TCP_OFF] = (uint8_t)((hlen / 4) << 4);
+	if (flags & TH_SYN) {
+		/* RFC 7323 §2.2: the window of a SYN is never scaled */
+		uint32_t w = tcp_rcv_space(tp);
+
+		win = (uint16_t)(w > 65535 ? 65535 : w);
+		tp->rcv_adv = tp->rcv_nxt + win;
+	} else if (flags & TH_RST) {
+		win = 0;
+	} else {
+		win = tcp_window_field(st, tp);
+	}
+	put16(t + TCP_WIN, win);
+	if (tp->urg_out && SEQ_GT(tp->snd_up, seq) && !(flags & (TH_SYN | TH_RST))) {
+		uint32_t up = tp->snd_up - seq;
+
+		flags |= TH_URG;
+		put16(t + TCP_URP, (uint16_t)(up > 65535 ? 65535 : up));
+	} else if (tp->urg_out && SEQ_LEQ(tp->snd_up, tp->snd_una)) {
+		tp->urg_out = 0;
+	}
+	t[TCP_FLAGS] = flags;
+	memcpy(t + TCP_HLEN, opts, olen);
+	if (len)
+		sndq_copy(tp, seq, t + hlen, len);
+	p->len = (uint32_t)(hlen + len);
+	if (flags & TH_ACK) {
+		/* this segment carries our ACK: nothing more is owed */
+		tp->ack_now = 0;
+		tp->rcv_unacked = 0;
+		if (tp->delack_armed) {
+			timer_cancel(st, &tp->t_delack);
+			tp->delack_armed = 0;
+		}
+	}
+	return emit(st, e, tp->wfamily, tp->laddr, tp->raddr, p);
+}
+
+void tcp_send_ack(struct stack *st, struct tcb *tp)
+{
+	if (tp->state == TCPS_CLOSED || tp->state == TCPS_LISTEN || tp->state == TCPS_SYN_SENT)
+		return;
+	tcp_send_segment(st, tp, TH_ACK, tp->snd_nxt, 0);
+}
+
+void tcp_send_raw(struct stack *st, int family, const uint8_t *src, const uint8_t *dst,
+		  uint16_t sport, uint16_t dport, uint32_t seq, uint32_t ack, uint8_t flags,
+		  uint16_t wnd, const struct tcp_opts *ts)
+{
+	size_t olen = ts ? 12 : 0;
+	struct pbuf *p = pbuf_alloc(st, TCP_HLEN + olen);
+	uint8_t *t;
+
+	if (!p) {
+		DROP(st, TCP, NOBUF);
+		return;
+	}
+	t = pbuf_data(p);
+	memset(t, 0, TCP_HLEN + olen);
+	put16(t + TCP_SPORT, sport);
+	put16(t + TCP_DPORT, dport);
+	put32(t + TCP_SEQ, seq);
+	put32(t + TCP_ACK, ack);
+	t[TCP_OFF] = (uint8_t)(((TCP_HLEN + olen) / 4) << 4);
+	t[TCP_FLAGS] = flags;
+	put16(t + TCP_WIN, wnd);
+	if (ts) {
+		t[TCP_HLEN] = TCPOPT_NOP;
+		t[TCP_HLEN + 1] = TCPOPT_NOP;
+		t[TCP_HLEN + 2] = TCPOPT_TS;
+		t[TCP_HLEN + 3] = 10;
+		put32(t + TCP_HLEN + 4, ts->tsval);
+		put32(t + TCP_HLEN + 8, ts->tsecr);
+	}
+	p->len = (uint32_t)(TCP_HLEN + olen);
+	emit(st, NULL, family, src, dst, p);
+}
+
+/* RFC 9293 §3.10.7.1: the reply to a segment for no connection.  If it
+ * carried an ACK, the RST takes its sequence from it; otherwise the RST
+ * acknowledges everything the segment occupied.  Never an RST for an RST. */
+void tcp_reply_rst(struct stack *st, const struct pbuf *p, const struct tcp_seg *seg)
+{
+	const struct pbuf_meta *m = &p->meta;
+	uint32_t occupied = seg->len + !!(seg->flags & TH_SYN) + !!(seg->flags & TH_FIN);
+
+	if (seg->flags & TH_RST)
+		return;
+	if (seg->flags & TH_ACK)
+		tcp_send_raw(st, m->src.family, m->dst.addr, m->src.addr, m->dst.port, m->src.port,
+			     seg->ack, 0, TH_RST, 0, NULL);
+	else
+		tcp_send_raw(st, m->src.family, m->dst.addr, m->src.addr, m->dst.port, m->src.port,
+			     0, seg->seq + occupied, TH_RST | TH_ACK, 0, NULL);
+}
+
+/* ---- the output engine -------------------------------------------------- */
+
+static void arm_persist(struct stack *st, struct tcb *tp)
+{
+	if (tp->t_rexmit.armed)
+		return;
+	tp->rexmit_mode = TRX_PERSIST;
+	tcp_arm_rexmit(st, tp);
+}
+
+void tcp_output(struct stack *st, struct tcb *tp)
+{
+	bool sent = false;
+
+	if (tp->state < TCPS_ESTABLISHED) {
+		if (tp->ack_now && tp->state == TCPS_SYN_RECEIVED)
+			tp->ack_now = 0;
+		return;
+	}
+	tcp_update_mss(st, tp);
+	for (int guard = 0; guard < 100000; guard++) {
+		uint32_t end = tcp_data_end(tp);
+		uint32_t left = SEQ_GT(end, tp->snd_nxt) ? end - tp->snd_nxt : 0;
+		bool fin_pending = tp->fin_queued && !tp->fin_acked && SEQ_LEQ(tp->snd_nxt, end);
+		uint32_t flight = SEQ_GT(tp->snd_nxt, tp->snd_una) ? tp->snd_nxt - tp->snd_una : 0;
+		uint32_t win = tp->snd_wnd < tp->cwnd ? tp->snd_wnd : tp->cwnd;
+		uint32_t avail = win > flight ? win - flight : 0;
+		uint32_t len = left;
+		uint8_t flags = TH_ACK;
+		bool all;
+
+		if (!left && !fin_pending)
+			break;
+		if (len > tp->mss)
+			len = tp->mss;
+		if (len > avail)
+			len = avail;
+		if (left && !len) {
+			/* Zero window with nothing in flight: the persist
+			 * timer probes it (RFC 9293 §3.8.6.1). */
+			if (flight == 0)
+				arm_persist(st, tp);
+			break;
+		}
+		all = len == left;
+		if (len && len < tp->mss) {
+			bool last_with_fin = all && fin_pending;
+
+			/* TCP_CORK and MSG_MORE hold partial segments */
+			if (tp->cork && !last_with_fin)
+				break;
+			/* Nagle (RFC 896, RFC 9293 §3.7.4) with Minshall's
+			 * refinement, as Linux: hold a small segment only
+			 * while an earlier small one is unacknowledged; never
+			 * the one that carries the FIN */
+			if (!tp->nodelay && flight > 0 && !last_with_fin && !tp->urg_out &&
+			    SEQ_GT(tp->snd_sml, tp->snd_una))
+				break;
+			/* sender SWS avoidance (RFC 9293 §3.8.6.2.1): a piece
+			 * the window cut short waits unless it is large */
+			if (!all && len < tp->max_sndwnd / 2) {
+				if (flight == 0)
+					arm_persist(st, tp);
+				break;
+			}
+		}
+		if (all && fin_pending)
+			flags |= TH_FIN;
+		if (len && all)
+			flags |= TH_PSH;
+		if (flight == 0)
+			tp->retrans_stamp = st->now;
+		if (!tp->rtt_timing && tp->snd_nxt == tp->snd_max && len) {
+			tp->rtt_timing = 1;
+			tp->rtt_seq = tp->snd_nxt;
+			tp->rtt_start = st->now;
+		}
+		if (tcp_send_segment(st, tp, flags, tp->snd_nxt, len) == -ENOBUFS)
+			break;
+		if (len < tp->mss)
+			tp->snd_sml = tp->snd_nxt + len;
+		tp->snd_nxt += len + !!(flags & TH_FIN);
+		if (SEQ_GT(tp->snd_nxt, tp->snd_max))
+			tp->snd_max = tp->snd_nxt;
+		if (!tp->t_rexmit.armed || tp->rexmit_mode == TRX_PERSIST) {
+			tp->rexmit_mode = TRX_RTO;
+			tcp_arm_rexmit(st, tp);
+		}
+		sent = true;
+	}
+	if (!sent && tp->ack_now)
+		tcp_send_ack(st, tp);
+}
