@@ -120,6 +120,11 @@
 #define OPT_TCP_KEEPCNT 9
 /* listen(2) backlog cap: net.core.somaxconn 4096. */
 #define OPT_TCP_SOMAXCONN 4096
+/* tcp(7): corked output goes out after at most 200 ms. */
+#define OPT_TCP_CORK_CEILING_NS (200ull * 1000000ull)
+/* RFC 6298 §5.7 / Linux TCP_TIMEOUT_FALLBACK: RTO after a handshake whose
+ * SYN or SYN-ACK was retransmitted and gave no RTT sample. */
+#define OPT_TCP_RTO_FALLBACK_US 3000000u
 #define OPT_TCP_HASH 1024   /* connection hash buckets */
 
 /* Fault stage: packets it may hold per direction, and how long a packet

@@ -108,6 +108,7 @@ enum timer_kind {
 	TIMER_TCP_DELACK,
 	TIMER_TCP_KEEP,
 	TIMER_TCP_TW,      /* struct tcp_tw */
+	TIMER_TCP_CORK,
 	TIMER_NKINDS
 };
 

@@ -196,6 +196,7 @@ static void tcb_init(struct stack *st, struct tcb *tp)
 	timer_init(&tp->t_rexmit, TIMER_TCP_REXMIT);
 	timer_init(&tp->t_delack, TIMER_TCP_DELACK);
 	timer_init(&tp->t_keep, TIMER_TCP_KEEP);
+	timer_init(&tp->t_cork, TIMER_TCP_CORK);
 	(void)st;
 }
 
@@ -222,6 +223,7 @@ static void purge(struct stack *st, struct tcb *tp)
 	timer_cancel(st, &tp->t_rexmit);
 	timer_cancel(st, &tp->t_delack);
 	timer_cancel(st, &tp->t_keep);
+	timer_cancel(st, &tp->t_cork);
 }
 
 static void free_endpoint(struct stack *st, struct ep *e)
@@ -317,6 +319,7 @@ static void start_connection(struct stack *st, struct tcb *tp)
 	tp->iss = tcp_isn(st);
 	tp->snd_una = tp->snd_nxt = tp->snd_max = tp->iss;
 	tp->snd_up = tp->iss;
+	tp->snd_sml = tp->iss;
 	tp->ts_offset = rand_u32(st);
 	tp->rcv_wscale = OPT_TCP_RCV_WSCALE;
 	tp->adv_mss = tcp_adv_mss(st, tp);

@@ -142,6 +142,10 @@ struct tcb {
 	uint8_t fin_queued;    /* no more data: FIN at snd_una + sndq_bytes */
 	uint8_t fin_acked;     /* ... and the peer has acknowledged it */
 	uint32_t snd_sml;      /* end of the last small segment (Minshall) */
+	/* SACK blocks we send (RFC 2018 §4) and D-SACK (RFC 2883) */
+	uint32_t sack_last;    /* seq of the latest out-of-order arrival */
+	uint32_t dsack_start, dsack_end;
+	uint8_t dsack;
 
 	/* receive buffer: in-order payload, then out-of-order segments */
 	struct pbufq rcvq;
@@ -192,7 +196,8 @@ struct tcb {
 
 	struct timer t_rexmit;  /* RTO, persist, SYN and SYN-ACK retries */
 	struct timer t_delack;
-	struct timer t_keep;    /* keepalive, FIN_WAIT_2, cork */
+	struct timer t_keep;    /* keepalive, FIN_WAIT_2 */
+	struct timer t_cork;    /* the 200 ms ceiling of TCP_CORK / MSG_MORE */
 
 	TAILQ_ENTRY(tcb) hash_link;
 	TAILQ_ENTRY(tcb) listen_link;
@@ -246,6 +251,7 @@ void tcp_timer_rexmit(struct stack *st, struct timer *t);
 void tcp_timer_delack(struct stack *st, struct timer *t);
 void tcp_timer_keep(struct stack *st, struct timer *t);
 void tcp_timer_tw(struct stack *st, struct timer *t);
+void tcp_timer_cork(struct stack *st, struct timer *t);
 void tcp_arm_rexmit(struct stack *st, struct tcb *tp);
 void tcp_rtt_sample(struct stack *st, struct tcb *tp, uint32_t rtt_us);
 void tcp_arm_keepalive(struct stack *st, struct tcb *tp);

@@ -96,14 +96,36 @@ static void init_cwnd(struct tcb *tp)
 		tp->cwnd = OPT_TCP_INIT_CWND * (uint32_t)tp->mss;
 }
 
+/* Linux's tcp_sndbuf_expand: room for twice the congestion window, in
+ * payload bytes here (Linux counts buffer overhead, about twice that). */
+static void sndbuf_expand(struct tcb *tp)
+{
+	uint32_t segs = tp->cwnd / (tp->mss ? tp->mss : 1), want;
+
+	if (tp->sndbuf_locked)
+		return;
+	if (segs < OPT_TCP_INIT_CWND)
+		segs = OPT_TCP_INIT_CWND;
+	want = 4 * segs * (uint32_t)tp->mss;
+	if (want > OPT_TCP_WMEM_MAX)
+		want = OPT_TCP_WMEM_MAX;
+	if (tp->sndbuf < want)
+		tp->sndbuf = want;
+}
+
 static void established(struct stack *st, struct tcb *tp)
 {
 	tcp_set_state(st, tp, TCPS_ESTABLISHED);
 	tcp_update_mss(st, tp);
 	init_cwnd(tp);
-	tp->backoff = 0;
 	tp->quickacks = OPT_TCP_MAX_QUICKACKS;
 	tp->last_heard = st->now;
+	/* RFC 6298 §5.7: a retried handshake without an RTT sample leaves
+	 * an RTO of 3 s (Linux TCP_TIMEOUT_FALLBACK) */
+	if (!tp->srtt_us && (tp->backoff || tp->synack_retries))
+		tp->rto_us = OPT_TCP_RTO_FALLBACK_US;
+	tp->backoff = 0;
+	sndbuf_expand(tp);
 	tcp_arm_keepalive(st, tp);
 }
 
@@ -351,12 +373,7 @@ static bool ack_input(struct stack *st, struct tcb *tp, const struct tcp_seg *se
 			tp->rexmit_mode = TRX_RTO;
 			tcp_arm_rexmit(st, tp); /* RFC 6298 §5.3 */
 		}
-		/* Linux's tcp_sndbuf_expand: room for two windows */
-		if (!tp->sndbuf_locked && tp->sndbuf < 2 * tp->cwnd) {
-			tp->sndbuf = 2 * tp->cwnd;
-			if (tp->sndbuf > OPT_TCP_WMEM_MAX)
-				tp->sndbuf = OPT_TCP_WMEM_MAX;
-		}
+		sndbuf_expand(tp);
 		tcp_wakeup(st, tp);
 	} else if (seg->ack == tp->snd_una && seg->len == 0 && !(seg->flags & (TH_FIN | TH_SYN)) &&
 		   wnd == tp->snd_wnd && tp->snd_una != tp->snd_max) {
@@ -460,6 +477,7 @@ static void ooq_insert(struct stack *st, struct tcb *tp, struct pbuf *p, uint32_
 	struct pbuf *q, *prev = NULL;
 	uint32_t end = seq + p->len;
 
+	tp->sack_last = seq;
 	if (tp->ooq_segs >= OPT_TCP_OOQ_SEGS) {
 		DROP(st, TCP, TCP_OOQ_FULL);
 		pbuf_free(st, p);
@@ -474,7 +492,10 @@ static void ooq_insert(struct stack *st, struct tcb *tp, struct pbuf *p, uint32_
 		uint32_t pend = (uint32_t)prev->t + prev->len;
 
 		if (SEQ_GEQ(pend, end) && !fin) {
-			pbuf_free(st, p); /* already held */
+			tp->dsack = 1; /* already held: a duplicate (RFC 2883) */
+			tp->dsack_start = seq;
+			tp->dsack_end = end;
+			pbuf_free(st, p);
 			return;
 		}
 		if (SEQ_GT(pend, end))
@@ -611,10 +632,18 @@ static void segment_input(struct stack *st, struct tcb *tp, struct pbuf *p, stru
 		/* a zero window still takes ACKs, URGs and RSTs at rcv_nxt */
 		if (!(rwnd == 0 && seq == tp->rcv_nxt)) {
 			DROP(st, TCP, TCP_OUT_OF_WINDOW);
+			if (seg->len && SEQ_LEQ(seq + seg->len, tp->rcv_nxt)) {
+				/* all of it seen before: D-SACK it (RFC 2883) */
+				tp->dsack = 1;
+				tp->dsack_start = seq;
+				tp->dsack_end = seq + seg->len;
+			}
 			if (!(seg->flags & TH_RST))
 				tcp_send_ack(st, tp);
 			goto drop;
 		}
+		if (seg->len)
+			tp->ack_now = 1; /* data into a zero window: say so */
 		seg->len = 0;
 		seg->flags &= (uint8_t)~TH_FIN;
 		pbuf_trim(p, 0);
@@ -632,6 +661,12 @@ static void segment_input(struct stack *st, struct tcb *tp, struct pbuf *p, stru
 			if (d > seg->len)
 				seg->flags &= (uint8_t)~TH_FIN; /* an old FIN */
 			d = seg->len;
+		}
+		if (d) {
+			/* RFC 2883: tell the sender it sent this twice */
+			tp->dsack = 1;
+			tp->dsack_start = seq;
+			tp->dsack_end = seq + d;
 		}
 		pbuf_pull(p, d);
 		seg->len -= d;

@@ -69,10 +69,72 @@ uint16_t tcp_window_field(struct stack *st, struct tcb *tp)
 	max = 65535u << shift;
 	if (win > max)
 		win = max;
+	/* scaled: round down, but never below the edge already offered
+	 * (Linux aligns the current window up instead) */
 	win = (win >> shift) << shift;
+	if (win < cur)
+		win = ((cur + (1u << shift) - 1) >> shift) << shift;
 	if (SEQ_GT(tp->rcv_nxt + win, tp->rcv_adv) || tp->rcv_adv == 0)
 		tp->rcv_adv = tp->rcv_nxt + win;
 	return (uint16_t)(win >> shift);
+}
+
+/* SACK blocks (RFC 2018 §4): a D-SACK block first when a duplicate
+ * arrived (RFC 2883 §4), then the block holding the latest out-of-order
+ * segment, then the others in sequence order, as many as fit. */
+static size_t build_sack(struct tcb *tp, uint8_t *o, size_t room)
+{
+	uint32_t blk[5][2];
+	unsigned nb = 0, max = room >= 4 ? (unsigned)((room - 4) / 8) : 0, first = 0;
+	struct pbuf *q;
+	size_t n = 0;
+
+	if (max > 4)
+		max = 4;
+	if (tp->dsack && nb < max) {
+		blk[nb][0] = tp->dsack_start;
+		blk[nb][1] = tp->dsack_end;
+		nb++;
+		first = 1;
+	}
+	STAILQ_FOREACH(q, &tp->ooq, next) {
+		uint32_t s = (uint32_t)q->t, e = s + q->len;
+
+		if (nb > first && blk[nb - 1][1] == s) {
+			blk[nb - 1][1] = e; /* contiguous: one block */
+			continue;
+		}
+		if (nb == 5)
+			break;
+		blk[nb][0] = s;
+		blk[nb][1] = e;
+		nb++;
+	}
+	/* move the block with the latest arrival to the front of the rest */
+	for (unsigned i = first; i < nb; i++)
+		if (SEQ_GEQ(tp->sack_last, blk[i][0]) && SEQ_LT(tp->sack_last, blk[i][1])) {
+			uint32_t s = blk[i][0], e = blk[i][1];
+
+			memmove(blk[first + 1], blk[first], (i - first) * sizeof(blk[0]));
+			blk[first][0] = s;
+			blk[first][1] = e;
+			break;
+		}
+	if (nb > max)
+		nb = max;
+	if (nb == 0)
+		return 0;
+	o[n++] = TCPOPT_NOP;
+	o[n++] = TCPOPT_NOP;
+	o[n++] = TCPOPT_SACK;
+	o[n++] = (uint8_t)(2 + 8 * nb);
+	for (unsigned i = 0; i < nb; i++) {
+		put32(o + n, blk[i][0]);
+		put32(o + n + 4, blk[i][1]);
+		n += 8;
+	}
+	tp->dsack = 0; /* reported once */
+	return n;
 }
 
 /* Options, in Linux's layout: MSS, SACK-permitted + timestamps, NOP +
@@ -118,6 +180,8 @@ static size_t build_opts(struct stack *st, struct tcb *tp, uint8_t flags, uint8_
 		o[n++] = 3;
 		o[n++] = tp->rcv_wscale;
 	}
+	if (!syn && (flags & TH_ACK) && tp->sack_ok)
+		n += build_sack(tp, o + n, TCP_MAX_OPTLEN - n);
 	return n;
 }
 
@@ -333,9 +397,13 @@ void tcp_output(struct stack *st, struct tcb *tp)
 		if (len && len < tp->mss) {
 			bool last_with_fin = all && fin_pending;
 
-			/* TCP_CORK and MSG_MORE hold partial segments */
-			if (tp->cork && !last_with_fin)
+			/* TCP_CORK and MSG_MORE hold partial segments,
+			 * for at most 200 ms (tcp(7)) */
+			if (tp->cork && !last_with_fin) {
+				if (!tp->t_cork.armed)
+					timer_arm(st, &tp->t_cork, st->now + OPT_TCP_CORK_CEILING_NS);
 				break;
+			}
 			/* Nagle (RFC 896, RFC 9293 §3.7.4) with Minshall's
 			 * refinement, as Linux: hold a small segment only
 			 * while an earlier small one is unacknowledged; never
@@ -355,8 +423,8 @@ void tcp_output(struct stack *st, struct tcb *tp)
 			flags |= TH_FIN;
 		if (len && all)
 			flags |= TH_PSH;
-		if (flight == 0)
-			tp->retrans_stamp = st->now;
+		if (tp->snd_una == tp->snd_max)
+			tp->retrans_stamp = st->now; /* the oldest unacked data */
 		if (!tp->rtt_timing && tp->snd_nxt == tp->snd_max && len) {
 			tp->rtt_timing = 1;
 			tp->rtt_seq = tp->snd_nxt;

@@ -272,6 +272,16 @@ void tcp_timer_keep(struct stack *st, struct timer *t)
 	timer_arm(st, &tp->t_keep, tp->last_heard + (stack_ns_t)tp->keepidle_s * STACK_NS_PER_S);
 }
 
+void tcp_timer_cork(struct stack *st, struct timer *t)
+{
+	struct tcb *tp = container_of(t, struct tcb, t_cork);
+	uint8_t cork = tp->cork;
+
+	tp->cork = 0;
+	tcp_output(st, tp);
+	tp->cork = cork;
+}
+
 void tcp_timer_tw(struct stack *st, struct timer *t)
 {
 	tcp_tw_free(st, container_of(t, struct tcp_tw, timer));

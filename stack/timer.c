@@ -18,6 +18,7 @@ static const timer_fn timer_handlers[TIMER_NKINDS] = {
 	[TIMER_TCP_DELACK] = tcp_timer_delack,
 	[TIMER_TCP_KEEP] = tcp_timer_keep,
 	[TIMER_TCP_TW] = tcp_timer_tw,
+	[TIMER_TCP_CORK] = tcp_timer_cork,
 };
 
 static int timer_cmp(const struct timer *a, const struct timer *b)

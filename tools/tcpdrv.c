@@ -1501,15 +1501,23 @@ static void service_all(struct drv *d)
 
 		if (n <= 0)
 			break;
-		for (int i = 0; i < n; i++)
+		/* flush after each: 200 connections sending at once would
+		 * overflow the interface's transmit queue (1000 packets) */
+		for (int i = 0; i < n; i++) {
 			service(d, d->changed[i]);
+			if (stack_link_pending(d->st, d->ifindex) >= BATCH)
+				flush_tx(d);
+		}
 		flush_tx(d);
 	}
 	if (d->any_again) {
 		d->any_again = false;
 		for (uint32_t h = 0; h < d->cfg.max_endpoints; h++)
-			if (d->conns[h].state == C_OPEN && d->conns[h].again)
+			if (d->conns[h].state == C_OPEN && d->conns[h].again) {
 				svc_conn(d, &d->conns[h]);
+				if (stack_link_pending(d->st, d->ifindex) >= BATCH)
+					flush_tx(d);
+			}
 		flush_tx(d);
 	}
 }

@@ -5,8 +5,11 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "tcp_peer.h"
+
+static const char *flag_str(uint8_t f);
 
 /* ---- the fixture's registry of connections ------------------------------ */
 
@@ -144,8 +147,8 @@ static size_t emit_opts(uint8_t *p, const struct tp_opts *o)
 	return n;
 }
 
-size_t tp_build(uint8_t *buf, int family, const uint8_t *src, const uint8_t *dst,
-		uint16_t sport, uint16_t dport, const struct tp_out *o)
+size_t tp_build(uint8_t *buf, int family, const uint8_t *src, const uint8_t *dst, uint16_t sport,
+		uint16_t dport, const struct tp_out *o)
 {
 	static uint8_t seg[70000];
 	size_t optlen = emit_opts(seg + TCP_HLEN, o->o);
@@ -163,8 +166,8 @@ size_t tp_build(uint8_t *buf, int family, const uint8_t *src, const uint8_t *dst
 	put16(seg + TCP_URP, o->urp);
 	if (o->len)
 		memcpy(seg + hl, o->data, o->len);
-	sum = cksum_finish(cksum_add(
-	    cksum_pseudo(family, src, dst, STACK_IPPROTO_TCP, (uint32_t)len), seg, len));
+	sum = cksum_finish(
+	    cksum_add(cksum_pseudo(family, src, dst, STACK_IPPROTO_TCP, (uint32_t)len), seg, len));
 	put16(seg + TCP_CSUM, sum);
 	if (family == STACK_AF_INET)
 		return build_ip4(buf, src, dst, STACK_IPPROTO_TCP, seg, len, 0x4242, IP4_F_DF, 64);
@@ -211,6 +214,11 @@ void tp_inject(struct tp_conn *c, const struct tp_out *o)
 	static uint8_t pkt[70000];
 	size_t n = tp_build(pkt, c->family, c->peer, c->me, c->pport, c->mport, o);
 
+	if (getenv("TP_TRACE"))
+		fprintf(stderr, "tp %10.6f peer>  %u>%u [%s] seq %u ack %u win %u len %zu\n",
+			(double)(c->h->now % (100000 * STACK_NS_PER_S)) / 1e9, c->pport, c->mport,
+			flag_str(o->flags), o->seq, o->ack, o->win, o->len);
+
 	h_inject(c->h, pkt, n);
 }
 
@@ -230,12 +238,18 @@ void tp_send(struct tp_conn *c, uint8_t flags, const void *data, size_t len)
 	c->snd_nxt += (uint32_t)len + !!(flags & TH_SYN) + !!(flags & TH_FIN);
 }
 
-void tp_send_ack(struct tp_conn *c) { tp_send(c, TH_ACK, NULL, 0); }
+void tp_send_ack(struct tp_conn *c)
+{
+	tp_send(c, TH_ACK, NULL, 0);
+}
 void tp_send_data(struct tp_conn *c, const void *data, size_t len)
 {
 	tp_send(c, TH_ACK | TH_PSH, data, len);
 }
-void tp_send_fin(struct tp_conn *c) { tp_send(c, TH_FIN | TH_ACK, NULL, 0); }
+void tp_send_fin(struct tp_conn *c)
+{
+	tp_send(c, TH_FIN | TH_ACK, NULL, 0);
+}
 
 void tp_send_rst(struct tp_conn *c)
 {
@@ -350,9 +364,9 @@ bool tp_pull_any(struct harness *h, struct tp_seg *s)
 	ck_assert_uint_ge(hl, TCP_HLEN);
 	ck_assert_uint_le(hl, tl);
 	ck_assert_uint_eq(t[TCP_OFF] & 0x0f, 0); /* reserved bits */
-	ck_assert_msg(cksum_fold(cksum_add(cksum_pseudo(s->family, s->src, s->dst,
-							 STACK_IPPROTO_TCP, (uint32_t)tl),
-					    t, tl)) == 0xffff,
+	ck_assert_msg(cksum_fold(cksum_add(
+			  cksum_pseudo(s->family, s->src, s->dst, STACK_IPPROTO_TCP, (uint32_t)tl),
+			  t, tl)) == 0xffff,
 		      "bad TCP checksum");
 	s->sport = get16(t + TCP_SPORT);
 	s->dport = get16(t + TCP_DPORT);
@@ -366,6 +380,11 @@ bool tp_pull_any(struct harness *h, struct tp_seg *s)
 	s->len = tl - hl;
 	ck_assert_uint_le(s->len, TP_SEG_MAX);
 	memcpy(s->data, t + hl, s->len);
+	if (getenv("TP_TRACE"))
+		fprintf(stderr, "tp %10.6f stack> %u>%u [%s] seq %u ack %u win %u len %zu%s\n",
+			(double)(h->now % (100000 * STACK_NS_PER_S)) / 1e9, s->sport, s->dport,
+			flag_str(s->flags), s->seq, s->ack, s->win, s->len,
+			s->o.nsack ? " sack" : "");
 	return true;
 }
 
@@ -439,20 +458,19 @@ static const char *flag_str(uint8_t f)
 	return b;
 }
 
-void tp_expect(struct tp_conn *c, struct tp_seg *s, uint8_t flags, long long seq,
-	       long long ack, long long len)
+void tp_expect(struct tp_conn *c, struct tp_seg *s, uint8_t flags, long long seq, long long ack,
+	       long long len)
 {
 	static struct tp_seg scratch;
 	char want[40];
 
 	if (!s)
 		s = &scratch;
-	ck_assert_msg(tp_pull(c, s), "expected a segment [%s], the link is empty",
-		      flag_str(flags));
+	ck_assert_msg(tp_pull(c, s), "expected a segment [%s], the link is empty", flag_str(flags));
 	snprintf(want, sizeof(want), "%s", flag_str(flags));
 	ck_assert_msg((s->flags & ~TH_PSH) == (flags & ~TH_PSH),
-		      "flags [%s], expected [%s] (seq %u ack %u len %zu)", flag_str(s->flags),
-		      want, s->seq, s->ack, s->len);
+		      "flags [%s], expected [%s] (seq %u ack %u len %zu)", flag_str(s->flags), want,
+		      s->seq, s->ack, s->len);
 	if (seq != TP_ANY)
 		ck_assert_msg(s->seq == (uint32_t)seq, "seq %u, expected %u", s->seq,
 			      (uint32_t)seq);
@@ -621,9 +639,11 @@ static void sa_of(struct stack_sockaddr *a, int family, const uint8_t *addr, uin
 static void set_bufs(struct harness *h, int fd, const struct tp_cfg *cfg)
 {
 	if (cfg->rcvbuf)
-		ck_assert_int_eq(tp_setint(h, fd, STACK_SOL_SOCKET, STACK_SO_RCVBUF, cfg->rcvbuf), 0);
+		ck_assert_int_eq(tp_setint(h, fd, STACK_SOL_SOCKET, STACK_SO_RCVBUF, cfg->rcvbuf),
+				 0);
 	if (cfg->sndbuf)
-		ck_assert_int_eq(tp_setint(h, fd, STACK_SOL_SOCKET, STACK_SO_SNDBUF, cfg->sndbuf), 0);
+		ck_assert_int_eq(tp_setint(h, fd, STACK_SOL_SOCKET, STACK_SO_SNDBUF, cfg->sndbuf),
+				 0);
 }
 
 /* The options of a SYN / SYN-ACK from the peer, as cfg says. */
@@ -646,8 +666,7 @@ static struct tp_opts syn_opts(const struct tp_conn *c, uint32_t tsecr)
 /* What the handshake settled, from the stack's SYN / SYN-ACK s. */
 void tp_negotiate(struct tp_conn *c, const struct tp_seg *s)
 {
-	uint16_t peer_mss = c->cfg.mss ? c->cfg.mss
-				       : (c->family == STACK_AF_INET ? 536 : 1220);
+	uint16_t peer_mss = c->cfg.mss ? c->cfg.mss : (c->family == STACK_AF_INET ? 536 : 1220);
 
 	c->syn_opts = s->o;
 	c->syn_win = s->win;

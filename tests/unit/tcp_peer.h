@@ -9,6 +9,8 @@
  * handshake to place a connection straight into ESTABLISHED, with the
  * stack as client or as server and any option on or off.
  *
+ * TP_TRACE=1 in the environment prints every segment both ways.
+ *
  * The peer keeps its own view of both sequence spaces in struct tp_conn:
  * what it sends next (snd_nxt) and what it expects from the stack next
  * (rcv_nxt, advanced by every in-order segment it pulls).
@@ -78,91 +80,91 @@ struct tp_opts {
 struct tp_seg {
 	int family;
 	uint8_t src[16], dst[16];
-	uint8_t ttl;      /* TTL / hop limit */
-	bool df;          /* IPv4 DF */
+	uint8_t ttl; /* TTL / hop limit */
+	bool df;     /* IPv4 DF */
 	uint16_t sport, dport;
 	uint32_t seq, ack;
 	uint8_t flags;
-	uint16_t win;     /* the raw window field */
+	uint16_t win; /* the raw window field */
 	uint16_t urp;
 	struct tp_opts o;
-	size_t optlen;    /* bytes of options */
-	size_t len;       /* payload bytes */
+	size_t optlen; /* bytes of options */
+	size_t len;    /* payload bytes */
 	uint8_t data[TP_SEG_MAX];
-	stack_ns_t t;     /* fake-clock time it was pulled */
+	stack_ns_t t; /* fake-clock time it was pulled */
 };
 
 /* How the peer behaves in the handshake. */
 struct tp_cfg {
-	int family;          /* STACK_AF_INET or STACK_AF_INET6 */
-	uint16_t mss;        /* the peer's MSS option; 0 = none */
-	int ws;              /* the peer's window-scale shift; -1 = no option */
-	bool sackok;         /* offer SACK-permitted */
-	bool ts;             /* send timestamps */
-	uint32_t iss;        /* the peer's ISN */
-	uint32_t win;        /* the peer's receive window in bytes */
-	stack_ns_t rtt;      /* delay between the stack's SYN (SYN-ACK) and the
-	                        peer's SYN-ACK (ACK): the handshake RTT sample */
-	uint16_t port;       /* client: the peer's port; server: the stack's */
+	int family;	     /* STACK_AF_INET or STACK_AF_INET6 */
+	uint16_t mss;	     /* the peer's MSS option; 0 = none */
+	int ws;		     /* the peer's window-scale shift; -1 = no option */
+	bool sackok;	     /* offer SACK-permitted */
+	bool ts;	     /* send timestamps */
+	uint32_t iss;	     /* the peer's ISN */
+	uint32_t win;	     /* the peer's receive window in bytes */
+	stack_ns_t rtt;	     /* delay between the stack's SYN (SYN-ACK) and the
+				peer's SYN-ACK (ACK): the handshake RTT sample */
+	uint16_t port;	     /* client: the peer's port; server: the stack's */
 	uint16_t peer_sport; /* server: the peer's source port */
-	int backlog;         /* server: listen(2) backlog */
+	int backlog;	     /* server: listen(2) backlog */
 	int rcvbuf, sndbuf;  /* SO_RCVBUF / SO_SNDBUF set before connect()
-	                        or listen() (inherited); 0 = default */
+				or listen() (inherited); 0 = default */
 };
 
 struct tp_conn {
 	struct harness *h;
 	struct tp_cfg cfg;
 	int family;
-	int fd;               /* the stack's connection handle, -1 = none */
-	int lfd;              /* the stack's listener (server fixtures), or -1 */
-	uint8_t me[16];       /* the stack's address */
-	uint8_t peer[16];     /* the peer's address */
-	uint16_t mport;       /* the stack's port */
-	uint16_t pport;       /* the peer's port */
+	int fd;		  /* the stack's connection handle, -1 = none */
+	int lfd;	  /* the stack's listener (server fixtures), or -1 */
+	uint8_t me[16];	  /* the stack's address */
+	uint8_t peer[16]; /* the peer's address */
+	uint16_t mport;	  /* the stack's port */
+	uint16_t pport;	  /* the peer's port */
 
 	/* the peer's sequence space */
-	uint32_t iss;         /* the peer's ISN */
-	uint32_t snd_nxt;     /* next sequence number the peer sends */
-	uint32_t wnd;         /* the peer's receive window, bytes */
+	uint32_t iss;	  /* the peer's ISN */
+	uint32_t snd_nxt; /* next sequence number the peer sends */
+	uint32_t wnd;	  /* the peer's receive window, bytes */
 	/* the stack's sequence space, as the peer saw it */
-	uint32_t irs;         /* the stack's ISN (from its SYN / SYN-ACK) */
-	uint32_t rcv_nxt;     /* next sequence number expected from the stack */
-	uint32_t stack_ack;   /* the last ACK number the stack sent */
-	uint32_t stack_wnd;   /* the last window the stack offered, bytes */
-	uint8_t last_flags;   /* flags, raw window field and options of the */
-	uint16_t last_win;    /* last segment pulled */
+	uint32_t irs;	    /* the stack's ISN (from its SYN / SYN-ACK) */
+	uint32_t rcv_nxt;   /* next sequence number expected from the stack */
+	uint32_t stack_ack; /* the last ACK number the stack sent */
+	uint32_t stack_wnd; /* the last window the stack offered, bytes */
+	uint8_t last_flags; /* flags, raw window field and options of the */
+	uint16_t last_win;  /* last segment pulled */
 	struct tp_opts last_opts;
 	size_t last_optlen;
 
 	/* negotiated in the handshake */
 	bool ts, sack, wscale;
-	uint8_t snd_ws;       /* the peer's shift (0 unless wscale) */
-	uint8_t rcv_ws;       /* the stack's shift (0 unless wscale) */
-	uint8_t stack_ws_opt; /* the shift the stack announced, if any */
-	uint16_t stack_mss;   /* the MSS option of the stack's SYN / SYN-ACK */
-	uint16_t eff_mss;     /* payload of a full segment from the stack */
-	uint16_t peer_eff_mss;/* payload of a full segment from the peer */
-	uint32_t syn_win;     /* window field of the stack's SYN / SYN-ACK */
+	uint8_t snd_ws;		 /* the peer's shift (0 unless wscale) */
+	uint8_t rcv_ws;		 /* the stack's shift (0 unless wscale) */
+	uint8_t stack_ws_opt;	 /* the shift the stack announced, if any */
+	uint16_t stack_mss;	 /* the MSS option of the stack's SYN / SYN-ACK */
+	uint16_t eff_mss;	 /* payload of a full segment from the stack */
+	uint16_t peer_eff_mss;	 /* payload of a full segment from the peer */
+	uint32_t syn_win;	 /* window field of the stack's SYN / SYN-ACK */
 	struct tp_opts syn_opts; /* options of the stack's SYN / SYN-ACK */
-	uint32_t ts_recent;   /* the stack's latest TSval */
-	uint32_t ts_base;     /* the peer's TS clock: ts_base + now in ms */
+	uint32_t ts_recent;	 /* the stack's latest TSval */
+	uint32_t ts_base;	 /* the peer's TS clock: ts_base + now in ms */
 
 	/* in-order payload the stack sent, when rx is set */
 	uint8_t *rx;
 	size_t rx_cap, rx_len;
-	bool rx_fin;          /* the stack's FIN arrived in order */
-	bool rst_seen;        /* the stack sent an RST */
-	bool done;            /* nothing left to clean up for this connection */
+	bool rx_fin;   /* the stack's FIN arrived in order */
+	bool rst_seen; /* the stack sent an RST */
+	bool done;     /* nothing left to clean up for this connection */
 };
 
 /* A segment to inject, fully specified. */
 struct tp_out {
 	uint8_t flags;
 	uint32_t seq, ack;
-	uint16_t win;                /* raw window field */
+	uint16_t win; /* raw window field */
 	uint16_t urp;
-	const struct tp_opts *o;     /* NULL: no options */
+	const struct tp_opts *o; /* NULL: no options */
 	const void *data;
 	size_t len;
 };
@@ -222,14 +224,14 @@ void tp_send(struct tp_conn *c, uint8_t flags, const void *data, size_t len);
 void tp_send_at(struct tp_conn *c, uint8_t flags, uint32_t seq, const void *data, size_t len);
 void tp_send_ack(struct tp_conn *c);
 void tp_send_data(struct tp_conn *c, const void *data, size_t len); /* ACK|PSH */
-void tp_send_fin(struct tp_conn *c);                               /* FIN|ACK */
+void tp_send_fin(struct tp_conn *c);				    /* FIN|ACK */
 /* RST at snd_nxt (no ACK); marks c done. */
 void tp_send_rst(struct tp_conn *c);
 
 /* A raw TCP segment for any addresses (closed-port tests): returns the IP
  * packet length written to buf. */
-size_t tp_build(uint8_t *buf, int family, const uint8_t *src, const uint8_t *dst,
-		uint16_t sport, uint16_t dport, const struct tp_out *o);
+size_t tp_build(uint8_t *buf, int family, const uint8_t *src, const uint8_t *dst, uint16_t sport,
+		uint16_t dport, const struct tp_out *o);
 
 /* ---- receiving ---------------------------------------------------------- */
 
@@ -245,8 +247,8 @@ bool tp_pull(struct tp_conn *c, struct tp_seg *s);
 void tp_track(struct tp_conn *c, const struct tp_seg *s);
 /* Pull one segment now and check it: flags exactly (PSH ignored), seq,
  * ack, payload length (TP_ANY skips one).  s may be NULL. */
-void tp_expect(struct tp_conn *c, struct tp_seg *s, uint8_t flags, long long seq,
-	       long long ack, long long len);
+void tp_expect(struct tp_conn *c, struct tp_seg *s, uint8_t flags, long long seq, long long ack,
+	       long long len);
 /* The link is empty. */
 void tp_expect_nothing(struct tp_conn *c);
 /* Drop whatever the stack sent, tracking it; returns how many. */

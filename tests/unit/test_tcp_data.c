@@ -20,8 +20,14 @@ static struct tp_conn c;
 static struct tp_seg s;
 static uint8_t data[1 << 20], buf[1 << 20];
 
-static void setup(void) { tp_setup(&h); }
-static void teardown(void) { tp_teardown(&h); }
+static void setup(void)
+{
+	tp_setup(&h);
+}
+static void teardown(void)
+{
+	tp_teardown(&h);
+}
 
 /* A configuration without SACK: Linux then has no tail loss probe
  * (tcp_schedule_loss_probe needs SACK) and no RACK, so loss recovery is
@@ -35,7 +41,10 @@ static struct tp_cfg nosack(int family)
 }
 
 /* The peer ACKs everything it has, with its current window. */
-static void ack_all(void) { tp_send_ack(&c); }
+static void ack_all(void)
+{
+	tp_send_ack(&c);
+}
 
 /* Read exactly n bytes that must be there now. */
 static void read_exact(void *b, size_t n)
@@ -193,8 +202,9 @@ START_TEST(initial_window_ten_segments)
 	unsigned n = 0, full = 0;
 
 	tp_client(&c, &h, &cfg);
-	fill_pattern(data, 40000, 18);
-	ck_assert_int_eq(tp_write(&h, c.fd, data, 40000, 0), 40000);
+	/* 15000 bytes fit the default send buffer (tcp_wmem[1] 16384) */
+	fill_pattern(data, 15000, 18);
+	ck_assert_int_eq(tp_write(&h, c.fd, data, 15000, 0), 15000);
 	/* RFC 6928: at most 10 segments before the first ACK */
 	while (tp_pull(&c, &s)) {
 		ck_assert_uint_eq(s.len, 1448);
@@ -202,17 +212,21 @@ START_TEST(initial_window_ten_segments)
 	}
 	ck_assert_uint_eq(n, 10);
 	ck_assert_uint_eq(tp_run(&h, 100 * MS), STACK_NS_NEVER);
-	/* one ACK for all ten: slow start doubles the window */
+	/* one ACK for all ten: the rest (520 bytes) goes, then more as it
+	 * is written: slow start has doubled the window */
 	ack_all();
+	tp_expect(&c, &s, TH_ACK, c.irs + 1 + 14480, TP_ANY, 520);
+	fill_pattern(data, 16384, 19);
+	ck_assert_int_eq(tp_write(&h, c.fd, data, 16384, 0), 16384);
 	while (tp_pull(&c, &s))
 		full += s.len == 1448;
 	ck_assert_uint_ge(full, 11);
+	for (int i = 0; i < 4; i++) {
+		ack_all();
+		tp_flush(&c);
+	}
 	ack_all();
-	tp_flush(&c);
-	ack_all();
-	tp_flush(&c);
-	ack_all();
-	ck_assert_uint_eq(c.rcv_nxt, c.irs + 1 + 40000);
+	ck_assert_uint_eq(c.rcv_nxt, c.irs + 1 + 15000 + 16384);
 	tp_close_active(&c);
 }
 END_TEST
@@ -256,7 +270,34 @@ START_TEST(sndbuf_full_eagain_then_writable)
 }
 END_TEST
 
-START_TEST(out_of_order_sack_and_reassembly)
+START_TEST(out_of_order_reassembly)
+{
+	struct tp_cfg cfg = tp_cfg(STACK_AF_INET);
+	uint32_t base;
+
+	tp_server(&c, &h, &cfg);
+	base = c.snd_nxt;
+	fill_pattern(data, 4000, 20);
+	/* 3, 2, 4, then 1: an immediate duplicate ACK for each gap */
+	tp_send_at(&c, TH_ACK, base + 2000, data + 2000, 1000);
+	tp_expect(&c, &s, TH_ACK, c.irs + 1, base, 0);
+	tp_send_at(&c, TH_ACK, base + 1000, data + 1000, 1000);
+	tp_expect(&c, &s, TH_ACK, c.irs + 1, base, 0);
+	tp_send_at(&c, TH_ACK, base + 3000, data + 3000, 1000);
+	tp_expect(&c, &s, TH_ACK, c.irs + 1, base, 0);
+	ck_assert_int_eq(tp_read(&h, c.fd, buf, sizeof(buf), 0), -EAGAIN);
+	ck_assert_int_eq(stack_ep_pending(h.st, c.fd), 0);
+	tp_send_at(&c, TH_ACK, base, data, 1000);
+	c.snd_nxt = base + 4000;
+	/* the hole filled: everything ACKed at once (RFC 5681 §4.2) */
+	tp_expect(&c, &s, TH_ACK, c.irs + 1, base + 4000, 0);
+	read_exact(buf, 4000);
+	ck_assert_mem_eq(buf, data, 4000);
+	tp_close_active(&c);
+}
+END_TEST
+
+START_TEST(sack_blocks_for_out_of_order)
 {
 	struct tp_cfg cfg = tp_cfg(STACK_AF_INET);
 	uint32_t base;
@@ -310,7 +351,28 @@ START_TEST(out_of_order_without_sack)
 }
 END_TEST
 
-START_TEST(duplicate_data_dsack_delivered_once)
+START_TEST(duplicate_data_dsack)
+{
+	struct tp_cfg cfg = tp_cfg(STACK_AF_INET);
+	uint32_t base;
+
+	tp_server(&c, &h, &cfg);
+	base = c.snd_nxt;
+	tp_send_data(&c, "once", 4);
+	tp_run(&h, 300 * MS);
+	tp_flush(&c);
+	/* the same segment again: an immediate ACK with a D-SACK block
+	 * (RFC 2883 §4, tcp_dsack 1) */
+	tp_send_at(&c, TH_ACK | TH_PSH, base, "once", 4);
+	tp_expect(&c, &s, TH_ACK, c.irs + 1, base + 4, 0);
+	ck_assert_uint_ge(s.o.nsack, 1);
+	ck_assert_uint_eq(s.o.sack[0][0], base);
+	ck_assert_uint_eq(s.o.sack[0][1], base + 4);
+	tp_close_active(&c);
+}
+END_TEST
+
+START_TEST(duplicate_data_delivered_once)
 {
 	struct tp_cfg cfg = tp_cfg(STACK_AF_INET);
 	uint32_t base;
@@ -321,13 +383,10 @@ START_TEST(duplicate_data_dsack_delivered_once)
 	tp_run(&h, 300 * MS);
 	tp_flush(&c);
 	ck_assert_uint_eq(c.stack_ack, base + 4);
-	/* the same segment again: an immediate ACK with a D-SACK block
-	 * (RFC 2883, tcp_dsack 1), and nothing delivered twice */
+	/* the same segment again: an immediate duplicate ACK, nothing
+	 * delivered twice (tcp_data_queue: "A retransmit") */
 	tp_send_at(&c, TH_ACK | TH_PSH, base, "once", 4);
 	tp_expect(&c, &s, TH_ACK, c.irs + 1, base + 4, 0);
-	ck_assert_uint_ge(s.o.nsack, 1);
-	ck_assert_uint_eq(s.o.sack[0][0], base);
-	ck_assert_uint_eq(s.o.sack[0][1], base + 4);
 	read_exact(buf, 4);
 	ck_assert_int_eq(tp_read(&h, c.fd, buf, 10, 0), -EAGAIN);
 	/* a partial overlap delivers only the new bytes */
@@ -488,8 +547,7 @@ START_TEST(user_timeout_gives_up)
 	tp_client(&c, &h, &cfg);
 	ck_assert_int_eq(tp_setint(&h, c.fd, STACK_SOL_TCP, STACK_TCP_USER_TIMEOUT, 5000), 0);
 	ck_assert_int_eq(tp_getint(&h, c.fd, STACK_SOL_TCP, STACK_TCP_USER_TIMEOUT), 5000);
-	ck_assert_int_eq(tp_setint(&h, c.fd, STACK_SOL_TCP, STACK_TCP_USER_TIMEOUT, -1),
-			 -EINVAL);
+	ck_assert_int_eq(tp_setint(&h, c.fd, STACK_SOL_TCP, STACK_TCP_USER_TIMEOUT, -1), -EINVAL);
 	send_one(100);
 	/* retransmissions at 0.2, 0.6, 1.4, 3.0 s; then the 5 s limit
 	 * (tcp_clamp_rto_to_user_timeout) ends it, well before tcp_retries2 */
@@ -578,8 +636,8 @@ START_TEST(respects_peer_window)
 	cfg.ws = 0; /* scaling on, shift 0: the window is exact */
 	cfg.win = 3 * 1448;
 	tp_client(&c, &h, &cfg);
-	fill_pattern(data, 20000, 40);
-	ck_assert_int_eq(tp_write(&h, c.fd, data, 20000, 0), 20000);
+	fill_pattern(data, 10000, 40);
+	ck_assert_int_eq(tp_write(&h, c.fd, data, 10000, 0), 10000);
 	for (int i = 0; i < 3; i++)
 		tp_expect(&c, &s, TH_ACK, c.irs + 1 + 1448u * i, TP_ANY, 1448);
 	tp_expect_nothing(&c);
@@ -605,8 +663,8 @@ START_TEST(respects_scaled_peer_window)
 	cfg.win = 17u << 9;
 	tp_client(&c, &h, &cfg);
 	ack_all(); /* the first scaled window field: 17 */
-	fill_pattern(data, 20000, 41);
-	ck_assert_int_eq(tp_write(&h, c.fd, data, 20000, 0), 20000);
+	fill_pattern(data, 12000, 41);
+	ck_assert_int_eq(tp_write(&h, c.fd, data, 12000, 0), 12000);
 	{
 		size_t sent = 0;
 
@@ -1173,12 +1231,9 @@ START_TEST(peer_seq_wraps_in_segment)
 	tp_expect_ack_within(&c, 200 * MS);
 	ck_assert_uint_eq(c.stack_ack, base + 1000); /* 0x000002e9 */
 	ck_assert_uint_lt(c.stack_ack, base);
-	/* out of order beyond the wrap, SACK block edges wrapped */
+	/* out of order beyond the wrap */
 	tp_send_at(&c, TH_ACK, base + 2000, data + 2000, 1000);
 	tp_expect(&c, &s, TH_ACK, c.irs + 1, base + 1000, 0);
-	ck_assert_uint_eq(s.o.nsack, 1);
-	ck_assert_uint_eq(s.o.sack[0][0], base + 2000);
-	ck_assert_uint_eq(s.o.sack[0][1], base + 3000);
 	tp_send_at(&c, TH_ACK, base + 1000, data + 1000, 1000);
 	tp_expect(&c, &s, TH_ACK, c.irs + 1, base + 3000, 0);
 	c.snd_nxt = base + 3000;
@@ -1190,6 +1245,32 @@ START_TEST(peer_seq_wraps_in_segment)
 	/* an RST at the wrapped RCV.NXT resets */
 	tp_send_rst(&c);
 	ck_assert_int_eq(tp_read(&h, c.fd, buf, 10, 0), -ECONNRESET);
+}
+END_TEST
+
+START_TEST(sack_block_edges_wrap)
+{
+	struct tp_cfg cfg = tp_cfg(STACK_AF_INET6);
+	uint32_t base;
+
+	cfg.iss = 0xfffffa00;
+	tp_server(&c, &h, &cfg);
+	base = c.snd_nxt; /* 0xfffffa01 */
+	fill_pattern(data, 3000, 73);
+	/* a block from before 2^32 to after it */
+	tp_send_at(&c, TH_ACK, base + 1000, data + 1000, 1000);
+	tp_expect(&c, &s, TH_ACK, c.irs + 1, base, 0);
+	ck_assert_uint_eq(s.o.nsack, 1);
+	ck_assert_uint_eq(s.o.sack[0][0], base + 1000);
+	ck_assert_uint_eq(s.o.sack[0][1], base + 2000);
+	ck_assert_uint_lt(s.o.sack[0][1], s.o.sack[0][0]);
+	tp_send_at(&c, TH_ACK, base, data, 1000);
+	c.snd_nxt = base + 2000;
+	tp_expect(&c, &s, TH_ACK, c.irs + 1, base + 2000, 0);
+	ck_assert_uint_eq(s.o.nsack, 0);
+	read_exact(buf, 2000);
+	ck_assert_mem_eq(buf, data, 2000);
+	tp_close_active(&c);
 }
 END_TEST
 
@@ -1254,9 +1335,11 @@ Suite *suite_tcp_data(void)
 	tcase_add_test(tr, bulk_both_directions);
 	tcase_add_test(tr, initial_window_ten_segments);
 	tcase_add_test(tr, sndbuf_full_eagain_then_writable);
-	tcase_add_test(tr, out_of_order_sack_and_reassembly);
+	tcase_add_test(tr, out_of_order_reassembly);
+	tcase_add_test(tr, sack_blocks_for_out_of_order);
 	tcase_add_test(tr, out_of_order_without_sack);
-	tcase_add_test(tr, duplicate_data_dsack_delivered_once);
+	tcase_add_test(tr, duplicate_data_dsack);
+	tcase_add_test(tr, duplicate_data_delivered_once);
 	suite_add_tcase(su, tr);
 
 	tcase_add_checked_fixture(rt, setup, teardown);
@@ -1312,6 +1395,7 @@ Suite *suite_tcp_data(void)
 
 	tcase_add_checked_fixture(wr, setup, teardown);
 	tcase_add_test(wr, peer_seq_wraps_in_segment);
+	tcase_add_test(wr, sack_block_edges_wrap);
 	tcase_add_test(wr, peer_fin_at_wrap);
 	tcase_add_test(wr, bulk_to_stack_across_wrap);
 	suite_add_tcase(su, wr);
