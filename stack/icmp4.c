@@ -7,6 +7,7 @@
 #include <errno.h>
 
 #include "priv.h"
+#include "tcp.h"
 #include "wire.h"
 
 /* One token bucket for both families: OPT_ICMP_RATE_PER_S messages a
@@ -165,6 +166,7 @@ static void error_input(struct stack *st, struct pbuf *p, const uint8_t *m, size
 	memcpy(e.dst.addr, q + IP4_DST, 4);
 	e.src.port = get16(q + qhl);
 	e.dst.port = get16(q + qhl + 2);
+	e.seq = get32(q + qhl + 4);
 	switch (type) {
 	case ICMP4_UNREACH:
 		if (code >= ARRAY_LEN(unreach_errs)) {
@@ -194,6 +196,8 @@ static void error_input(struct stack *st, struct pbuf *p, const uint8_t *m, size
 	(void)p;
 	if (e.proto == STACK_IPPROTO_UDP)
 		udp_err(st, &e);
+	else if (e.proto == STACK_IPPROTO_TCP)
+		tcp_err(st, &e);
 }
 
 void icmp4_input(struct stack *st, struct iface *ifp, struct pbuf *p)

@@ -8,6 +8,7 @@
 #include <errno.h>
 
 #include "priv.h"
+#include "tcp.h"
 #include "wire.h"
 
 /* Linux's icmpv6_err_convert for Destination Unreachable codes. */
@@ -130,8 +131,11 @@ static void error_input(struct stack *st, const uint8_t *m, size_t ilen)
 	memcpy(e.dst.addr, q + IP6_DST, 16);
 	e.src.port = get16(q + up);
 	e.dst.port = get16(q + up + 2);
+	e.seq = get32(q + up + 4);
 	if (e.proto == STACK_IPPROTO_UDP)
 		udp_err(st, &e);
+	else if (e.proto == STACK_IPPROTO_TCP)
+		tcp_err(st, &e);
 }
 
 void icmp6_input(struct stack *st, struct iface *ifp, struct pbuf *p)

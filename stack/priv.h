@@ -303,6 +303,7 @@ struct icmp_err {
 	int err;           /* errno */
 	bool hard;         /* reported even on unconnected... see udp_err */
 	uint32_t mtu;      /* Frag-Needed / PTB */
+	uint32_t seq;      /* TCP: the quoted segment's sequence number */
 	struct stack_sockaddr src, dst; /* of the quoted (our) packet */
 };
 

@@ -183,6 +183,7 @@ struct tcb {
 	uint8_t keepcnt;
 	uint8_t probes;        /* keepalive / zero-window probes unanswered */
 	uint32_t user_timeout_ms;
+	int soft_err;          /* last ICMP soft error, reported on timeout */
 	stack_ns_t last_heard; /* last segment from the peer */
 
 	/* listen and accept */
@@ -225,6 +226,8 @@ struct ep *ep_of_tcb(struct stack *st, struct tcb *tp);
 
 /* tcp_input.c */
 void tcp_input(struct stack *st, struct iface *ifp, struct pbuf *p);
+/* An ICMP error about one of our segments (RFC 5927, RFC 1122 §4.2.3.9). */
+void tcp_err(struct stack *st, const struct icmp_err *err);
 bool tcp_parse_opts(const uint8_t *o, size_t len, bool syn, struct tcp_opts *out);
 
 /* tcp_output.c */

@@ -802,6 +802,50 @@ drop:
 		pbuf_free(st, p);
 }
 
+void tcp_err(struct stack *st, const struct icmp_err *err)
+{
+	struct tcb *tp = tcp_lookup(st, err->family, err->src.addr, err->src.port, err->dst.addr,
+				    err->dst.port);
+	uint16_t old_mss;
+
+	if (!tp)
+		return;
+	/* RFC 5927 §4.1: only about data in flight (blind-attack check) */
+	if (!SEQ_GEQ(err->seq, tp->snd_una) || !SEQ_LEQ(err->seq, tp->snd_max)) {
+		DROP(st, TCP, TCP_OUT_OF_WINDOW);
+		return;
+	}
+	if (err->err == EMSGSIZE) {
+		/* the path MTU is already lowered: resend what is in flight
+		 * in smaller segments (Linux tcp_simple_retransmit) */
+		old_mss = tp->mss;
+		tcp_update_mss(st, tp);
+		if (tp->mss < old_mss && tp->state >= TCPS_ESTABLISHED) {
+			tp->snd_nxt = tp->snd_una;
+			tp->snd_cur = NULL;
+			tp->rtt_timing = 0;
+			tcp_output(st, tp);
+		}
+		return;
+	}
+	st->ctr.icmp_err_delivered++;
+	/* tcp_v4_err: while connecting, any of these ends the attempt */
+	if (tp->state == TCPS_SYN_SENT || tp->state == TCPS_SYN_RECEIVED) {
+		if (ep_of_tcb(st, tp)->hidden) {
+			tcp_done(st, tp);
+			return;
+		}
+		tcp_drop(st, tp, err->err);
+		return;
+	}
+	if (ep_of_tcb(st, tp)->recverr) {
+		ep_of_tcb(st, tp)->so_error = err->err;
+		tcp_wakeup(st, tp);
+	} else {
+		tp->soft_err = err->err;
+	}
+}
+
 void tcp_input(struct stack *st, struct iface *ifp, struct pbuf *p)
 {
 	const uint8_t *h = pbuf_data(p);

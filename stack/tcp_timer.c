@@ -157,8 +157,8 @@ void tcp_timer_rexmit(struct stack *st, struct timer *t)
 	if (tp->snd_una == tp->snd_max)
 		return; /* everything acknowledged meanwhile */
 	if (tcp_timed_out(st, tp, OPT_TCP_RETRIES2, us(OPT_TCP_RTO_MIN_US))) {
-		/* tcp_write_err: no RST, the error and the end */
-		tcp_drop(st, tp, ETIMEDOUT);
+		/* tcp_write_err: no RST; the last ICMP error, or ETIMEDOUT */
+		tcp_drop(st, tp, tp->soft_err ? tp->soft_err : ETIMEDOUT);
 		return;
 	}
 	/* RFC 5681 §3.1 eqn. 4 and RFC 6298 §5.5-5.7: halve, restart from

@@ -20,8 +20,8 @@ ns_setup
 # ---- kernel clients, stack server ------------------------------------------
 echod_start --listen 5001 --mode echo
 for dst in "$STACK4" "$STACK6"; do
-	out=$(in_ns timeout 120 "$TPROBE" echo --to "$dst" --port 5001 --conns "$N" \
-		--bytes "$BYTES" --timeout 100 2>&1) ||
+	out=$(in_ns timeout 60 "$TPROBE" echo --to "$dst" --port 5001 --conns "$N" \
+		--bytes "$BYTES" --timeout 40 2>&1) ||
 		fail "$N kernel clients -> stack echo server at $dst: $out"
 	log "kernel clients -> stack server, $dst: $out"
 done
@@ -39,9 +39,9 @@ log "stack server: $((2 * N)) connections accepted and completed; pbufs in use a
 # ---- stack clients, kernel server -------------------------------------------
 for run in "send $PEER4 sink" "send [$PEER6] sink" "echo $PEER4 echo" "echo [$PEER6] echo"; do
 	set -- $run
-	kserver --port 6001 --mode "$3" --count "$N" --timeout 100
+	kserver --port 6001 --mode "$3" --count "$N" --timeout 40
 	out=$(drv --connect "$2:6001" --mode "$1" --conns "$N" --bytes "$BYTES" \
-		--timeout 100 --stats "$TMPD/stats" 2>&1) ||
+		--timeout 40 --stats "$TMPD/stats" 2>&1) ||
 		fail "$N stack clients ($1) -> kernel $3 server at $2: $out"
 	log "stack clients ($1) -> kernel $3 server, $2: $out"
 	kserver_wait || fail "the kernel $3 server failed"

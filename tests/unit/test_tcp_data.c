@@ -368,6 +368,7 @@ START_TEST(duplicate_data_dsack)
 	ck_assert_uint_ge(s.o.nsack, 1);
 	ck_assert_uint_eq(s.o.sack[0][0], base);
 	ck_assert_uint_eq(s.o.sack[0][1], base + 4);
+	read_exact(buf, 4); /* unread data would make close() an RST */
 	tp_close_active(&c);
 }
 END_TEST
