@@ -16,16 +16,14 @@
 
 /* FIPS 180-4 §4.2.2 */
 static const uint32_t K[64] = {
-    0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4,
-    0xab1c5ed5, 0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe,
-    0x9bdc06a7, 0xc19bf174, 0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f,
-    0x4a7484aa, 0x5cb0a9dc, 0x76f988da, 0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7,
-    0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967, 0x27b70a85, 0x2e1b2138, 0x4d2c6dfc,
-    0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85, 0xa2bfe8a1, 0xa81a664b,
-    0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070, 0x19a4c116,
-    0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
-    0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7,
-    0xc67178f2};
+    0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
+    0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
+    0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
+    0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
+    0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
+    0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
+    0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+    0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2};
 
 static inline uint32_t ror(uint32_t x, unsigned n)
 {
@@ -88,7 +86,7 @@ static void compress_portable(uint32_t h[8], const uint8_t *p, size_t nblocks)
  * state split as ABEF / CDGH; SHA256MSG1/MSG2 extend the message schedule.
  * Four rounds per step, the schedule four words ahead. */
 __attribute__((target("sha,sse4.1"))) static void compress_shani(uint32_t h[8], const uint8_t *p,
-								  size_t nblocks)
+								 size_t nblocks)
 {
 	const __m128i bswap = _mm_set_epi64x(0x0c0d0e0f08090a0bll, 0x0405060700010203ll);
 	__m128i state0, state1, tmp, msg, m[4], abef_save, cdgh_save;
@@ -105,8 +103,8 @@ __attribute__((target("sha,sse4.1"))) static void compress_shani(uint32_t h[8], 
 		abef_save = state0;
 		cdgh_save = state1;
 		for (int i = 0; i < 4; i++)
-			m[i] = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(p + 16 * i)),
-						bswap);
+			m[i] =
+			    _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(p + 16 * i)), bswap);
 		for (int r = 0; r < 16; r++) {
 			__m128i cur = m[r & 3];
 
@@ -137,10 +135,10 @@ __attribute__((target("sha,sse4.1"))) static void compress_shani(uint32_t h[8], 
 	}
 
 	/* ABEF, CDGH  ->  ABCD, EFGH */
-	tmp = _mm_shuffle_epi32(state0, 0x1B);	   /* F E B A */
-	state1 = _mm_shuffle_epi32(state1, 0xB1);  /* D C H G */
+	tmp = _mm_shuffle_epi32(state0, 0x1B);	     /* F E B A */
+	state1 = _mm_shuffle_epi32(state1, 0xB1);    /* D C H G */
 	state0 = _mm_blend_epi16(tmp, state1, 0xF0); /* D C B A */
-	state1 = _mm_alignr_epi8(state1, tmp, 8);  /* H G F E */
+	state1 = _mm_alignr_epi8(state1, tmp, 8);    /* H G F E */
 	_mm_storeu_si128((__m128i *)&h[0], state0);
 	_mm_storeu_si128((__m128i *)&h[4], state1);
 }

@@ -32,11 +32,11 @@
 #include "sha256.h"
 
 #define PROG "netshim-tcpdrv"
-#define BATCH 64	      /* packets per read or write batch */
-#define PKT_BUF 65536	      /* any IP packet the kernel may hand us */
-#define IO_CHUNK 65536	      /* bytes per recv/send call */
-#define ECHO_BUF 65536	      /* an echo connection's bytes in flight */
-#define CONN_BUDGET (1u << 20) /* bytes per direction per connection per round */
+#define BATCH 64			  /* packets per read or write batch */
+#define PKT_BUF 65536			  /* any IP packet the kernel may hand us */
+#define IO_CHUNK 65536			  /* bytes per recv/send call */
+#define ECHO_BUF 65536			  /* an echo connection's bytes in flight */
+#define CONN_BUDGET (1u << 20)		  /* bytes per direction per connection per round */
 #define STALL_NS (10ull * STACK_NS_PER_S) /* report when nothing moved this long */
 
 enum mode { M_NONE, M_ECHO, M_SINK, M_SOURCE, M_SEND, M_RECV, M_RR };
@@ -58,9 +58,9 @@ struct opts {
 	struct stack_sockaddr dst;
 	uint64_t bytes;
 	bool have_bytes;
-	uint32_t conns;	   /* client connections */
-	uint64_t count;	   /* server: exit after this many; rr: exchanges */
-	uint32_t size;	   /* rr message size */
+	uint32_t conns; /* client connections */
+	uint64_t count; /* server: exit after this many; rr: exchanges */
+	uint32_t size;	/* rr message size */
 	uint64_t pattern_seed;
 	const char *sha_out;
 	uint64_t timeout_s;
@@ -80,7 +80,7 @@ struct conn {
 	uint64_t rx_bytes, tx_bytes;
 	uint64_t seed; /* pattern stream this connection sends */
 	struct sha256 rx_sha, tx_sha;
-	uint8_t *buf;	      /* echo: bytes read, not yet written back */
+	uint8_t *buf; /* echo: bytes read, not yet written back */
 	size_t buf_off, buf_len;
 	uint8_t reply[SHA256_LEN]; /* sink: digest to send; send: digest got */
 	unsigned reply_len, reply_off;
@@ -154,50 +154,49 @@ static const char *errtext(int neg)
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"usage: " PROG " [options] --listen PORT --mode echo|sink|source\n"
-		"       " PROG " [options] --connect ADDR:PORT --mode send|recv|echo|rr\n"
-		"Run the netshim stack on a TUN device with a TCP server or client.\n"
-		"server (IPv4 0.0.0.0 and IPv6 [::] with IPV6_V6ONLY):\n"
-		"  --listen PORT     accept any number of connections (bounded table)\n"
-		"  --mode echo       write back what is read\n"
-		"  --mode sink       read and discard; at EOF answer the 32-byte SHA-256\n"
-		"                    of all bytes received, then close\n"
-		"  --mode source     send --bytes N of the pattern, then close\n"
-		"  --count K         exit after K connections completed\n"
-		"client (connections to the kernel side; exit 0 and a one-line report\n"
-		"on success, 1 with the errno on failure):\n"
-		"  --connect A:PORT  192.0.2.1:5001 or [2001:db8::1]:5001\n"
-		"  --conns K         K connections at once (default 1)\n"
-		"  --mode send       send --bytes N of the pattern each, shut down, and\n"
-		"                    check the peer's 32-byte SHA-256 answer\n"
-		"  --mode recv       receive until EOF (--bytes N: expect N)\n"
-		"  --mode echo       send --bytes N, check that the same comes back\n"
-		"  --mode rr         --count N exchanges of --size S bytes (default 1)\n"
-		"common:\n"
-		"  --bytes N         bytes per connection (K, M, G suffixes: 2^10...)\n"
-		"  --pattern-seed N  pattern stream (default 1; clients add the\n"
-		"                    connection number)\n"
-		"  --sha-out FILE    one line `SHA256 BYTES` per connection: received\n"
-		"                    (recv, sink) or sent (source, send)\n"
-		"  --no-hash         skip SHA-256 (throughput runs)\n"
-		"  --timeout S       client: give up after S seconds (default 600)\n"
-		"  --linger-ms N     run the stack this long after the work is done\n"
-		"                    (default 300), so FINs and ACKs go out\n"
-		"  --max-endpoints N --pbuf-small N --pbuf-large N   stack sizes\n"
-		"  --verbose         a line per connection\n"
-		"the link (as netshim-echod):\n"
-		"  --tun NAME        TUN device (default ns0), created if missing\n"
-		"  --addr A/P        the stack's IPv4 address (default 192.0.2.2/24)\n"
-		"  --addr6 A/P       the stack's IPv6 address (default 2001:db8::2/64;\n"
-		"                    \"none\" for no IPv6)\n"
-		"  --peer A, --peer6 A  the kernel side (default 192.0.2.1, 2001:db8::1)\n"
-		"  --mtu N           MTU of the device and the stack (default 1500)\n"
-		"  --loss PCT --dup PCT --reorder PCT --corrupt PCT\n"
-		"  --delay-ms N --jitter-ms N --rate-bps N   fault stage, both ways\n"
-		"  --seed N          fixed random seed of the stack\n"
-		"  --stats FILE      counters as `key value` lines on exit and SIGUSR1\n"
-		"  --ready FILE      created once the device is up and the role runs\n");
+	fprintf(f, "usage: " PROG " [options] --listen PORT --mode echo|sink|source\n"
+		   "       " PROG " [options] --connect ADDR:PORT --mode send|recv|echo|rr\n"
+		   "Run the netshim stack on a TUN device with a TCP server or client.\n"
+		   "server (IPv4 0.0.0.0 and IPv6 [::] with IPV6_V6ONLY):\n"
+		   "  --listen PORT     accept any number of connections (bounded table)\n"
+		   "  --mode echo       write back what is read\n"
+		   "  --mode sink       read and discard; at EOF answer the 32-byte SHA-256\n"
+		   "                    of all bytes received, then close\n"
+		   "  --mode source     send --bytes N of the pattern, then close\n"
+		   "  --count K         exit after K connections completed\n"
+		   "client (connections to the kernel side; exit 0 and a one-line report\n"
+		   "on success, 1 with the errno on failure):\n"
+		   "  --connect A:PORT  192.0.2.1:5001 or [2001:db8::1]:5001\n"
+		   "  --conns K         K connections at once (default 1)\n"
+		   "  --mode send       send --bytes N of the pattern each, shut down, and\n"
+		   "                    check the peer's 32-byte SHA-256 answer\n"
+		   "  --mode recv       receive until EOF (--bytes N: expect N)\n"
+		   "  --mode echo       send --bytes N, check that the same comes back\n"
+		   "  --mode rr         --count N exchanges of --size S bytes (default 1)\n"
+		   "common:\n"
+		   "  --bytes N         bytes per connection (K, M, G suffixes: 2^10...)\n"
+		   "  --pattern-seed N  pattern stream (default 1; clients add the\n"
+		   "                    connection number)\n"
+		   "  --sha-out FILE    one line `SHA256 BYTES` per connection: received\n"
+		   "                    (recv, sink) or sent (source, send)\n"
+		   "  --no-hash         skip SHA-256 (throughput runs)\n"
+		   "  --timeout S       client: give up after S seconds (default 600)\n"
+		   "  --linger-ms N     run the stack this long after the work is done\n"
+		   "                    (default 300), so FINs and ACKs go out\n"
+		   "  --max-endpoints N --pbuf-small N --pbuf-large N   stack sizes\n"
+		   "  --verbose         a line per connection\n"
+		   "the link (as netshim-echod):\n"
+		   "  --tun NAME        TUN device (default ns0), created if missing\n"
+		   "  --addr A/P        the stack's IPv4 address (default 192.0.2.2/24)\n"
+		   "  --addr6 A/P       the stack's IPv6 address (default 2001:db8::2/64;\n"
+		   "                    \"none\" for no IPv6)\n"
+		   "  --peer A, --peer6 A  the kernel side (default 192.0.2.1, 2001:db8::1)\n"
+		   "  --mtu N           MTU of the device and the stack (default 1500)\n"
+		   "  --loss PCT --dup PCT --reorder PCT --corrupt PCT\n"
+		   "  --delay-ms N --jitter-ms N --rate-bps N   fault stage, both ways\n"
+		   "  --seed N          fixed random seed of the stack\n"
+		   "  --stats FILE      counters as `key value` lines on exit and SIGUSR1\n"
+		   "  --ready FILE      created once the device is up and the role runs\n");
 }
 
 static uint64_t parse_u64(const char *opt, const char *s, uint64_t max)
@@ -746,8 +745,7 @@ static void print_stats(struct drv *d, FILE *f)
 	fprintf(f, "arena.bytes %zu\n", d->arena_size);
 	fprintf(f, "arena.bytes_per_endpoint %zu\n", d->arena_per_ep);
 	fprintf(f, "endpoints.max %" PRIu32 "\n", d->cfg.max_endpoints);
-	fprintf(f, "endpoints.open %" PRIu32 "\n",
-		d->nconns + (d->l4 >= 0) + (d->l6 >= 0));
+	fprintf(f, "endpoints.open %" PRIu32 "\n", d->nconns + (d->l4 >= 0) + (d->l6 >= 0));
 	for (int dir = 0; dir < 2; dir++) {
 		struct stack_fault_counters fc;
 
@@ -882,8 +880,8 @@ static void conn_label(const struct drv *d, const struct conn *c, char *buf, siz
 	char a[STACK_ADDRSTRLEN];
 
 	if (stack_ep_getpeername(d->st, c->h, &peer) == 0)
-		snprintf(buf, n, "conn %u (%s port %u)", c->id, stack_addr_format(&peer, a, sizeof(a)),
-			 peer.port);
+		snprintf(buf, n, "conn %u (%s port %u)", c->id,
+			 stack_addr_format(&peer, a, sizeof(a)), peer.port);
 	else
 		snprintf(buf, n, "conn %u", c->id);
 }
@@ -948,7 +946,7 @@ static void conn_fail(struct drv *d, struct conn *c, const char *op, int err)
 }
 
 static void conn_fail_msg(struct drv *d, struct conn *c, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 static void conn_fail_msg(struct drv *d, struct conn *c, const char *fmt, ...)
 {
@@ -993,8 +991,8 @@ static ssize_t ep_recv(struct drv *d, struct conn *c, void *buf, size_t n)
 static ssize_t ep_send(struct drv *d, struct conn *c, const void *buf, size_t n)
 {
 	struct iovec iov = {.iov_base = (void *)buf, .iov_len = n};
-	ssize_t r = stack_ep_sendto(d->st, c->h, &iov, 1, STACK_MSG_DONTWAIT | STACK_MSG_NOSIGNAL,
-				    NULL);
+	ssize_t r =
+	    stack_ep_sendto(d->st, c->h, &iov, 1, STACK_MSG_DONTWAIT | STACK_MSG_NOSIGNAL, NULL);
 
 	if (r > 0) {
 		c->tx_bytes += (uint64_t)r;
@@ -1081,8 +1079,8 @@ static int check_echo(struct drv *d, struct conn *c, const uint8_t *p, size_t n)
 	long long bad;
 
 	if (c->rx_bytes > d->o.bytes) {
-		conn_fail_msg(d, c, "echo: %" PRIu64 " bytes came back, more than the %" PRIu64
-				    " sent",
+		conn_fail_msg(d, c,
+			      "echo: %" PRIu64 " bytes came back, more than the %" PRIu64 " sent",
 			      c->rx_bytes, d->o.bytes);
 		return -EPROTO;
 	}
@@ -1246,7 +1244,8 @@ static void svc_send(struct drv *d, struct conn *c)
 		sha256_final(&c->tx_sha, mine);
 		/* --no-hash: any 32-byte answer will do */
 		if (!d->o.nohash && memcmp(mine, c->reply, SHA256_LEN)) {
-			conn_fail_msg(d, c, "sent %" PRIu64 " bytes with SHA-256 %s, the peer got %s",
+			conn_fail_msg(d, c,
+				      "sent %" PRIu64 " bytes with SHA-256 %s, the peer got %s",
 				      c->tx_bytes, sha256_hex(mine, h1), sha256_hex(c->reply, h2));
 			return;
 		}
@@ -1296,8 +1295,8 @@ static void svc_echo_client(struct drv *d, struct conn *c)
 		return;
 	}
 	if (c->rx_eof && c->rx_bytes < d->o.bytes) {
-		conn_fail_msg(d, c, "EOF after %" PRIu64 " of %" PRIu64 " bytes echoed", c->rx_bytes,
-			      d->o.bytes);
+		conn_fail_msg(d, c, "EOF after %" PRIu64 " of %" PRIu64 " bytes echoed",
+			      c->rx_bytes, d->o.bytes);
 		return;
 	}
 	if (!c->shut_wr) {
@@ -1418,7 +1417,8 @@ static void svc_connecting(struct drv *d, struct conn *c)
 	size_t len = sizeof(soerr);
 
 	if (ev & (STACK_EV_ERR | STACK_EV_HUP)) {
-		int r = stack_ep_getopt(d->st, c->h, STACK_SOL_SOCKET, STACK_SO_ERROR, &soerr, &len);
+		int r =
+		    stack_ep_getopt(d->st, c->h, STACK_SOL_SOCKET, STACK_SO_ERROR, &soerr, &len);
 
 		if (r < 0 || soerr == 0) {
 			/* learn the error from a receive */
@@ -1566,8 +1566,8 @@ static void open_clients(struct drv *d)
 		} else if (r != -EINPROGRESS) {
 			char a[STACK_ADDRSTRLEN];
 
-			die("connect to %s port %u: %s",
-			    stack_addr_format(&d->o.dst, a, sizeof(a)), d->o.dst.port, errtext(r));
+			die("connect to %s port %u: %s", stack_addr_format(&d->o.dst, a, sizeof(a)),
+			    d->o.dst.port, errtext(r));
 		}
 	}
 	flush_tx(d);
@@ -1638,7 +1638,8 @@ static void report_stall(struct drv *d)
 			" out, eof %d, shut %d, unsent %d, readable %d\n",
 			c->id, h, c->state == C_CONNECTING ? "connecting" : "open",
 			stack_ep_events(d->st, (int)h), c->rx_bytes, c->tx_bytes, c->rx_eof,
-			c->shut_wr, stack_ep_unsent(d->st, (int)h), stack_ep_pending(d->st, (int)h));
+			c->shut_wr, stack_ep_unsent(d->st, (int)h),
+			stack_ep_pending(d->st, (int)h));
 	}
 	d->stall_reported = true;
 }

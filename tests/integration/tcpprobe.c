@@ -414,7 +414,8 @@ static void svc(struct conn *c, short rev)
 				return;
 			}
 			if (n == 0) {
-				cfail(c, "the peer closed after %u of 32 digest bytes", c->reply_len);
+				cfail(c, "the peer closed after %u of 32 digest bytes",
+				      c->reply_len);
 				return;
 			}
 			c->reply_len += (unsigned)n;
@@ -493,8 +494,7 @@ static void svc(struct conn *c, short rev)
 			ssize_t n = xrecv(c, io, CHUNK);
 
 			if (n == 0 || (n < 0 && n != -EAGAIN))
-				cfail(c, "held connection ended: %s",
-				      n ? errtext((int)-n) : "EOF");
+				cfail(c, "held connection ended: %s", n ? errtext((int)-n) : "EOF");
 		}
 		return;
 	}
@@ -627,12 +627,14 @@ static void usage(void)
 int main(int argc, char **argv)
 {
 	static const struct option lo[] = {
-	    {"to", 1, 0, 't'},	      {"port", 1, 0, 'p'},	{"mode", 1, 0, 'm'},
-	    {"bytes", 1, 0, 'b'},     {"after", 1, 0, 'a'},	{"count", 1, 0, 'c'},
-	    {"conns", 1, 0, 'k'},     {"size", 1, 0, 's'},	{"pattern-seed", 1, 0, 'S'},
-	    {"sha-out", 1, 0, 'o'},   {"ready", 1, 0, 'r'},	{"timeout", 1, 0, 'T'},
-	    {"delay-ms", 1, 0, 'd'},  {"no-hash", 0, 0, 'n'},	{"verify", 0, 0, 'v'},
-	    {0, 0, 0, 0},
+	    {"to", 1, 0, 't'},		 {"port", 1, 0, 'p'},
+	    {"mode", 1, 0, 'm'},	 {"bytes", 1, 0, 'b'},
+	    {"after", 1, 0, 'a'},	 {"count", 1, 0, 'c'},
+	    {"conns", 1, 0, 'k'},	 {"size", 1, 0, 's'},
+	    {"pattern-seed", 1, 0, 'S'}, {"sha-out", 1, 0, 'o'},
+	    {"ready", 1, 0, 'r'},	 {"timeout", 1, 0, 'T'},
+	    {"delay-ms", 1, 0, 'd'},	 {"no-hash", 0, 0, 'n'},
+	    {"verify", 0, 0, 'v'},	 {0, 0, 0, 0},
 	};
 	static const char *const roles[] = {"sink", "source", "echo", "reset",
 					    "send", "recv",   "rr",   "hold"};
@@ -649,22 +651,54 @@ int main(int argc, char **argv)
 	optind = 2;
 	while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		switch (ch) {
-		case 't': o.to = optarg; break;
-		case 'p': o.port = (uint16_t)atoi(optarg); break;
-		case 'm': mode = optarg; break;
-		case 'b': o.bytes = parse_size(optarg); o.have_bytes = true; break;
-		case 'a': o.after = parse_size(optarg); break;
-		case 'c': o.count = parse_size(optarg); break;
-		case 'k': o.conns = (uint32_t)atoi(optarg); break;
-		case 's': o.size = (uint32_t)parse_size(optarg); break;
-		case 'S': o.seed = parse_size(optarg); break;
-		case 'o': o.sha_out = optarg; break;
-		case 'r': o.ready = optarg; break;
-		case 'T': o.timeout_s = (unsigned)atoi(optarg); break;
-		case 'd': o.delay_ms = (unsigned)atoi(optarg); break;
-		case 'n': o.nohash = true; break;
-		case 'v': o.verify = true; break;
-		default: usage();
+		case 't':
+			o.to = optarg;
+			break;
+		case 'p':
+			o.port = (uint16_t)atoi(optarg);
+			break;
+		case 'm':
+			mode = optarg;
+			break;
+		case 'b':
+			o.bytes = parse_size(optarg);
+			o.have_bytes = true;
+			break;
+		case 'a':
+			o.after = parse_size(optarg);
+			break;
+		case 'c':
+			o.count = parse_size(optarg);
+			break;
+		case 'k':
+			o.conns = (uint32_t)atoi(optarg);
+			break;
+		case 's':
+			o.size = (uint32_t)parse_size(optarg);
+			break;
+		case 'S':
+			o.seed = parse_size(optarg);
+			break;
+		case 'o':
+			o.sha_out = optarg;
+			break;
+		case 'r':
+			o.ready = optarg;
+			break;
+		case 'T':
+			o.timeout_s = (unsigned)atoi(optarg);
+			break;
+		case 'd':
+			o.delay_ms = (unsigned)atoi(optarg);
+			break;
+		case 'n':
+			o.nohash = true;
+			break;
+		case 'v':
+			o.verify = true;
+			break;
+		default:
+			usage();
 		}
 	}
 	o.server = !strcmp(cmd, "server");
@@ -729,8 +763,8 @@ int main(int argc, char **argv)
 		if (now_s() > deadline) {
 			if (o.role == R_HOLD)
 				break;
-			die("timed out after %u s (--timeout) with %u connections done", o.timeout_s,
-			    ndone);
+			die("timed out after %u s (--timeout) with %u connections done",
+			    o.timeout_s, ndone);
 		}
 		if (lfd >= 0 && nconns < MAXCONN) {
 			pfd[n].fd = lfd;
@@ -746,8 +780,8 @@ int main(int argc, char **argv)
 			pfd[n].fd = c->fd;
 			pfd[n].events = POLLIN;
 			if (c->connecting || o.role == R_SOURCE || o.role == R_SEND ||
-			    o.role == R_RESET || (o.role == R_ECHO && (o.server ? c->blen != 0
-										: !c->shut_wr)) ||
+			    o.role == R_RESET ||
+			    (o.role == R_ECHO && (o.server ? c->blen != 0 : !c->shut_wr)) ||
 			    (o.role == R_SINK && c->reply_len) || o.role == R_RR)
 				pfd[n].events |= POLLOUT;
 			idx[n++] = i;
@@ -805,9 +839,10 @@ int main(int argc, char **argv)
 			       o.count * o.conns, o.size, secs, (double)(o.count * o.conns) / secs);
 		else
 			printf(PROG ": %s: %u conns (%" PRIu64 " failed), %" PRIu64
-				    " bytes in, %" PRIu64 " out in %.3f s: %.1f MB/s (%.2f Gbit/s)\n",
-			       mode, ndone, failures, total_rx, total_tx, secs, (double)b / secs / 1e6,
-			       (double)b * 8 / secs / 1e9);
+				    " bytes in, %" PRIu64
+				    " out in %.3f s: %.1f MB/s (%.2f Gbit/s)\n",
+			       mode, ndone, failures, total_rx, total_tx, secs,
+			       (double)b / secs / 1e6, (double)b * 8 / secs / 1e9);
 	}
 	for (uint32_t i = 0; i < nconns; i++)
 		if (!conns[i].done)
