@@ -161,6 +161,7 @@ int stack_if_set_fault(struct stack *st, int ifindex,
 
 /* Readiness, with poll(2)'s bit values. */
 #define STACK_EV_IN 0x001
+#define STACK_EV_PRI 0x002   /* TCP urgent data waiting (MSG_OOB) */
 #define STACK_EV_OUT 0x004
 #define STACK_EV_ERR 0x008
 #define STACK_EV_HUP 0x010

@@ -909,6 +909,8 @@ unsigned tcp_events(struct stack *st, struct ep *e)
 		    tp->state == TCPS_CLOSED)
 			ev |= STACK_EV_OUT;
 	}
+	if (tp->oob_have)
+		ev |= STACK_EV_PRI;
 	if (e->so_error)
 		ev |= STACK_EV_ERR;
 	return ev;
