@@ -769,6 +769,8 @@ ssize_t tcp_recv(struct stack *st, struct ep *e, const struct iovec *iov, int io
 
 /* ---- shutdown and close --------------------------------------------------- */
 
+static void close_listener(struct stack *st, struct tcb *lp);
+
 /* Queue our FIN behind the data (RFC 9293 §3.10.4). */
 static void send_fin(struct stack *st, struct tcb *tp)
 {
@@ -797,9 +799,8 @@ int tcp_shutdown(struct stack *st, struct ep *e, int how)
 		/* inet_shutdown: reading side of a listener -> disconnect */
 		if (how == STACK_SHUT_WR)
 			return -ENOTCONN;
-		tcp_close(st, e);
-		tcb_init(st, tp);
-		e->orphan = 0;
+		close_listener(st, tp);
+		tp->state = TCPS_CLOSED;
 		ep_changed(st, e);
 		return 0;
 	case TCPS_SYN_SENT:

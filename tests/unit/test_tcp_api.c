@@ -1,0 +1,108 @@
+/*
+ * test_tcp_api.c — TCP endpoint calls at their edges, as Linux answers
+ * them: shutdown of a listener, urgent-data readiness, the handle staying
+ * usable after the connection ends.
+ */
+#include "tcp_peer.h"
+
+static struct harness h;
+static struct tp_conn c;
+static struct tp_seg s;
+
+static void setup(void) { tp_setup(&h); }
+static void teardown(void) { tp_teardown(&h); }
+
+START_TEST(listener_shutdown_stops_listening)
+{
+	struct tp_cfg cfg = tp_cfg(STACK_AF_INET);
+	struct tp_conn c2;
+	int lfd;
+
+	/* inet_shutdown on a listener: SHUT_WR is ENOTCONN, SHUT_RD stops it
+	 * listening and the handle stays valid */
+	tp_listen(&c, &h, &cfg);
+	ck_assert_int_eq(stack_ep_shutdown(h.st, c.lfd, STACK_SHUT_WR), -ENOTCONN);
+	ck_assert_int_eq(stack_ep_shutdown(h.st, c.lfd, STACK_SHUT_RD), 0);
+	ck_assert_int_eq(stack_ep_accept(h.st, c.lfd, NULL), -EINVAL);
+	ck_assert_int_eq(tp_getint(&h, c.lfd, STACK_SOL_SOCKET, STACK_SO_ACCEPTCONN), 0);
+	/* a SYN to the port now finds nobody: RST */
+	lfd = c.lfd;
+	tp_server_more(&c2, &c, 40100);
+	tp_send(&c2, TH_SYN, NULL, 0);
+	c2.done = true;
+	ck_assert(tp_pull_any(&h, &s));
+	ck_assert_uint_ne(s.flags & TH_RST, 0);
+	ck_assert_int_eq(stack_ep_close(h.st, lfd), 0);
+	c.lfd = -1;
+	c.done = true;
+}
+END_TEST
+
+START_TEST(urgent_byte_sets_pri)
+{
+	struct tp_cfg cfg = tp_cfg(STACK_AF_INET);
+	struct tp_out o;
+	uint8_t b;
+
+	tp_server(&c, &h, &cfg);
+	ck_assert_uint_eq(stack_ep_events(h.st, c.fd) & STACK_EV_PRI, 0);
+	o = tp_out(&c, TH_ACK | TH_PSH | TH_URG);
+	o.data = "abc";
+	o.len = 3;
+	o.urp = 3; /* the urgent byte is 'c' */
+	tp_inject(&c, &o);
+	c.snd_nxt += 3;
+	ck_assert_uint_ne(stack_ep_events(h.st, c.fd) & STACK_EV_PRI, 0);
+	ck_assert_int_eq(stack_ep_recvfrom(h.st, c.fd, &(struct iovec){&b, 1}, 1, STACK_MSG_OOB,
+					   NULL, NULL), 1);
+	ck_assert_uint_eq(b, 'c');
+	ck_assert_uint_eq(stack_ep_events(h.st, c.fd) & STACK_EV_PRI, 0);
+	tp_run(&h, 300 * STACK_NS_PER_MS);
+	tp_flush(&c);
+	{
+		char buf[8];
+
+		ck_assert_int_eq(tp_read(&h, c.fd, buf, sizeof(buf), 0), 2);
+		ck_assert_mem_eq(buf, "ab", 2);
+	}
+	tp_close_active(&c);
+}
+END_TEST
+
+START_TEST(handle_after_time_wait)
+{
+	struct tp_cfg cfg = tp_cfg(STACK_AF_INET6);
+	char buf[4];
+
+	/* shutdown(SHUT_WR), the peer's FIN: the connection goes to TIME_WAIT
+	 * (its own table) while the program's handle reads EOF and writes
+	 * EPIPE until closed */
+	tp_client(&c, &h, &cfg);
+	ck_assert_int_eq(stack_ep_shutdown(h.st, c.fd, STACK_SHUT_WR), 0);
+	tp_expect(&c, &s, TH_FIN | TH_ACK, TP_ANY, TP_ANY, 0);
+	tp_send_ack(&c);
+	tp_send_fin(&c);
+	tp_expect(&c, &s, TH_ACK, TP_ANY, TP_ANY, 0);
+	ck_assert_uint_eq(h.st->tw_count, 1);
+	ck_assert_int_eq(tp_read(&h, c.fd, buf, sizeof(buf), 0), 0);
+	ck_assert_int_eq(tp_write(&h, c.fd, "x", 1, 0), -EPIPE);
+	ck_assert_uint_ne(stack_ep_events(h.st, c.fd) & STACK_EV_HUP, 0);
+	ck_assert_int_eq(stack_ep_close(h.st, c.fd), 0);
+	h_advance(&h, 61 * STACK_NS_PER_S);
+	ck_assert_uint_eq(h.st->tw_count, 0);
+	c.done = true;
+}
+END_TEST
+
+Suite *suite_tcp_api(void)
+{
+	Suite *su = suite_create("tcp_api");
+	TCase *tc = tcase_create("api");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, listener_shutdown_stops_listening);
+	tcase_add_test(tc, urgent_byte_sets_pri);
+	tcase_add_test(tc, handle_after_time_wait);
+	suite_add_tcase(su, tc);
+	return su;
+}
