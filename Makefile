@@ -28,9 +28,11 @@ UNIT_OBJ      := $(UNIT_SRC:%.c=$(B)/san/%.o)
 
 TOOLS := $(B)/netshim-echod $(B)/netshim-tcpdrv
 TEST_TOOLS := $(B)/tests/udpprobe $(B)/tests/tcpprobe
+PD_SO := $(B)/netshim-packetdrill.so
+PD_DRIVE := $(B)/tests/pdrive
 
 .PHONY: all test unit integration deps clean format demo bench
-all: $(B)/libnetshim-stack.a $(B)/libnetshim.so $(TOOLS) $(TEST_TOOLS)
+all: $(B)/libnetshim-stack.a $(B)/libnetshim.so $(TOOLS) $(TEST_TOOLS) $(PD_SO) $(PD_DRIVE)
 
 $(B)/obj/%.o: %.c $(HDRS)
 	@mkdir -p $(dir $@)
@@ -68,6 +70,22 @@ $(B)/tests/tcpprobe: tests/integration/tcpprobe.c tools/sha256.c tools/sha256.h 
 $(B)/tests/udpprobe: tests/integration/udpprobe.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $<
+
+# packetdrill's --so_filename interface over the stack (README.md,
+# "packetdrill"); exports packetdrill_interface_init only.
+$(B)/netshim-packetdrill.map:
+	@mkdir -p $(B)
+	@printf '{\n  global: packetdrill_interface_init;\n  local: *;\n};\n' > $@
+
+$(PD_SO): tools/packetdrill_so.c tools/packetdrill_so.h $(STACK_OBJ) $(B)/netshim-packetdrill.map
+	$(CC) $(ALL_CFLAGS) -Itools -shared -Wl,--version-script=$(B)/netshim-packetdrill.map \
+		-Wl,-z,defs -o $@ tools/packetdrill_so.c $(STACK_OBJ) $(LIBS) -pthread
+
+# The driver that plays packetdrill's part against the .so (make test runs
+# it through tests/integration/packetdrill.sh).
+$(PD_DRIVE): tests/packetdrill/pdrive.c tools/packetdrill_so.h
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Itools -o $@ tests/packetdrill/pdrive.c -ldl -pthread
 
 # Unit tests: every tests/unit/*.c may define `Suite *suite_NAME(void)`;
 # the list is generated so adding a suite touches no other file.

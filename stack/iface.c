@@ -371,31 +371,33 @@ void iface_input(struct stack *st, struct iface *ifp, struct pbuf *p)
 	}
 }
 
-void iface_output(struct stack *st, struct iface *ifp, struct pbuf *p)
+int iface_output(struct stack *st, struct iface *ifp, struct pbuf *p)
 {
-	if (ifp->has_fault)
+	if (ifp->has_fault) {
 		fault_stage(st, ifp, 1, p);
-	else
-		iface_deliver_tx(st, ifp, p);
+		return 0;
+	}
+	return iface_deliver_tx(st, ifp, p);
 }
 
-void iface_deliver_tx(struct stack *st, struct iface *ifp, struct pbuf *p)
+/* A full queue drops and says so: TCP holds its data back and tries again
+ * when the link has pulled (as Linux's TCP small queues and qdisc
+ * backpressure), UDP reports it only with IP_RECVERR. */
+int iface_deliver_tx(struct stack *st, struct iface *ifp, struct pbuf *p)
 {
-	if (ifp->kind == STACK_IF_LOOPBACK) {
-		if (st->loopq_len >= OPT_TXQ_LIMIT) {
-			DROP(st, LINK, LINK_QUEUE_FULL);
-			pbuf_free(st, p);
-			return;
-		}
-		STAILQ_INSERT_TAIL(&st->loopq, p, next);
-		st->loopq_len++;
-		return;
-	}
-	if (ifp->txq_len >= OPT_TXQ_LIMIT) {
+	bool lo = ifp->kind == STACK_IF_LOOPBACK;
+
+	if ((lo ? st->loopq_len : ifp->txq_len) >= OPT_TXQ_LIMIT) {
 		DROP(st, LINK, LINK_QUEUE_FULL);
 		pbuf_free(st, p);
-		return;
+		return -ENOBUFS;
 	}
-	STAILQ_INSERT_TAIL(&ifp->txq, p, next);
-	ifp->txq_len++;
+	if (lo) {
+		STAILQ_INSERT_TAIL(&st->loopq, p, next);
+		st->loopq_len++;
+	} else {
+		STAILQ_INSERT_TAIL(&ifp->txq, p, next);
+		ifp->txq_len++;
+	}
+	return 0;
 }

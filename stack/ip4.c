@@ -249,8 +249,7 @@ int ip4_output(struct stack *st, struct pbuf *p, const struct ip_tx *tx)
 	fill_header(st, h, tx, tx->src ? tx->src : rt->src.addr, tot,
 		    st->ip4_id++, df ? IP4_F_DF : 0);
 	CTR(st, IP4).tx++;
-	iface_output(st, ifp, p);
-	return 0;
+	return iface_output(st, ifp, p);
 }
 
 int ip_output(struct stack *st, struct pbuf *p, const struct ip_tx *tx)

@@ -384,6 +384,5 @@ int ip6_output(struct stack *st, struct pbuf *p, const struct ip_tx *tx)
 	}
 	fill_header(h, tx, src, p->len - IP6_HLEN, tx->proto);
 	CTR(st, IP6).tx++;
-	iface_output(st, ifp, p);
-	return 0;
+	return iface_output(st, ifp, p);
 }

@@ -187,11 +187,12 @@ bool addr_is_local(struct stack *st, int family, const uint8_t *addr);
 bool addr4_is_broadcast(struct stack *st, const uint8_t *addr);
 /* Hand a finished IP packet to an interface (fault stage, then txq or
  * loopback).  Consumes p. */
-void iface_output(struct stack *st, struct iface *ifp, struct pbuf *p);
+/* Returns 0, or -ENOBUFS when the transmit queue was full (p dropped). */
+int iface_output(struct stack *st, struct iface *ifp, struct pbuf *p);
 /* A packet arrived from a link (after the fault stage).  Consumes p. */
 void iface_input(struct stack *st, struct iface *ifp, struct pbuf *p);
 /* Put p on the interface's transmit queue (or loopback).  Consumes p. */
-void iface_deliver_tx(struct stack *st, struct iface *ifp, struct pbuf *p);
+int iface_deliver_tx(struct stack *st, struct iface *ifp, struct pbuf *p);
 
 int route_lookup(struct stack *st, int family, const uint8_t *dst,
 		 struct stack_route_result *out);
@@ -427,6 +428,7 @@ struct stack {
 	struct tcb *tcbs;       /* one per endpoint, same index */
 	struct tcb_list tcp_hash[OPT_TCP_HASH];
 	struct tcb_list tcp_listeners;
+	struct tcb_list tcp_waiting; /* held back by a full queue or no buffers */
 	struct tcp_tw *tws;     /* OPT_TCP_TW_MAX */
 	struct tw_list tw_hash[OPT_TCP_HASH];
 	uint32_t tw_count;

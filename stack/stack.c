@@ -119,6 +119,7 @@ struct stack *stack_create(void *mem, size_t size, const struct stack_config *cf
 	TAILQ_INIT(&st->tcp_bound);
 	TAILQ_INIT(&st->changed);
 	TAILQ_INIT(&st->tcp_listeners);
+	TAILQ_INIT(&st->tcp_waiting);
 	for (int i = 0; i < OPT_TCP_HASH; i++) {
 		TAILQ_INIT(&st->tcp_hash[i]);
 		TAILQ_INIT(&st->tw_hash[i]);
@@ -165,6 +166,10 @@ stack_ns_t stack_poll(struct stack *st, stack_ns_t now)
 		st->now = now;
 	timer_run(st);
 	stack_flush_loopback(st);
+	if (!TAILQ_EMPTY(&st->tcp_waiting)) {
+		tcp_kick(st);
+		stack_flush_loopback(st);
+	}
 	return stack_next_deadline(st);
 }
 
@@ -223,6 +228,10 @@ unsigned stack_link_pull(struct stack *st, int ifindex, struct stack_pkt *pkts, 
 		CTR(st, LINK).tx++;
 		pbuf_free(st, p);
 		done++;
+	}
+	if (done && !TAILQ_EMPTY(&st->tcp_waiting)) {
+		tcp_kick(st);
+		stack_flush_loopback(st);
 	}
 	return done;
 }

@@ -17,6 +17,8 @@ bool ep_is_listening(struct stack *st, const struct ep *e)
 	return e->type == STACK_SOCK_STREAM && st->tcbs[ep_handle(st, e)].state == TCPS_LISTEN;
 }
 
+static void unwait(struct stack *st, struct tcb *tp);
+
 /* ---- tables ------------------------------------------------------------- */
 
 static uint32_t tuple_hash(const struct stack *st, int family, const uint8_t *raddr,
@@ -213,17 +215,19 @@ void tcp_set_state(struct stack *st, struct tcb *tp, enum tcp_state s)
 	ep_changed(st, ep_of_tcb(st, tp));
 }
 
+/* Everything but the in-order receive queue, which the program may still
+ * read after the connection ended (Linux's tcp_done keeps it). */
 static void purge(struct stack *st, struct tcb *tp)
 {
 	pbuf_freeq(st, &tp->sndq);
-	pbuf_freeq(st, &tp->rcvq);
 	pbuf_freeq(st, &tp->ooq);
-	tp->sndq_bytes = tp->rcvq_bytes = tp->ooq_bytes = tp->ooq_segs = 0;
+	tp->sndq_bytes = tp->ooq_bytes = tp->ooq_segs = 0;
 	tp->snd_cur = NULL;
 	timer_cancel(st, &tp->t_rexmit);
 	timer_cancel(st, &tp->t_delack);
 	timer_cancel(st, &tp->t_keep);
 	timer_cancel(st, &tp->t_cork);
+	unwait(st, tp);
 }
 
 static void free_endpoint(struct stack *st, struct ep *e)
@@ -231,6 +235,7 @@ static void free_endpoint(struct stack *st, struct ep *e)
 	struct tcb *tp = tcb_of(st, e);
 
 	purge(st, tp);
+	pbuf_freeq(st, &tp->rcvq);
 	tcp_unhash(st, tp);
 	if (tp->listening) {
 		TAILQ_REMOVE(&st->tcp_listeners, tp, listen_link);
@@ -623,8 +628,13 @@ ssize_t tcp_send(struct stack *st, struct ep *e, const struct iovec *iov, int io
 	if (room == 0)
 		return -EAGAIN;
 	n = sndq_append(st, tp, iov, iovcnt, want < room ? (uint32_t)want : room);
-	if (n == 0)
-		return -EAGAIN; /* no packet buffer free: like a full buffer */
+	if (n == 0) {
+		/* no packet buffer free: like a full buffer, and the program
+		 * hears when buffers come back (tcp_kick) */
+		tp->nobuf = 1;
+		tcp_wait_resources(st, tp);
+		return -EAGAIN;
+	}
 	if (flags & STACK_MSG_OOB) {
 		/* BSD semantics: the urgent pointer points past the last
 		 * urgent byte (RFC 9293 §3.8.5 allows either; Linux does this). */
@@ -906,8 +916,8 @@ unsigned tcp_events(struct stack *st, struct ep *e)
 	if (tp->state != TCPS_SYN_SENT && tp->state != TCPS_SYN_RECEIVED) {
 		if (tp->rcvq_bytes)
 			ev |= STACK_EV_IN;
-		if (tp->wr_shut || tp->fin_queued || send_space(tp) >= tp->sndbuf / 3 ||
-		    tp->state == TCPS_CLOSED)
+		if (tp->wr_shut || tp->fin_queued || tp->state == TCPS_CLOSED ||
+		    (send_space(tp) >= tp->sndbuf / 3 && !tp->nobuf))
 			ev |= STACK_EV_OUT;
 	}
 	if (tp->oob_have)
@@ -934,6 +944,39 @@ int tcp_unsent(struct stack *st, struct ep *e)
 void tcp_wakeup(struct stack *st, struct tcb *tp)
 {
 	ep_changed(st, ep_of_tcb(st, tp));
+}
+
+void tcp_wait_resources(struct stack *st, struct tcb *tp)
+{
+	if (tp->waiting)
+		return;
+	tp->waiting = 1;
+	TAILQ_INSERT_TAIL(&st->tcp_waiting, tp, wait_link);
+}
+
+static void unwait(struct stack *st, struct tcb *tp)
+{
+	if (!tp->waiting)
+		return;
+	TAILQ_REMOVE(&st->tcp_waiting, tp, wait_link);
+	tp->waiting = 0;
+}
+
+/* The link pulled packets or buffers came back: let every waiting
+ * connection send again, and tell programs whose send found no buffer. */
+void tcp_kick(struct stack *st)
+{
+	struct tcb *tp;
+	unsigned n = st->ifaces[0].used ? OPT_TXQ_LIMIT : 0;
+
+	while (n-- && (tp = TAILQ_FIRST(&st->tcp_waiting)) != NULL) {
+		unwait(st, tp);
+		if (tp->nobuf) {
+			tp->nobuf = 0;
+			tcp_wakeup(st, tp);
+		}
+		tcp_output(st, tp);
+	}
 }
 
 /* ---- options -------------------------------------------------------------- */

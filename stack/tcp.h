@@ -202,6 +202,9 @@ struct tcb {
 
 	TAILQ_ENTRY(tcb) hash_link;
 	TAILQ_ENTRY(tcb) listen_link;
+	TAILQ_ENTRY(tcb) wait_link;  /* on st->tcp_waiting */
+	uint8_t waiting;
+	uint8_t nobuf;               /* a send found no packet buffer */
 
 	/* TCP_INFO-ish totals */
 	uint64_t bytes_acked, bytes_received;
@@ -288,6 +291,9 @@ uint32_t tcp_rcv_space(struct tcb *tp);
 uint32_t tcp_isn(struct stack *st);
 /* Bytes the window lets us advertise now (RFC 9293 §3.8.6.2.2). */
 void tcp_wakeup(struct stack *st, struct tcb *tp);
+/* Wait for the link or the pools: tcp_kick() resumes waiters. */
+void tcp_wait_resources(struct stack *st, struct tcb *tp);
+void tcp_kick(struct stack *st);
 /* Seq of the end of queued data (where the FIN goes). */
 static inline uint32_t tcp_data_end(const struct tcb *tp) { return tp->snd_una + tp->sndq_bytes; }
 

@@ -430,8 +430,16 @@ void tcp_output(struct stack *st, struct tcb *tp)
 			tp->rtt_seq = tp->snd_nxt;
 			tp->rtt_start = st->now;
 		}
-		if (tcp_send_segment(st, tp, flags, tp->snd_nxt, len) == -ENOBUFS)
+		if (tcp_send_segment(st, tp, flags, tp->snd_nxt, len) == -ENOBUFS) {
+			/* the link queue or the pool is full: try again when
+			 * the link has pulled (tcp_kick) */
+			tcp_wait_resources(st, tp);
+			if (!tp->t_rexmit.armed && tp->snd_una != tp->snd_max) {
+				tp->rexmit_mode = TRX_RTO;
+				tcp_arm_rexmit(st, tp);
+			}
 			break;
+		}
 		if (len < tp->mss)
 			tp->snd_sml = tp->snd_nxt + len;
 		tp->snd_nxt += len + !!(flags & TH_FIN);

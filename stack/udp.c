@@ -150,6 +150,9 @@ ssize_t udp_sendto(struct stack *st, struct ep *e, const struct iovec *iov, int 
 	tx.rt = &rr;
 	CTR(st, UDP).tx++;
 	rc = ip_output(st, p, &tx);
+	/* udp_send_skb: a full queue is an error only with IP_RECVERR */
+	if (rc == -ENOBUFS && !e->recverr)
+		rc = 0;
 	return rc ? rc : (ssize_t)len;
 }
 

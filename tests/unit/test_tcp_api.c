@@ -94,6 +94,69 @@ START_TEST(handle_after_time_wait)
 }
 END_TEST
 
+START_TEST(data_readable_after_time_wait)
+{
+	struct tp_cfg cfg = tp_cfg(STACK_AF_INET);
+	char buf[16];
+
+	/* the peer's last data and FIN arrive in FIN_WAIT_2: the connection
+	 * goes to TIME_WAIT, the program still reads every byte, then EOF */
+	tp_client(&c, &h, &cfg);
+	ck_assert_int_eq(stack_ep_shutdown(h.st, c.fd, STACK_SHUT_WR), 0);
+	tp_expect(&c, &s, TH_FIN | TH_ACK, TP_ANY, TP_ANY, 0);
+	tp_send_ack(&c);
+	tp_send_data(&c, "goodbye", 7);
+	tp_send_fin(&c);
+	tp_flush(&c);
+	ck_assert_uint_eq(h.st->tw_count, 1);
+	ck_assert_int_eq(tp_read(&h, c.fd, buf, sizeof(buf), 0), 7);
+	ck_assert_mem_eq(buf, "goodbye", 7);
+	ck_assert_int_eq(tp_read(&h, c.fd, buf, sizeof(buf), 0), 0);
+	ck_assert_int_eq(stack_ep_close(h.st, c.fd), 0);
+	c.done = true;
+}
+END_TEST
+
+START_TEST(send_without_buffers_waits_and_wakes)
+{
+	struct stack_config cfg;
+	struct tp_cfg tc = tp_cfg(STACK_AF_INET);
+	static uint8_t big[65536];
+	struct pbuf *hold[128];
+	int n = 0, hs[8], nh;
+	ssize_t w;
+
+	/* a small pool: when a send finds no buffer it is EAGAIN, the
+	 * endpoint is not writable, and it is reported changed (and writable)
+	 * once buffers come back */
+	tp_teardown(&h);
+	stack_config_default(&cfg);
+	cfg.pbuf_small = 96;
+	cfg.pbuf_large = 4;
+	cfg.max_endpoints = 8;
+	h_setup_cfg(&h, &cfg, 1500);
+	tp_client(&c, &h, &tc);
+	while (n < 128 && (hold[n] = pbuf_alloc_class(h.st, PBUF_SMALL)) != NULL)
+		n++;
+	w = tp_write(&h, c.fd, big, sizeof(big), 0);
+	ck_assert_int_eq(w, -EAGAIN);
+	ck_assert_uint_eq(stack_ep_events(h.st, c.fd) & STACK_EV_OUT, 0);
+	while (stack_ep_changed(h.st, hs, 8) > 0)
+		;
+	while (n > 0)
+		pbuf_free(h.st, hold[--n]);
+	h_advance(&h, 1);
+	nh = stack_ep_changed(h.st, hs, 8);
+	ck_assert_int_ge(nh, 1);
+	ck_assert_int_eq(hs[0], c.fd);
+	ck_assert_uint_ne(stack_ep_events(h.st, c.fd) & STACK_EV_OUT, 0);
+	ck_assert_int_gt(tp_write(&h, c.fd, big, 1000, 0), 0);
+	tp_flush(&c);
+	tp_send_ack(&c);
+	tp_close_active(&c);
+}
+END_TEST
+
 Suite *suite_tcp_api(void)
 {
 	Suite *su = suite_create("tcp_api");
@@ -103,6 +166,8 @@ Suite *suite_tcp_api(void)
 	tcase_add_test(tc, listener_shutdown_stops_listening);
 	tcase_add_test(tc, urgent_byte_sets_pri);
 	tcase_add_test(tc, handle_after_time_wait);
+	tcase_add_test(tc, data_readable_after_time_wait);
+	tcase_add_test(tc, send_without_buffers_waits_and_wakes);
 	suite_add_tcase(su, tc);
 	return su;
 }
