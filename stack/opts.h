@@ -88,6 +88,9 @@
 #define OPT_TCP_WMEM_DEFAULT 16384
 #define OPT_TCP_WMEM_MAX 4194304
 #define OPT_TCP_RCV_WSCALE 7
+/* Payload a small packet buffer carries for TCP (an Ethernet-MTU segment);
+ * used to turn free buffers into bytes a window may promise. */
+#define OPT_TCP_PBUF_PAYLOAD 1448
 /* Out-of-order queue per connection: segments held at most. */
 #define OPT_TCP_OOQ_SEGS 512
 /* MSS assumed when the peer sends none (RFC 9293 §3.7.1, RFC 8200 §5). */

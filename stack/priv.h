@@ -429,6 +429,7 @@ struct stack {
 	struct tcb_list tcp_hash[OPT_TCP_HASH];
 	struct tcb_list tcp_listeners;
 	struct tcb_list tcp_waiting; /* held back by a full queue or no buffers */
+	struct tcb_list tcp_kicking; /* being resumed by tcp_kick() */
 	struct tcp_tw *tws;     /* OPT_TCP_TW_MAX */
 	struct tw_list tw_hash[OPT_TCP_HASH];
 	uint32_t tw_count;
@@ -450,6 +451,9 @@ static inline int ep_handle(const struct stack *st, const struct ep *e)
 
 #define CTR(st, proto) ((st)->ctr.p[STACK_P_##proto])
 #define DROP(st, proto, reason) ((st)->ctr.p[STACK_P_##proto].drop[STACK_DROP_##reason]++)
+
+/* TCP gives back out-of-order data when the pool is empty (tcp.c). */
+bool tcp_reclaim(struct stack *st);
 
 /* Loopback packets queued by output are handled here, never recursively. */
 void stack_flush_loopback(struct stack *st);

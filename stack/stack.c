@@ -120,6 +120,7 @@ struct stack *stack_create(void *mem, size_t size, const struct stack_config *cf
 	TAILQ_INIT(&st->changed);
 	TAILQ_INIT(&st->tcp_listeners);
 	TAILQ_INIT(&st->tcp_waiting);
+	TAILQ_INIT(&st->tcp_kicking);
 	for (int i = 0; i < OPT_TCP_HASH; i++) {
 		TAILQ_INIT(&st->tcp_hash[i]);
 		TAILQ_INIT(&st->tw_hash[i]);
@@ -190,6 +191,8 @@ unsigned stack_link_input(struct stack *st, int ifindex, const struct stack_pkt 
 			continue;
 		}
 		p = pbuf_alloc(st, pkts[i].len);
+		if (!p && tcp_reclaim(st))
+			p = pbuf_alloc(st, pkts[i].len);
 		if (!p) {
 			DROP(st, LINK, NOBUF);
 			continue;

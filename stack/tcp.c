@@ -18,6 +18,7 @@ bool ep_is_listening(struct stack *st, const struct ep *e)
 }
 
 static void unwait(struct stack *st, struct tcb *tp);
+static void window_update(struct stack *st, struct tcb *tp);
 
 /* ---- tables ------------------------------------------------------------- */
 
@@ -654,11 +655,44 @@ ssize_t tcp_send(struct stack *st, struct ep *e, const struct iovec *iov, int io
 	return (ssize_t)n;
 }
 
-uint32_t tcp_rcv_space(struct tcb *tp)
+/* Room to offer the peer: what the receive buffer has left, and no more
+ * than a quarter of what the whole packet pool has free, so that many
+ * connections together cannot promise more memory than the arena holds
+ * (Linux's tcp_mem pressure, in its simplest form). */
+uint32_t tcp_rcv_space(struct stack *st, struct tcb *tp)
 {
-	uint32_t used = tp->rcvq_bytes + tp->ooq_bytes;
+	uint32_t used = tp->rcvq_bytes + tp->ooq_bytes, space;
+	const struct pool *pl = &st->pools[PBUF_SMALL];
+	uint64_t pool_free = (uint64_t)(pl->total - pl->used) * OPT_TCP_PBUF_PAYLOAD / 4;
 
-	return used >= tp->rcvbuf ? 0 : tp->rcvbuf - used;
+	space = used >= tp->rcvbuf ? 0 : tp->rcvbuf - used;
+	if (pool_free < space) {
+		/* announce the rest when buffers come back (tcp_kick) */
+		tp->pool_limited = 1;
+		tcp_wait_resources(st, tp);
+		return (uint32_t)pool_free;
+	}
+	return space;
+}
+
+/* The pool ran dry: out-of-order data is the one thing we may give back
+ * (RFC 2018 §8 allows reneging; Linux prunes it under memory pressure),
+ * so that the segments filling the holes can still be received. */
+bool tcp_reclaim(struct stack *st)
+{
+	bool freed = false;
+
+	for (uint32_t i = 0; i < st->cfg.max_endpoints; i++) {
+		struct tcb *tp = &st->tcbs[i];
+
+		if (!st->eps[i].used || st->eps[i].type != STACK_SOCK_STREAM || !tp->ooq_segs)
+			continue;
+		DROP(st, TCP, TCP_OOQ_FULL);
+		pbuf_freeq(st, &tp->ooq);
+		tp->ooq_bytes = tp->ooq_segs = 0;
+		freed = true;
+	}
+	return freed;
 }
 
 /* Receive-buffer auto-tuning (Linux tcp_rcv_space_adjust, simplified):
@@ -687,7 +721,7 @@ static void rcv_autotune(struct stack *st, struct tcb *tp, uint32_t n)
 static void window_update(struct stack *st, struct tcb *tp)
 {
 	uint32_t cur = SEQ_GT(tp->rcv_adv, tp->rcv_nxt) ? tp->rcv_adv - tp->rcv_nxt : 0;
-	uint32_t space = tcp_rcv_space(tp);
+	uint32_t space = tcp_rcv_space(st, tp);
 
 	if (tp->state < TCPS_ESTABLISHED || tp->fin_rcvd)
 		return;
@@ -958,7 +992,7 @@ static void unwait(struct stack *st, struct tcb *tp)
 {
 	if (!tp->waiting)
 		return;
-	TAILQ_REMOVE(&st->tcp_waiting, tp, wait_link);
+	TAILQ_REMOVE(tp->waiting == 1 ? &st->tcp_waiting : &st->tcp_kicking, tp, wait_link);
 	tp->waiting = 0;
 }
 
@@ -967,13 +1001,21 @@ static void unwait(struct stack *st, struct tcb *tp)
 void tcp_kick(struct stack *st)
 {
 	struct tcb *tp;
-	unsigned n = st->ifaces[0].used ? OPT_TXQ_LIMIT : 0;
 
-	while (n-- && (tp = TAILQ_FIRST(&st->tcp_waiting)) != NULL) {
+	/* Work on a snapshot: those that must wait again re-queue themselves
+	 * on tcp_waiting; one that ends meanwhile leaves the snapshot. */
+	TAILQ_FOREACH(tp, &st->tcp_waiting, wait_link)
+		tp->waiting = 2;
+	TAILQ_CONCAT(&st->tcp_kicking, &st->tcp_waiting, wait_link);
+	while ((tp = TAILQ_FIRST(&st->tcp_kicking)) != NULL) {
 		unwait(st, tp);
 		if (tp->nobuf) {
 			tp->nobuf = 0;
 			tcp_wakeup(st, tp);
+		}
+		if (tp->pool_limited) {
+			tp->pool_limited = 0;
+			window_update(st, tp);
 		}
 		tcp_output(st, tp);
 	}

@@ -203,8 +203,9 @@ struct tcb {
 	TAILQ_ENTRY(tcb) hash_link;
 	TAILQ_ENTRY(tcb) listen_link;
 	TAILQ_ENTRY(tcb) wait_link;  /* on st->tcp_waiting */
-	uint8_t waiting;
+	uint8_t waiting;             /* 1: on tcp_waiting, 2: on tcp_kicking */
 	uint8_t nobuf;               /* a send found no packet buffer */
+	uint8_t pool_limited;        /* the window was cut by the pool */
 
 	/* TCP_INFO-ish totals */
 	uint64_t bytes_acked, bytes_received;
@@ -287,7 +288,7 @@ struct tcb *tcp_new_child(struct stack *st, struct tcb *lp, int family, const ui
 			  uint16_t lport, const uint8_t *raddr, uint16_t rport);
 /* The child completed its handshake: queue it for accept (false: full). */
 bool tcp_child_ready(struct stack *st, struct tcb *child);
-uint32_t tcp_rcv_space(struct tcb *tp);
+uint32_t tcp_rcv_space(struct stack *st, struct tcb *tp);
 uint32_t tcp_isn(struct stack *st);
 /* Bytes the window lets us advertise now (RFC 9293 §3.8.6.2.2). */
 void tcp_wakeup(struct stack *st, struct tcb *tp);

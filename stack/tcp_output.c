@@ -57,7 +57,7 @@ void tcp_update_mss(struct stack *st, struct tcb *tp)
  * amounts, and is advertised exactly (a multiple of the scale). */
 uint16_t tcp_window_field(struct stack *st, struct tcb *tp)
 {
-	uint32_t space = tcp_rcv_space(tp), cur, win, max, step;
+	uint32_t space = tcp_rcv_space(st, tp), cur, win, max, step;
 	uint8_t shift = tp->ws_ok ? tp->rcv_wscale : 0;
 
 	(void)st;
@@ -256,7 +256,7 @@ int tcp_send_segment(struct stack *st, struct tcb *tp, uint8_t flags, uint32_t s
 	t[TCP_OFF] = (uint8_t)((hlen / 4) << 4);
 	if (flags & TH_SYN) {
 		/* RFC 7323 §2.2: the window of a SYN is never scaled */
-		uint32_t w = tcp_rcv_space(tp);
+		uint32_t w = tcp_rcv_space(st, tp);
 
 		win = (uint16_t)(w > 65535 ? 65535 : w);
 		tp->rcv_adv = tp->rcv_nxt + win;

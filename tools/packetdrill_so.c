@@ -56,6 +56,8 @@
 /* How long (real time) a thread that moved time waits for the callers
  * it woke to run again before it carries on anyway. */
 #define PD_ACK_WAIT_MS 2000
+/* ... and for a caller that was woken to read the clock (see pay_clock). */
+#define PD_CLOCK_WAIT_MS 1000
 /* netdev_receive with nothing scheduled: how long (real time) it waits
  * for another thread's call to send something before it gives up. */
 #define PD_IDLE_WAIT_MS 20
@@ -91,6 +93,7 @@ struct pd {
 	unsigned waiters;
 	unsigned unacked;	  /* woken, not yet run again */
 	uint64_t gen;		  /* bumped at every wake-up */
+	unsigned clock_debts;	  /* woken callers yet to read the clock */
 	stack_ns_t wait_deadline; /* earliest virtual deadline of a waiter */
 
 	/* packets the stack sent, oldest first */
@@ -106,6 +109,31 @@ struct pd {
 };
 
 /* ---- time, packets and wake-ups (mutex held) ------------------------- */
+
+/* A call that blocked and was woken returns to packetdrill, which reads
+ * the clock at once (end_syscall) to check when the call returned; the
+ * thread that woken it must not move time on before that read, or the call
+ * would seem to return late.  So such a caller "owes" a clock read, and
+ * settling waits for it (bounded, for callers that never read it). */
+static __thread struct pd *tls_debt;
+
+static void owe_clock(struct pd *pd)
+{
+	if (tls_debt != pd) {
+		tls_debt = pd;
+		pd->clock_debts++;
+	}
+}
+
+static void pay_clock(struct pd *pd)
+{
+	if (tls_debt == pd) {
+		tls_debt = NULL;
+		if (pd->clock_debts > 0)
+			pd->clock_debts--;
+		pthread_cond_broadcast(&pd->idle);
+	}
+}
 
 static void collect(struct pd *pd)
 {
@@ -169,6 +197,15 @@ static void notify(struct pd *pd, bool settle)
 			break;
 		}
 	}
+	while (pd->clock_debts > 0) {
+		struct timespec ts;
+
+		abs_real_deadline(&ts, PD_CLOCK_WAIT_MS);
+		if (pthread_cond_timedwait(&pd->idle, &pd->mu, &ts) == ETIMEDOUT) {
+			pd->clock_debts = 0;
+			break;
+		}
+	}
 }
 
 /* Move virtual time to `target`, running every timer at its deadline. */
@@ -179,6 +216,9 @@ static void advance_to(struct pd *pd, stack_ns_t target)
 	for (;;) {
 		stack_ns_t dl = stack_next_deadline(pd->st);
 
+		/* a blocked call's timeout is a deadline too */
+		if (pd->waiters > 0 && pd->wait_deadline < dl)
+			dl = pd->wait_deadline;
 		if (dl == STACK_NS_NEVER || dl > target)
 			break;
 		/* a timer that keeps re-arming at `now` must not hang us */
@@ -201,8 +241,11 @@ static int wait_change(struct pd *pd, stack_ns_t deadline)
 {
 	uint64_t g = pd->gen;
 
-	if (deadline != STACK_NS_NEVER && pd->now >= deadline)
+	pay_clock(pd); /* waiting again: no longer returning */
+	if (deadline != STACK_NS_NEVER && pd->now >= deadline) {
+		owe_clock(pd);
 		return -ETIMEDOUT;
+	}
 	pd->waiters++;
 	if (deadline < pd->wait_deadline)
 		pd->wait_deadline = deadline;
@@ -211,6 +254,7 @@ static int wait_change(struct pd *pd, stack_ns_t deadline)
 	pd->waiters--;
 	if (pd->unacked > 0 && --pd->unacked == 0)
 		pthread_cond_broadcast(&pd->idle);
+	owe_clock(pd);
 	return 0;
 }
 
@@ -971,6 +1015,7 @@ static int pd_gettimeofday(void *ud, struct timeval *tv, struct timezone *tz)
 
 	(void)tz;
 	pthread_mutex_lock(&pd->mu);
+	pay_clock(pd);
 	/* packetdrill spins on this clock: every call moves it on */
 	advance_to(pd, pd->now + pd->tick_ns);
 	t = pd->now;
