@@ -430,6 +430,7 @@ struct stack {
 	struct tcb_list tcp_listeners;
 	struct tcb_list tcp_waiting; /* held back by a full queue or no buffers */
 	struct tcb_list tcp_kicking; /* being resumed by tcp_kick() */
+	uint32_t tcp_nconn;          /* connections in the hash */
 	struct tcp_tw *tws;     /* OPT_TCP_TW_MAX */
 	struct tw_list tw_hash[OPT_TCP_HASH];
 	uint32_t tw_count;

@@ -40,6 +40,7 @@ void tcp_hash(struct stack *st, struct tcb *tp)
 	TAILQ_INSERT_HEAD(&st->tcp_hash[tuple_hash(st, tp->wfamily, tp->raddr, tp->lport, tp->rport)],
 			  tp, hash_link);
 	tp->hashed = 1;
+	st->tcp_nconn++;
 }
 
 void tcp_unhash(struct stack *st, struct tcb *tp)
@@ -49,6 +50,7 @@ void tcp_unhash(struct stack *st, struct tcb *tp)
 	TAILQ_REMOVE(&st->tcp_hash[tuple_hash(st, tp->wfamily, tp->raddr, tp->lport, tp->rport)],
 		     tp, hash_link);
 	tp->hashed = 0;
+	st->tcp_nconn--;
 }
 
 struct tcb *tcp_lookup(struct stack *st, int family, const uint8_t *laddr, uint16_t lport,
@@ -584,6 +586,10 @@ static uint32_t sndq_append(struct stack *st, struct tcb *tp, const struct iovec
 			size_t room, n;
 
 			if (!p || pbuf_tailroom(p) == 0) {
+				const struct pool *pl = &st->pools[PBUF_SMALL];
+
+				if (pl->total - pl->used <= pl->total / OPT_PBUF_RX_RESERVE_DIV)
+					return done; /* the rest is for arriving packets */
 				p = pbuf_alloc_class(st, PBUF_SMALL);
 				if (!p)
 					return done;
@@ -656,14 +662,15 @@ ssize_t tcp_send(struct stack *st, struct ep *e, const struct iovec *iov, int io
 }
 
 /* Room to offer the peer: what the receive buffer has left, and no more
- * than a quarter of what the whole packet pool has free, so that many
- * connections together cannot promise more memory than the arena holds
- * (Linux's tcp_mem pressure, in its simplest form). */
+ * than a share of what the packet pool has free — half of it split among
+ * the connections — so that together they cannot promise more memory than
+ * the arena holds (Linux's tcp_mem pressure, in its simplest form). */
 uint32_t tcp_rcv_space(struct stack *st, struct tcb *tp)
 {
 	uint32_t used = tp->rcvq_bytes + tp->ooq_bytes, space;
 	const struct pool *pl = &st->pools[PBUF_SMALL];
-	uint64_t pool_free = (uint64_t)(pl->total - pl->used) * OPT_TCP_PBUF_PAYLOAD / 4;
+	uint32_t share = 2 * (st->tcp_nconn > 2 ? st->tcp_nconn : 2);
+	uint64_t pool_free = (uint64_t)(pl->total - pl->used) * OPT_TCP_PBUF_PAYLOAD / share;
 
 	space = used >= tp->rcvbuf ? 0 : tp->rcvbuf - used;
 	if (pool_free < space) {

@@ -219,6 +219,8 @@ static void syn_sent_input(struct stack *st, struct tcb *tp, struct pbuf *p,
 		return;
 	tp->irs = seg->seq;
 	tp->rcv_nxt = seg->seq + 1;
+	/* our SYN offered its window before rcv_nxt was known: anchor it */
+	tp->rcv_adv = tp->rcv_nxt + (tcp_rcv_space(st, tp) > 65535 ? 65535 : tcp_rcv_space(st, tp));
 	take_syn_options(st, tp, seg);
 	tp->snd_wnd = seg->wnd;
 	tp->max_sndwnd = tp->snd_wnd;

@@ -74,7 +74,7 @@ uint16_t tcp_window_field(struct stack *st, struct tcb *tp)
 	win = (win >> shift) << shift;
 	if (win < cur)
 		win = ((cur + (1u << shift) - 1) >> shift) << shift;
-	if (SEQ_GT(tp->rcv_nxt + win, tp->rcv_adv) || tp->rcv_adv == 0)
+	if (SEQ_GT(tp->rcv_nxt + win, tp->rcv_adv))
 		tp->rcv_adv = tp->rcv_nxt + win;
 	return (uint16_t)(win >> shift);
 }
