@@ -157,6 +157,45 @@ START_TEST(send_without_buffers_waits_and_wakes)
 }
 END_TEST
 
+/* The ISN the seeded generator gives a connect() made right after
+ * h_setup, at the harness's starting clock (RFC 6528: M + F, M a 4 us
+ * clock; F is the same for the same seed and the same calls). */
+static uint32_t first_isn(void)
+{
+	struct harness probe;
+	struct stack_sockaddr to = h_sa(H_PEER4, TP_PEER_PORT);
+	uint8_t pkt[2048];
+	uint32_t isn;
+	int fd;
+
+	h_setup(&probe);
+	fd = stack_ep_open(probe.st, STACK_AF_INET, STACK_SOCK_STREAM, 0);
+	ck_assert_int_eq(stack_ep_connect(probe.st, fd, &to), -EINPROGRESS);
+	ck_assert_uint_gt(h_pull(&probe, pkt, sizeof(pkt)), 40);
+	isn = get32(pkt + IP4_HLEN + 4);
+	h_teardown(&probe);
+	return isn;
+}
+
+START_TEST(stack_seq_wraps_in_bulk)
+{
+	struct tp_cfg cfg = tp_cfg(STACK_AF_INET);
+	uint32_t want = 0xffffffffu - 20000, k = want - first_isn();
+	static uint8_t d[200000];
+
+	/* Move the fake clock so that the stack's own ISN lands 20000 bytes
+	 * before 2^32: its snd_una / snd_nxt / snd_max, its RTT timing, the
+	 * ACKs it receives and its FIN all cross the wrap. */
+	h_advance(&h, (stack_ns_t)k * 4000);
+	tp_client(&c, &h, &cfg);
+	ck_assert_uint_eq(c.irs, want);
+	fill_pattern(d, sizeof(d), 77);
+	tp_pump_to_peer(&c, d, sizeof(d));
+	ck_assert_uint_lt(c.rcv_nxt, 200000); /* it wrapped */
+	tp_close_active(&c);
+}
+END_TEST
+
 Suite *suite_tcp_api(void)
 {
 	Suite *su = suite_create("tcp_api");
@@ -168,6 +207,7 @@ Suite *suite_tcp_api(void)
 	tcase_add_test(tc, handle_after_time_wait);
 	tcase_add_test(tc, data_readable_after_time_wait);
 	tcase_add_test(tc, send_without_buffers_waits_and_wakes);
+	tcase_add_test(tc, stack_seq_wraps_in_bulk);
 	suite_add_tcase(su, tc);
 	return su;
 }
