@@ -166,6 +166,12 @@ void tcp_time_wait(struct stack *st, struct tcb *tp)
 		tw->ts_recent = tp->ts_recent;
 		tw->ts_offset = tp->ts_offset;
 		tw->rcv_wscale = tp->rcv_wscale;
+		{
+			uint32_t cur = SEQ_GT(tp->rcv_adv, tp->rcv_nxt) ? tp->rcv_adv - tp->rcv_nxt : 0;
+
+			cur >>= tp->ws_ok ? tp->rcv_wscale : 0;
+			tw->wnd = (uint16_t)(cur > 65535 ? 65535 : cur);
+		}
 		timer_init(&tw->timer, TIMER_TCP_TW);
 		timer_arm(st, &tw->timer, st->now + OPT_TCP_TIMEWAIT_NS);
 		TAILQ_INSERT_HEAD(&st->tw_hash[tuple_hash(st, tw->family, tw->raddr, tw->lport,

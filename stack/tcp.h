@@ -221,6 +221,7 @@ struct tcp_tw {
 	uint16_t lport, rport;
 	uint32_t snd_nxt, rcv_nxt;
 	uint32_t ts_recent, ts_offset;
+	uint16_t wnd;           /* window field of our ACKs (tw_rcv_wnd) */
 	struct timer timer;
 	TAILQ_ENTRY(tcp_tw) link;
 };

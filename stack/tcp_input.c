@@ -190,7 +190,7 @@ static bool tw_input(struct stack *st, struct tcp_tw *tw, const struct tcp_seg *
 		ts.tsecr = seg->opt.has_ts ? seg->opt.tsval : tw->ts_recent;
 	}
 	tcp_send_raw(st, tw->family, tw->laddr, tw->raddr, tw->lport, tw->rport, tw->snd_nxt,
-		     tw->rcv_nxt, TH_ACK, 0, tw->ts_ok ? &ts : NULL);
+		     tw->rcv_nxt, TH_ACK, tw->wnd, tw->ts_ok ? &ts : NULL);
 	return false;
 }
 

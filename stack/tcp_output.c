@@ -255,10 +255,18 @@ int tcp_send_segment(struct stack *st, struct tcb *tp, uint8_t flags, uint32_t s
 		put32(t + TCP_ACK, tp->rcv_nxt);
 	t[TCP_OFF] = (uint8_t)((hlen / 4) << 4);
 	if (flags & TH_SYN) {
-		/* RFC 7323 §2.2: the window of a SYN is never scaled */
-		uint32_t w = tcp_rcv_space(st, tp);
+		/* RFC 7323 §2.2: the window of a SYN is never scaled; Linux
+		 * offers whole segments (tcp_select_initial_window): 64240 for
+		 * an MSS of 1460, 65160 in a SYN-ACK with timestamps */
+		uint32_t w = tcp_rcv_space(st, tp), seg = tp->adv_mss;
 
-		win = (uint16_t)(w > 65535 ? 65535 : w);
+		if ((flags & TH_ACK) && tp->ts_ok)
+			seg -= 12;
+		if (w > 65535)
+			w = 65535;
+		if (seg && w > seg)
+			w -= w % seg;
+		win = (uint16_t)w;
 		tp->rcv_adv = tp->rcv_nxt + win;
 	} else if (flags & TH_RST) {
 		win = 0;

@@ -15,4 +15,4 @@ for f in build/netshim-packetdrill.so build/tests/pdrive; do
 		exit 1
 	fi
 done
-exec build/tests/pdrive --so build/netshim-packetdrill.so
+PDRIVE_STRICT=1 exec build/tests/pdrive --so build/netshim-packetdrill.so
