@@ -735,9 +735,14 @@ static void window_update(struct stack *st, struct tcb *tp)
 {
 	uint32_t cur = SEQ_GT(tp->rcv_adv, tp->rcv_nxt) ? tp->rcv_adv - tp->rcv_nxt : 0;
 	uint32_t space = tcp_rcv_space(st, tp);
+	uint32_t max = 65535u << (tp->ws_ok ? tp->rcv_wscale : 0);
 
 	if (tp->state < TCPS_ESTABLISHED || tp->fin_rcvd)
 		return;
+	/* only what the window field can carry counts: an update that
+	 * cannot move the edge would be sent again and again */
+	if (space > max)
+		space = max;
 	if (space >= 2 * cur && space - cur >= tp->adv_mss)
 		tcp_send_ack(st, tp);
 }
