@@ -168,7 +168,7 @@ stack_ns_t stack_poll(struct stack *st, stack_ns_t now)
 	timer_run(st);
 	stack_flush_loopback(st);
 	if (!TAILQ_EMPTY(&st->tcp_waiting)) {
-		tcp_kick(st);
+		tcp_kick(st, true);
 		stack_flush_loopback(st);
 	}
 	return stack_next_deadline(st);
@@ -233,7 +233,7 @@ unsigned stack_link_pull(struct stack *st, int ifindex, struct stack_pkt *pkts, 
 		done++;
 	}
 	if (done && !TAILQ_EMPTY(&st->tcp_waiting)) {
-		tcp_kick(st);
+		tcp_kick(st, false);
 		stack_flush_loopback(st);
 	}
 	return done;

@@ -671,12 +671,13 @@ ssize_t tcp_send(struct stack *st, struct ep *e, const struct iovec *iov, int io
  * than a share of what the packet pool has free — half of it split among
  * the connections — so that together they cannot promise more memory than
  * the arena holds (Linux's tcp_mem pressure, in its simplest form). */
-uint32_t tcp_rcv_space(struct stack *st, struct tcb *tp)
+static uint32_t rcv_space(struct stack *st, struct tcb *tp, uint32_t reserve)
 {
 	uint32_t used = tp->rcvq_bytes + tp->ooq_bytes, space;
 	const struct pool *pl = &st->pools[PBUF_SMALL];
 	uint32_t share = 2 * (st->tcp_nconn > 2 ? st->tcp_nconn : 2);
-	uint64_t pool_free = (uint64_t)(pl->total - pl->used) * OPT_TCP_PBUF_PAYLOAD / share;
+	uint32_t nfree = pl->total - pl->used > reserve ? pl->total - pl->used - reserve : 0;
+	uint64_t pool_free = (uint64_t)nfree * OPT_TCP_PBUF_PAYLOAD / share;
 
 	space = used >= tp->rcvbuf ? 0 : tp->rcvbuf - used;
 	if (pool_free < space) {
@@ -687,6 +688,8 @@ uint32_t tcp_rcv_space(struct stack *st, struct tcb *tp)
 	}
 	return space;
 }
+
+uint32_t tcp_rcv_space(struct stack *st, struct tcb *tp) { return rcv_space(st, tp, 0); }
 
 /* The pool ran dry: out-of-order data is the one thing we may give back
  * (RFC 2018 §8 allows reneging; Linux prunes it under memory pressure),
@@ -734,7 +737,9 @@ static void rcv_autotune(struct stack *st, struct tcb *tp, uint32_t n)
 static void window_update(struct stack *st, struct tcb *tp)
 {
 	uint32_t cur = SEQ_GT(tp->rcv_adv, tp->rcv_nxt) ? tp->rcv_adv - tp->rcv_nxt : 0;
-	uint32_t space = tcp_rcv_space(st, tp);
+	/* judged as the ACK itself will see it: one buffer fewer in the
+	 * pool, else the edge might not move and the update repeat forever */
+	uint32_t space = rcv_space(st, tp, 1);
 	uint32_t max = 65535u << (tp->ws_ok ? tp->rcv_wscale : 0);
 
 	if (tp->state < TCPS_ESTABLISHED || tp->fin_rcvd)
@@ -1016,7 +1021,7 @@ static void unwait(struct stack *st, struct tcb *tp)
 
 /* The link pulled packets or buffers came back: let every waiting
  * connection send again, and tell programs whose send found no buffer. */
-void tcp_kick(struct stack *st)
+void tcp_kick(struct stack *st, bool windows)
 {
 	struct tcb *tp;
 
@@ -1032,6 +1037,10 @@ void tcp_kick(struct stack *st)
 			tcp_wakeup(st, tp);
 		}
 		if (tp->pool_limited) {
+			if (!windows) {
+				tcp_wait_resources(st, tp); /* for the next poll */
+				continue;
+			}
 			tp->pool_limited = 0;
 			window_update(st, tp);
 		}

@@ -295,7 +295,9 @@ uint32_t tcp_isn(struct stack *st);
 void tcp_wakeup(struct stack *st, struct tcb *tp);
 /* Wait for the link or the pools: tcp_kick() resumes waiters. */
 void tcp_wait_resources(struct stack *st, struct tcb *tp);
-void tcp_kick(struct stack *st);
+/* windows: also announce windows the pool had cut (from stack_poll only,
+ * never from the link's pull, which would make a pull-ACK-pull cycle). */
+void tcp_kick(struct stack *st, bool windows);
 /* Seq of the end of queued data (where the FIN goes). */
 static inline uint32_t tcp_data_end(const struct tcb *tp) { return tp->snd_una + tp->sndq_bytes; }
 
