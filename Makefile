@@ -9,14 +9,16 @@ CHECK   := check
 BASE_CFLAGS := -std=gnu11 -Wall -Wextra -Werror -O2 -g -fPIC \
 	-Wno-missing-field-initializers $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 CFLAGS  ?=
-ALL_CFLAGS = $(BASE_CFLAGS) $(CFLAGS) -Istack -Itun
+ALL_CFLAGS = $(BASE_CFLAGS) $(CFLAGS) -Istack -Itun -Ishim
 LIBS    := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 
 B := build
 STACK_SRC := $(wildcard stack/*.c)
 TUN_SRC   := $(wildcard tun/*.c)
-SHIM_SRC  := $(wildcard shim/*.c)
+SHIM_SRC  := $(filter-out shim/launcher.c,$(wildcard shim/*.c))
+# Pure shim modules (no hooks, no globals) the unit tests also exercise.
+SHIM_UNIT_SRC := shim/config.c shim/dns.c
 UNIT_SRC  := $(wildcard tests/unit/*.c)
 HDRS      := $(wildcard stack/*.h tun/*.h shim/*.h shim/*.def tests/unit/*.h)
 
@@ -24,15 +26,16 @@ STACK_OBJ     := $(STACK_SRC:%.c=$(B)/obj/%.o)
 STACK_SAN_OBJ := $(STACK_SRC:%.c=$(B)/san/%.o)
 TUN_OBJ       := $(TUN_SRC:%.c=$(B)/obj/%.o)
 SHIM_OBJ      := $(SHIM_SRC:%.c=$(B)/obj/%.o)
-UNIT_OBJ      := $(UNIT_SRC:%.c=$(B)/san/%.o)
+UNIT_OBJ      := $(UNIT_SRC:%.c=$(B)/san/%.o) $(SHIM_UNIT_SRC:%.c=$(B)/san/%.o)
 
 TOOLS := $(B)/netshim-echod $(B)/netshim-tcpdrv
 TEST_TOOLS := $(B)/tests/udpprobe $(B)/tests/tcpprobe
 PD_SO := $(B)/netshim-packetdrill.so
 PD_DRIVE := $(B)/tests/pdrive
 
-.PHONY: all test unit integration deps clean format demo bench
-all: $(B)/libnetshim-stack.a $(B)/libnetshim.so $(TOOLS) $(TEST_TOOLS) $(PD_SO) $(PD_DRIVE)
+.PHONY: all test unit integration deps clean format demo bench install
+PREFIX ?= /usr/local
+all: $(B)/libnetshim-stack.a $(B)/libnetshim.so $(B)/netshim $(TOOLS) $(TEST_TOOLS) $(PD_SO) $(PD_DRIVE)
 
 $(B)/obj/%.o: %.c $(HDRS)
 	@mkdir -p $(dir $@)
@@ -47,14 +50,27 @@ $(B)/libnetshim-stack.a: $(STACK_OBJ)
 	ar rcs $@ $^
 
 # The LD_PRELOAD library exports only the hooks listed in shim/hooks.def.
-$(B)/netshim.map: shim/hooks.def
+$(B)/netshim.map: $(wildcard shim/hooks*.def)
 	@mkdir -p $(B)
-	@{ echo '{'; sed -n 's/^HOOK(\([a-z_0-9]*\),.*/  global: \1;/p' $<; \
+	@{ echo '{'; echo '  global:'; cat $^ | sed -n 's/^HOOK(\([A-Za-z_0-9]*\),.*/    \1;/p'; \
 	   echo '  local: *;'; echo '};'; } > $@
 
 $(B)/libnetshim.so: $(SHIM_OBJ) $(STACK_OBJ) $(TUN_OBJ) $(B)/netshim.map
 	$(CC) -shared -Wl,--version-script=$(B)/netshim.map -Wl,-z,defs -o $@ \
 		$(SHIM_OBJ) $(STACK_OBJ) $(TUN_OBJ) $(LIBS) -ldl -pthread
+
+# The launcher: options -> NETSHIM_* + LD_PRELOAD, then exec (README.md).
+$(B)/netshim: shim/launcher.c shim/config.c $(B)/libnetshim-stack.a $(HDRS)
+	$(CC) $(ALL_CFLAGS) -o $@ shim/launcher.c shim/config.c $(B)/libnetshim-stack.a $(LIBS)
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib
+	install -m 755 $(B)/netshim $(DESTDIR)$(PREFIX)/bin/netshim
+	install -m 755 $(B)/libnetshim.so $(DESTDIR)$(PREFIX)/lib/libnetshim.so
+
+demo: deps
+	$(MAKE) all
+	scripts/demo.sh
 
 $(B)/netshim-echod: tools/echod.c $(TUN_OBJ) $(B)/libnetshim-stack.a $(HDRS)
 	$(CC) $(ALL_CFLAGS) -o $@ tools/echod.c $(TUN_OBJ) $(B)/libnetshim-stack.a $(LIBS)

@@ -35,8 +35,3 @@ const struct real_fns *real(void)
 	pthread_once(&real_once, resolve);
 	return &real_table;
 }
-
-__attribute__((constructor)) static void netshim_init(void)
-{
-	real();
-}

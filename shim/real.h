@@ -6,6 +6,13 @@
 #ifndef NETSHIM_REAL_H
 #define NETSHIM_REAL_H
 
+#include <netdb.h>
+#include <sys/sendfile.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+#include <time.h>
+
 struct real_fns {
 #define HOOK(name, ret, params, args) ret(*name) params;
 #include "hooks.def"

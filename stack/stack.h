@@ -270,6 +270,10 @@ int stack_ep_getopt(struct stack *st, int h, int level, int name, void *val,
 		    size_t *len);
 /* Current readiness (STACK_EV_*). */
 unsigned stack_ep_events(struct stack *st, int h);
+/* TCP connections (open or closed by their application) that still have
+ * data or a FIN the peer has not acknowledged: what a process must wait
+ * for before it exits if its last bytes are to arrive. */
+unsigned stack_tcp_busy(struct stack *st);
 /* FIONREAD: UDP, bytes of the next datagram; TCP, bytes readable. */
 int stack_ep_pending(struct stack *st, int h);
 /* Handles whose readiness may have changed since the last call; each is

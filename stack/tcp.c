@@ -998,6 +998,38 @@ int tcp_unsent(struct stack *st, struct ep *e)
 	return tp->state == TCPS_LISTEN ? -EINVAL : (int)tp->sndq_bytes;
 }
 
+unsigned stack_tcp_busy(struct stack *st)
+{
+	unsigned n = 0;
+
+	for (uint32_t i = 0; i < st->cfg.max_endpoints; i++) {
+		struct ep *e = &st->eps[i];
+		struct tcb *tp;
+
+		if (!e->used || e->proto != STACK_IPPROTO_TCP)
+			continue;
+		tp = tcb_of(st, e);
+		switch (tp->state) {
+		case TCPS_SYN_SENT:
+		case TCPS_SYN_RECEIVED:
+		case TCPS_ESTABLISHED:
+		case TCPS_CLOSE_WAIT:
+			/* a connection the application left open: busy only
+			 * while it has data to deliver */
+			n += tp->sndq_bytes > 0 || tp->fin_queued;
+			break;
+		case TCPS_FIN_WAIT_1:
+		case TCPS_CLOSING:
+		case TCPS_LAST_ACK:
+			n++; /* our FIN is not acknowledged yet */
+			break;
+		default:
+			break;
+		}
+	}
+	return n;
+}
+
 void tcp_wakeup(struct stack *st, struct tcb *tp)
 {
 	ep_changed(st, ep_of_tcb(st, tp));

@@ -1,0 +1,1227 @@
+/*
+ * engine.c — the shim's heart: loads the configuration, opens the TUN,
+ * builds the stack and runs the stack thread, which moves packets between
+ * the TUN and the stack and bytes between the stack and each socket's
+ * private end B.  Called by the hook families (socket.c, io.c, fd.c)
+ * under the engine lock; calls stack/, tun/ and the real libc (real.h).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "engine.h"
+#include "log.h"
+#include "pcap.h"
+#include "real.h"
+#include "sock.h"
+#include "tun.h"
+
+#define BATCH 32
+#define PKT_BUF (65535 + 64)
+#define SCRATCH (256 * 1024)
+#define MAX_EVENTS 128
+/* A datagram FIFO never holds more than A's queue can (a few hundred
+ * small datagrams at most; AF_UNIX limits the queue by bytes). */
+#define DGRAM_FIFO_MAX 4096
+
+struct engine eng = {.lock = PTHREAD_MUTEX_INITIALIZER};
+__thread int eng_internal;
+
+/* State only the engine sees. */
+static struct {
+	struct tun tun;
+	struct shim_pcap pcap;
+	bool pcap_on;
+	int epfd;   /* the stack thread's epoll: TUN, wake-up, every B */
+	int wakefd; /* eventfd: a hook changed something */
+	pthread_t thread;
+	bool thread_started;
+	void *arena;
+	size_t arena_size;
+	struct shim_sock **fdmap; /* program fd -> socket */
+	size_t fdmap_n;
+	uint8_t *private_fds; /* bitmap of the engine's own descriptors */
+	int private_base;     /* where private descriptors are placed */
+	struct sock_list free_socks;
+	char *scratch; /* stack thread and hooks, under the lock */
+	char *rxbuf[BATCH], *txbuf[BATCH];
+	pthread_cond_t tx_cond; /* broadcast after each flush */
+	uint64_t tx_gen;
+	bool draining;
+	bool refused_warned;
+	stack_ns_t deadline; /* what the stack thread sleeps towards */
+} E = {.epfd = -1, .wakefd = -1, .tx_cond = PTHREAD_COND_INITIALIZER};
+
+static stack_ns_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (stack_ns_t)ts.tv_sec * STACK_NS_PER_S + (stack_ns_t)ts.tv_nsec;
+}
+
+static uint64_t real_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * STACK_NS_PER_S + (uint64_t)ts.tv_nsec;
+}
+
+/* ---- private descriptors ----------------------------------------------- */
+
+bool eng_private_fd(int fd)
+{
+	return fd >= 0 && (size_t)fd < E.fdmap_n && E.private_fds &&
+	       (E.private_fds[fd / 8] & (1u << (fd % 8)));
+}
+
+static void private_mark(int fd, bool on)
+{
+	if (fd < 0 || (size_t)fd >= E.fdmap_n)
+		return;
+	if (on)
+		E.private_fds[fd / 8] |= (uint8_t)(1u << (fd % 8));
+	else
+		E.private_fds[fd / 8] &= (uint8_t)~(1u << (fd % 8));
+}
+
+/* Move fd to a high number (close-on-exec) and mark it private; returns
+ * the new number (fd itself is closed) or -errno. */
+int eng_private_fd_new(int fd)
+{
+	int nfd = real()->fcntl(fd, F_DUPFD_CLOEXEC, E.private_base);
+
+	if (nfd < 0)
+		nfd = real()->fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	if (nfd < 0)
+		return -errno;
+	if (nfd != fd)
+		real()->close(fd);
+	private_mark(nfd, true);
+	return nfd;
+}
+
+static void private_close(int fd)
+{
+	if (fd < 0)
+		return;
+	private_mark(fd, false);
+	real()->close(fd);
+}
+
+/* The program wants number fd (dup2 onto it): move ours elsewhere. */
+int eng_private_move(int fd)
+{
+	int nfd;
+	struct shim_sock *s;
+
+	nfd = real()->fcntl(fd, F_DUPFD_CLOEXEC, fd + 1);
+	if (nfd < 0)
+		return -errno;
+	private_mark(nfd, true);
+	if (fd == E.tun.fd) {
+		epoll_ctl(E.epfd, EPOLL_CTL_DEL, fd, NULL);
+		E.tun.fd = nfd;
+		struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &E.tun};
+		epoll_ctl(E.epfd, EPOLL_CTL_ADD, nfd, &ev);
+	} else if (fd == E.wakefd) {
+		epoll_ctl(E.epfd, EPOLL_CTL_DEL, fd, NULL);
+		E.wakefd = nfd;
+		struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &E.wakefd};
+		epoll_ctl(E.epfd, EPOLL_CTL_ADD, nfd, &ev);
+	} else if (fd == E.epfd) {
+		E.epfd = nfd;
+	} else {
+		TAILQ_FOREACH(s, &eng.socks, link) {
+			if (s->bfd != fd)
+				continue;
+			epoll_ctl(E.epfd, EPOLL_CTL_DEL, fd, NULL);
+			s->bfd = nfd;
+			eng_epoll_add(s);
+		}
+		if (E.pcap_on && shim_pcap_fd(&E.pcap) == fd)
+			E.pcap.fd = nfd;
+	}
+	private_mark(fd, false);
+	real()->close(fd);
+	return nfd;
+}
+
+/* ---- the descriptor map ------------------------------------------------ */
+
+struct shim_sock *sock_of(int fd)
+{
+	if (fd < 0 || (size_t)fd >= E.fdmap_n || !E.fdmap)
+		return NULL;
+	return __atomic_load_n(&E.fdmap[fd], __ATOMIC_ACQUIRE);
+}
+
+void sock_map(int fd, struct shim_sock *s)
+{
+	if (fd < 0 || (size_t)fd >= E.fdmap_n)
+		return;
+	if (E.fdmap[fd])
+		sock_unmap(fd);
+	__atomic_store_n(&E.fdmap[fd], s, __ATOMIC_RELEASE);
+	s->nfds++;
+	s->afd = fd;
+}
+
+void sock_unmap(int fd)
+{
+	struct shim_sock *s = sock_of(fd);
+
+	if (!s)
+		return;
+	__atomic_store_n(&E.fdmap[fd], NULL, __ATOMIC_RELEASE);
+	s->nfds--;
+	if (s->afd == fd) {
+		s->afd = -1;
+		/* another number of the same socket, if the program has one */
+		for (size_t i = 0; s->nfds > 0 && i < E.fdmap_n; i++)
+			if (E.fdmap[i] == s) {
+				s->afd = (int)i;
+				break;
+			}
+	}
+	if (s->nfds == 0 && (s->state == SS_DEAD || s->bfd < 0))
+		sock_release(s);
+}
+
+/* Whether afd still names the socket's A (the program may have closed
+ * the number behind our back and had it reused). */
+static bool afd_valid(const struct shim_sock *s)
+{
+	struct stat sb;
+
+	return s->afd >= 0 && fstat(s->afd, &sb) == 0 && sb.st_ino == s->ino;
+}
+
+/* ---- sockets ------------------------------------------------------------ */
+
+struct shim_sock *sock_new(int family, int type, int h, int afd, int bfd)
+{
+	struct shim_sock *s = TAILQ_FIRST(&E.free_socks);
+	struct stat sb;
+
+	if (s) {
+		TAILQ_REMOVE(&E.free_socks, s, link);
+	} else {
+		s = calloc(1, sizeof(*s));
+		if (!s)
+			return NULL;
+		pthread_mutex_init(&s->rlock, NULL);
+	}
+	pthread_mutex_t keep = s->rlock;
+	memset(s, 0, sizeof(*s));
+	s->rlock = keep;
+	s->h = h;
+	s->bfd = bfd;
+	s->afd = -1;
+	s->family = family;
+	s->type = type;
+	s->state = type == SOCK_STREAM ? SS_FRESH : SS_OPEN;
+	if (fstat(afd, &sb) == 0)
+		s->ino = sb.st_ino;
+	if (h >= 0 && (uint32_t)h < eng.max_h)
+		eng.by_h[h] = s;
+	TAILQ_INSERT_TAIL(&eng.socks, s, link);
+	sock_map(afd, s);
+	return s;
+}
+
+int eng_epoll_add(struct shim_sock *s)
+{
+	struct epoll_event ev = {
+	    .events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET,
+	    .data.ptr = s,
+	};
+
+	if (epoll_ctl(E.epfd, EPOLL_CTL_ADD, s->bfd, &ev) < 0)
+		return -errno;
+	return 0;
+}
+
+static void close_b(struct shim_sock *s)
+{
+	if (s->bfd < 0)
+		return;
+	epoll_ctl(E.epfd, EPOLL_CTL_DEL, s->bfd, NULL);
+	private_close(s->bfd);
+	s->bfd = -1;
+}
+
+/* Forget the socket: its stack endpoint, B, the buffers.  The structure
+ * goes to the free list (hooks may still hold a pointer: it stays valid
+ * memory). */
+void sock_release(struct shim_sock *s)
+{
+	if (s->h >= 0) {
+		if ((uint32_t)s->h < eng.max_h)
+			eng.by_h[s->h] = NULL;
+		stack_ep_close(eng.st, s->h);
+		s->h = -1;
+	}
+	close_b(s);
+	for (size_t i = 0; s->nfds > 0 && i < E.fdmap_n; i++)
+		if (E.fdmap[i] == s) {
+			__atomic_store_n(&E.fdmap[i], NULL, __ATOMIC_RELEASE);
+			s->nfds--;
+		}
+	free(s->tx);
+	free(s->rx);
+	free(s->q);
+	s->tx = s->rx = NULL;
+	s->q = NULL;
+	s->state = SS_DEAD;
+	TAILQ_REMOVE(&eng.socks, s, link);
+	TAILQ_INSERT_TAIL(&E.free_socks, s, link);
+}
+
+/* Make A unwritable (a TCP socket that is not connected must not poll
+ * writable): shrink its send buffer and fill it with bytes B never
+ * delivers.  0 or -errno. */
+int sock_stuff(struct shim_sock *s, int afd)
+{
+	socklen_t l = sizeof(s->a_sndbuf);
+	int one = 1;
+	ssize_t n;
+
+	if (real()->getsockopt(afd, SOL_SOCKET, SO_SNDBUF, &s->a_sndbuf, &l) < 0)
+		return -errno;
+	if (real()->setsockopt(afd, SOL_SOCKET, SO_SNDBUF, &one, sizeof(one)) < 0)
+		return -errno;
+	memset(E.scratch, 0, 1024);
+	for (;;) {
+		n = real()->send(afd, E.scratch, 1024, MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (n <= 0)
+			break;
+		s->stuffed += (uint32_t)n;
+	}
+	return 0;
+}
+
+/* Connected: A writable again (B discards the stuffing as it reads). */
+void sock_unstuff(struct shim_sock *s, int afd)
+{
+	int v = s->a_sndbuf / 2; /* the kernel reports twice what was set */
+
+	if (afd >= 0 && v > 0)
+		real()->setsockopt(afd, SOL_SOCKET, SO_SNDBUF, &v, sizeof(v));
+}
+
+int sock_take_err(struct shim_sock *s)
+{
+	int e = s->err;
+	int v;
+	socklen_t l = sizeof(v);
+
+	s->err = 0;
+	/* the kernel's own reset mark on A, reported by us instead */
+	if (e && afd_valid(s))
+		real()->getsockopt(s->afd, SOL_SOCKET, SO_ERROR, &v, &l);
+	return e;
+}
+
+/* The connection is over with error err (0: none to report): A must read
+ * the remaining data, then err, then end of file; writes fail. Closing B
+ * with unread data in it marks A reset, as a TCP reset marks the socket. */
+void sock_fail(struct shim_sock *s, int err)
+{
+	int bytes = 0;
+
+	if (s->state == SS_DEAD)
+		return;
+	s->err = err;
+	s->state = SS_DEAD;
+	if (s->bfd >= 0 && !s->a_gone) {
+		if (real()->ioctl(s->bfd, FIONREAD, &bytes) < 0 || bytes == 0) {
+			if (afd_valid(s))
+				real()->send(s->afd, "", 1, MSG_DONTWAIT | MSG_NOSIGNAL);
+		}
+	}
+	/* our pending rx data would be lost anyway */
+	close_b(s);
+	if (s->nfds == 0)
+		sock_release(s);
+}
+
+static int tx_reserve(char **buf, size_t *len, size_t *off, const char *src, size_t n)
+{
+	char *p = malloc(n);
+
+	if (!p)
+		return -ENOMEM;
+	memcpy(p, src, n);
+	free(*buf);
+	*buf = p;
+	*len = n;
+	*off = 0;
+	return 0;
+}
+
+/* Hand data to the stack; returns false when it must wait for room. */
+static bool tcp_feed(struct shim_sock *s, const char *p, size_t n, size_t *taken)
+{
+	struct iovec iov = {.iov_base = (void *)p, .iov_len = n};
+	ssize_t r = stack_ep_sendto(eng.st, s->h, &iov, 1, STACK_MSG_DONTWAIT, NULL);
+
+	*taken = 0;
+	if (r == -EAGAIN || r == -ENOBUFS)
+		return false;
+	if (r < 0) {
+		sock_fail(s, (int)-r);
+		return false;
+	}
+	*taken = (size_t)r;
+	return (size_t)r == n;
+}
+
+/* B -> stack: what the program wrote into A. */
+static void tcp_pump_tx(struct shim_sock *s)
+{
+	size_t taken;
+
+	for (int rounds = 0; rounds < 64 && s->state == SS_OPEN; rounds++) {
+		if (s->txlen > s->txoff) {
+			bool all = tcp_feed(s, s->tx + s->txoff, s->txlen - s->txoff, &taken);
+			s->txoff += taken;
+			if (!all)
+				return;
+			free(s->tx);
+			s->tx = NULL;
+			s->txlen = s->txoff = 0;
+		}
+		if (s->b_eof || s->bfd < 0)
+			break;
+		ssize_t n = real()->read(s->bfd, E.scratch, SCRATCH);
+		if (n < 0) {
+			if (errno == EAGAIN)
+				s->b_in = false;
+			else if (errno == ECONNRESET)
+				s->a_abort = true, s->b_eof = true;
+			break;
+		}
+		if (n == 0) {
+			s->b_eof = true;
+			break;
+		}
+		size_t off = 0;
+		if (s->stuffed) {
+			size_t d = (size_t)n < s->stuffed ? (size_t)n : s->stuffed;
+			s->stuffed -= (uint32_t)d;
+			off = d;
+		}
+		if (off == (size_t)n)
+			continue;
+		if (!tcp_feed(s, E.scratch + off, (size_t)n - off, &taken)) {
+			if (s->state != SS_OPEN)
+				return;
+			if (tx_reserve(&s->tx, &s->txlen, &s->txoff, E.scratch + off + taken,
+				       (size_t)n - off - taken) < 0)
+				sock_fail(s, ENOMEM);
+			return;
+		}
+	}
+	if (s->b_eof && !s->shut_wr && s->txlen == s->txoff && s->state == SS_OPEN) {
+		/* the program shut down writing (or closed A): FIN after
+		 * everything it wrote */
+		if (!s->a_abort)
+			stack_ep_shutdown(eng.st, s->h, STACK_SHUT_WR);
+		s->shut_wr = true;
+	}
+}
+
+/* stack -> B: what the peer sent, into A's receive queue. */
+static void tcp_pump_rx(struct shim_sock *s)
+{
+	for (int rounds = 0; rounds < 64 && s->state == SS_OPEN && !s->a_gone; rounds++) {
+		if (s->rxlen > s->rxoff) {
+			ssize_t w = real()->send(s->bfd, s->rx + s->rxoff, s->rxlen - s->rxoff,
+						 MSG_DONTWAIT | MSG_NOSIGNAL);
+			if (w < 0) {
+				if (errno == EAGAIN)
+					s->b_out = false;
+				else /* A shut down reading: Linux drops it too */
+					s->rxoff = s->rxlen;
+				return;
+			}
+			s->rxoff += (size_t)w;
+			if (s->rxoff < s->rxlen) {
+				s->b_out = false;
+				return;
+			}
+			free(s->rx);
+			s->rx = NULL;
+			s->rxlen = s->rxoff = 0;
+		}
+		if (s->s_eof)
+			return;
+		struct iovec iov = {.iov_base = E.scratch, .iov_len = SCRATCH};
+		int mf = 0;
+		ssize_t n = stack_ep_recvfrom(eng.st, s->h, &iov, 1, STACK_MSG_DONTWAIT, NULL, &mf);
+		if (n == -EAGAIN)
+			return;
+		if (n < 0) {
+			sock_fail(s, (int)-n);
+			return;
+		}
+		if (n == 0) {
+			s->s_eof = true;
+			real()->shutdown(s->bfd, SHUT_WR);
+			return;
+		}
+		ssize_t w = real()->send(s->bfd, E.scratch, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (w < 0 && errno != EAGAIN)
+			continue; /* A no longer reads: drop, as Linux after SHUT_RD */
+		if (w < 0)
+			w = 0;
+		if (w < n) {
+			s->b_out = false;
+			if (tx_reserve(&s->rx, &s->rxlen, &s->rxoff, E.scratch + w,
+				       (size_t)(n - w)) < 0)
+				sock_fail(s, ENOMEM);
+			return;
+		}
+	}
+}
+
+static void dgram_push(struct shim_sock *s, const struct dgram_meta *m)
+{
+	if (s->qlen == s->qcap) {
+		unsigned ncap = s->qcap ? s->qcap * 2 : 16;
+		struct dgram_meta *nq;
+
+		if (ncap > DGRAM_FIFO_MAX)
+			return;
+		nq = malloc(ncap * sizeof(*nq));
+		if (!nq)
+			return;
+		for (unsigned i = 0; i < s->qlen; i++)
+			nq[i] = s->q[(s->qhead + i) % s->qcap];
+		free(s->q);
+		s->q = nq;
+		s->qcap = ncap;
+		s->qhead = 0;
+	}
+	s->q[(s->qhead + s->qlen) % s->qcap] = *m;
+	s->qlen++;
+}
+
+/* stack -> B for UDP: each datagram, its source in the FIFO. */
+static void udp_pump_rx(struct shim_sock *s)
+{
+	for (int rounds = 0; rounds < 256 && !s->a_gone && s->bfd >= 0; rounds++) {
+		if (!s->rx) {
+			struct iovec iov = {.iov_base = E.scratch, .iov_len = SCRATCH};
+			int mf = 0;
+			ssize_t n = stack_ep_recvfrom(eng.st, s->h, &iov, 1, STACK_MSG_DONTWAIT,
+						      &s->rxmeta.from, &mf);
+			if (n == -EAGAIN)
+				return;
+			memset(&s->rxmeta.err, 0, sizeof(s->rxmeta.err));
+			if (n < 0) {
+				s->rxmeta.err = (int)-n;
+				n = 0;
+			}
+			s->rxmeta.len = (uint32_t)n;
+			if (tx_reserve(&s->rx, &s->rxlen, &s->rxoff, E.scratch, (size_t)n) < 0) {
+				/* an empty datagram still needs a buffer */
+				s->rx = malloc(1);
+				if (!s->rx)
+					return;
+				s->rxlen = s->rxoff = 0;
+			}
+		}
+		if (s->qlen >= DGRAM_FIFO_MAX)
+			return;
+		ssize_t w = real()->send(s->bfd, s->rx, s->rxlen, MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (w < 0) {
+			if (errno == EAGAIN || errno == ENOBUFS) {
+				s->b_out = false;
+				return;
+			}
+			/* A gone or shut: drop */
+		} else {
+			dgram_push(s, &s->rxmeta);
+		}
+		free(s->rx);
+		s->rx = NULL;
+		s->rxlen = s->rxoff = 0;
+	}
+}
+
+/* B -> stack for UDP: a datagram written to A by a call we did not see
+ * goes to the connected peer. */
+static void udp_pump_tx(struct shim_sock *s)
+{
+	for (int rounds = 0; rounds < 64 && s->bfd >= 0; rounds++) {
+		ssize_t n = real()->recv(s->bfd, E.scratch, SCRATCH, MSG_DONTWAIT);
+		if (n < 0) {
+			if (errno == EAGAIN)
+				s->b_in = false;
+			return;
+		}
+		struct iovec iov = {.iov_base = E.scratch, .iov_len = (size_t)n};
+		stack_ep_sendto(eng.st, s->h, &iov, 1, STACK_MSG_DONTWAIT, NULL);
+	}
+}
+
+/* Move what can move for s, and follow its connection's state. */
+void sock_pump(struct shim_sock *s)
+{
+	unsigned ev;
+
+	if (s->h < 0)
+		return;
+	if (s->type == SOCK_DGRAM) {
+		if (s->b_in)
+			udp_pump_tx(s);
+		udp_pump_rx(s);
+		if (s->a_gone)
+			sock_release(s);
+		return;
+	}
+	ev = stack_ep_events(eng.st, s->h);
+	switch (s->state) {
+	case SS_FRESH:
+		return;
+	case SS_LISTEN:
+		if ((ev & STACK_EV_IN) && !s->token && s->bfd >= 0) {
+			if (real()->send(s->bfd, "L", 1, MSG_DONTWAIT | MSG_NOSIGNAL) == 1)
+				s->token = true;
+		}
+		if (s->a_gone)
+			sock_release(s);
+		return;
+	case SS_CONNECTING:
+		if (ev & (STACK_EV_ERR | STACK_EV_HUP)) {
+			int e = 0;
+			size_t l = sizeof(e);
+			stack_ep_getopt(eng.st, s->h, STACK_SOL_SOCKET, STACK_SO_ERROR, &e, &l);
+			sock_fail(s, e ? e : ECONNREFUSED);
+			return;
+		}
+		if (!(ev & STACK_EV_OUT))
+			return;
+		s->state = SS_OPEN;
+		if (afd_valid(s))
+			sock_unstuff(s, s->afd);
+		/* fall through */
+	case SS_OPEN:
+		tcp_pump_tx(s);
+		if (s->state == SS_OPEN)
+			tcp_pump_rx(s);
+		if (s->a_gone && s->state == SS_OPEN && s->b_eof && s->txlen == s->txoff) {
+			if (s->a_abort) {
+				struct { int on, secs; } lg = {1, 0};
+				stack_ep_setopt(eng.st, s->h, STACK_SOL_SOCKET, STACK_SO_LINGER, &lg,
+						sizeof(lg));
+			}
+			sock_release(s);
+		}
+		return;
+	case SS_DEAD:
+		return;
+	}
+}
+
+/* ---- moving packets -------------------------------------------------------- */
+
+static void flush_link(void)
+{
+	struct stack_pkt sp[BATCH];
+	struct tun_pkt tp[BATCH];
+	unsigned n;
+	bool any = false;
+
+	for (;;) {
+		for (int i = 0; i < BATCH; i++) {
+			sp[i].data = E.txbuf[i];
+			sp[i].len = 0;
+			sp[i].cap = PKT_BUF;
+		}
+		n = stack_link_pull(eng.st, eng.ifindex, sp, BATCH);
+		if (!n)
+			break;
+		any = true;
+		for (unsigned i = 0; i < n; i++) {
+			tp[i].data = sp[i].data;
+			tp[i].len = sp[i].len;
+			tp[i].cap = sp[i].cap;
+			if (E.pcap_on)
+				shim_pcap_write(&E.pcap, sp[i].data, sp[i].len, real_ns());
+		}
+		if (tun_write_batch(&E.tun, tp, n) < 0)
+			break;
+	}
+	if (any) {
+		E.tx_gen++;
+		pthread_cond_broadcast(&E.tx_cond);
+	}
+}
+
+static void process_changed(void)
+{
+	int hs[64];
+	int n;
+
+	while ((n = stack_ep_changed(eng.st, hs, 64)) > 0) {
+		for (int i = 0; i < n; i++) {
+			if (hs[i] < 0 || (uint32_t)hs[i] >= eng.max_h)
+				continue;
+			struct shim_sock *s = eng.by_h[hs[i]];
+			if (s)
+				sock_pump(s);
+		}
+	}
+}
+
+static void tun_rx(stack_ns_t now)
+{
+	struct tun_pkt tp[BATCH];
+	struct stack_pkt sp[BATCH];
+	int n;
+
+	for (int round = 0; round < 8; round++) {
+		for (int i = 0; i < BATCH; i++) {
+			tp[i].data = E.rxbuf[i];
+			tp[i].len = 0;
+			tp[i].cap = PKT_BUF;
+		}
+		n = tun_read_batch(&E.tun, tp, BATCH);
+		if (n <= 0)
+			return;
+		for (int i = 0; i < n; i++) {
+			sp[i].data = tp[i].data;
+			sp[i].len = tp[i].len;
+			sp[i].cap = tp[i].cap;
+			if (E.pcap_on)
+				shim_pcap_write(&E.pcap, tp[i].data, tp[i].len, real_ns());
+		}
+		stack_link_input(eng.st, eng.ifindex, sp, (unsigned)n, now);
+		process_changed();
+		flush_link();
+		if (n < BATCH)
+			return;
+	}
+}
+
+void eng_lock(void)
+{
+	pthread_mutex_lock(&eng.lock);
+}
+
+void eng_unlock(void)
+{
+	uint64_t one = 1;
+	stack_ns_t next;
+
+	if (eng.mode == ENG_RUNNING) {
+		process_changed();
+		flush_link();
+		next = stack_next_deadline(eng.st);
+		if (next < E.deadline) {
+			E.deadline = next;
+			if (real()->write(E.wakefd, &one, sizeof(one)) < 0) {
+				/* the counter is full: the thread is awake anyway */
+			}
+		}
+	}
+	pthread_mutex_unlock(&eng.lock);
+}
+
+void eng_wait_tx(int ms)
+{
+	struct timespec ts;
+	uint64_t gen;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_nsec += (long)ms * 1000000L;
+	ts.tv_sec += ts.tv_nsec / 1000000000L;
+	ts.tv_nsec %= 1000000000L;
+	pthread_mutex_lock(&eng.lock);
+	gen = E.tx_gen;
+	while (gen == E.tx_gen)
+		if (pthread_cond_timedwait(&E.tx_cond, &eng.lock, &ts) == ETIMEDOUT)
+			break;
+	pthread_mutex_unlock(&eng.lock);
+}
+
+static void handle_b_event(struct shim_sock *s, uint32_t events)
+{
+	if (events & EPOLLIN)
+		s->b_in = true;
+	if (events & EPOLLOUT)
+		s->b_out = true;
+	if (events & EPOLLERR)
+		s->a_abort = true; /* A closed with data unread: reset */
+	if (events & EPOLLHUP) {
+		s->a_gone = true;
+		s->b_in = true; /* read what A wrote before closing */
+	}
+	if (s->state == SS_DEAD && s->a_gone) {
+		close_b(s);
+		return;
+	}
+	sock_pump(s);
+}
+
+static void *stack_thread(void *arg)
+{
+	struct epoll_event evs[MAX_EVENTS];
+	(void)arg;
+
+	for (;;) {
+		stack_ns_t now = mono_ns(), next;
+		int timeout;
+
+		pthread_mutex_lock(&eng.lock);
+		next = stack_next_deadline(eng.st);
+		E.deadline = next;
+		pthread_mutex_unlock(&eng.lock);
+		if (next == STACK_NS_NEVER)
+			timeout = -1;
+		else if (next <= now)
+			timeout = 0;
+		else
+			timeout = (int)((next - now + STACK_NS_PER_MS - 1) / STACK_NS_PER_MS);
+		if (E.draining && (timeout < 0 || timeout > 10))
+			timeout = 10;
+
+		int n = epoll_wait(E.epfd, evs, MAX_EVENTS, timeout);
+		pthread_mutex_lock(&eng.lock);
+		now = mono_ns();
+		for (int i = 0; i < n; i++) {
+			void *p = evs[i].data.ptr;
+			if (p == &E.tun) {
+				tun_rx(now);
+			} else if (p == &E.wakefd) {
+				uint64_t v;
+				if (real()->read(E.wakefd, &v, sizeof(v)) < 0) {
+					/* nothing to read: fine */
+				}
+			} else {
+				handle_b_event(p, evs[i].events);
+			}
+		}
+		stack_poll(eng.st, now);
+		process_changed();
+		flush_link();
+		if (E.pcap_on)
+			shim_pcap_flush(&E.pcap);
+		pthread_cond_broadcast(&E.tx_cond);
+		pthread_mutex_unlock(&eng.lock);
+	}
+	return NULL;
+}
+
+/* ---- start-up ------------------------------------------------------------ */
+
+static void fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+static void fatal(const char *fmt, ...)
+{
+	char line[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	shim_say("%s", line);
+	_exit(SHIM_EXIT_CONFIG);
+}
+
+/* Whether pid is this process's parent, grandparent, ... */
+static bool is_ancestor(pid_t pid)
+{
+	pid_t p = getppid();
+
+	for (int depth = 0; depth < 64 && p > 1; depth++) {
+		char path[64], buf[512];
+		FILE *f;
+
+		if (p == pid)
+			return true;
+		snprintf(path, sizeof(path), "/proc/%d/stat", (int)p);
+		f = fopen(path, "re");
+		if (!f)
+			return false;
+		if (!fgets(buf, sizeof(buf), f)) {
+			fclose(f);
+			return false;
+		}
+		fclose(f);
+		char *rp = strrchr(buf, ')');
+		int ppid;
+		if (!rp || sscanf(rp + 1, " %*c %d", &ppid) != 1)
+			return false;
+		p = ppid;
+	}
+	return false;
+}
+
+static void open_device(void)
+{
+	struct tun_config tc;
+	const struct shim_config *c = &eng.cfg;
+	int err;
+
+	memset(&tc, 0, sizeof(tc));
+	tc.name = c->tun[0] ? c->tun : NULL;
+	tc.mtu = c->mtu;
+	if (c->addr4.family) {
+		tc.has_addr4 = true;
+		memcpy(&tc.addr4, c->gw4.addr, 4);
+		tc.prefix4 = c->prefix4;
+	}
+	if (c->addr6.family) {
+		tc.has_addr6 = true;
+		memcpy(&tc.addr6, c->gw6.addr, 16);
+		tc.prefix6 = c->prefix6;
+	}
+	err = tun_open(&E.tun, &tc);
+	if (err == -EBUSY) {
+		const char *holder = getenv("NETSHIM_HOLDER");
+		if (holder && is_ancestor((pid_t)atoi(holder))) {
+			eng.mode = ENG_REFUSED;
+			return;
+		}
+		fatal("%s: held by another process; choose another NETSHIM_TUN "
+		      "(--tun) or stop the program holding it",
+		      c->tun);
+	}
+	if (err == -EPERM || err == -EACCES)
+		fatal("%s (need CAP_NET_ADMIN: run as root, use netshim --sandbox, or "
+		      "pre-create the device for this user: ip tuntap add dev NAME mode "
+		      "tun user $USER, then NETSHIM_TUN=NAME)",
+		      E.tun.err);
+	if (err)
+		fatal("%s", E.tun.err);
+	if (E.tun.warn[0])
+		shim_log(SHIM_LOG_WARN, "%s", E.tun.warn);
+}
+
+static void add_addr(const struct stack_sockaddr *a, unsigned plen, const struct stack_sockaddr *gw)
+{
+	struct stack_sockaddr any;
+	int err;
+
+	err = stack_addr_add(eng.st, eng.ifindex, a, plen);
+	if (err)
+		fatal("cannot add the stack's address: %s", strerror(-err));
+	memset(&any, 0, sizeof(any));
+	any.family = a->family;
+	err = stack_route_add(eng.st, &any, 0, gw, eng.ifindex);
+	if (err)
+		fatal("cannot add the default route: %s", strerror(-err));
+}
+
+static void build_stack(void)
+{
+	struct stack_config cfg;
+	struct stack_link_info li;
+
+	stack_config_default(&cfg);
+	arc4random_buf(cfg.seed, sizeof(cfg.seed));
+	E.arena_size = stack_arena_size(&cfg);
+	E.arena = mmap(NULL, E.arena_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+		       -1, 0);
+	if (E.arena == MAP_FAILED)
+		fatal("cannot map %zu bytes for the stack: %s", E.arena_size, strerror(errno));
+	eng.st = stack_create(E.arena, E.arena_size, &cfg, mono_ns());
+	if (!eng.st)
+		fatal("stack_create failed");
+	eng.max_h = cfg.max_endpoints;
+	eng.by_h = calloc(eng.max_h, sizeof(*eng.by_h));
+	if (!eng.by_h)
+		fatal("out of memory");
+	memset(&li, 0, sizeof(li));
+	li.mtu = eng.cfg.mtu ? eng.cfg.mtu : E.tun.mtu;
+	eng.ifindex = stack_if_add(eng.st, STACK_IF_TUN, E.tun.name, &li);
+	if (eng.ifindex < 0)
+		fatal("stack_if_add: %s", strerror(-eng.ifindex));
+	if (eng.cfg.addr4.family)
+		add_addr(&eng.cfg.addr4, eng.cfg.prefix4, &eng.cfg.gw4);
+	if (eng.cfg.addr6.family)
+		add_addr(&eng.cfg.addr6, eng.cfg.prefix6, &eng.cfg.gw6);
+}
+
+static void alloc_tables(void)
+{
+	struct rlimit rl;
+	size_t n;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_max == RLIM_INFINITY)
+		rl.rlim_max = 1u << 20;
+	n = rl.rlim_max > (1u << 20) ? (1u << 20) : rl.rlim_max;
+	if (n < 1024)
+		n = 1024;
+	/* untouched pages cost nothing */
+	E.fdmap = mmap(NULL, n * sizeof(*E.fdmap), PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	E.private_fds = mmap(NULL, n / 8 + 1, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+			     -1, 0);
+	if (E.fdmap == MAP_FAILED || E.private_fds == MAP_FAILED)
+		fatal("cannot map the descriptor table: %s", strerror(errno));
+	E.fdmap_n = n;
+	/* Private descriptors live in the upper half of the soft limit, so
+	 * the program's own numbers (and select()'s FD_SETSIZE) stay low. */
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY)
+		rl.rlim_cur = 1024;
+	E.private_base = (int)(rl.rlim_cur / 2);
+	if (E.private_base < 64)
+		E.private_base = 64;
+	E.scratch = malloc(SCRATCH);
+	for (int i = 0; i < BATCH; i++) {
+		E.rxbuf[i] = malloc(PKT_BUF);
+		E.txbuf[i] = malloc(PKT_BUF);
+		if (!E.rxbuf[i] || !E.txbuf[i])
+			fatal("out of memory");
+	}
+	if (!E.scratch)
+		fatal("out of memory");
+	TAILQ_INIT(&eng.socks);
+	TAILQ_INIT(&E.free_socks);
+}
+
+static void start_thread(void)
+{
+	sigset_t all, old;
+	struct epoll_event ev;
+	int fd;
+
+	fd = epoll_create1(EPOLL_CLOEXEC);
+	if (fd < 0 || (E.epfd = eng_private_fd_new(fd)) < 0)
+		fatal("epoll_create1: %s", strerror(errno));
+	fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (fd < 0 || (E.wakefd = eng_private_fd_new(fd)) < 0)
+		fatal("eventfd: %s", strerror(errno));
+	E.tun.fd = eng_private_fd_new(E.tun.fd);
+	if (E.tun.fd < 0)
+		fatal("cannot move the TUN descriptor: %s", strerror(-E.tun.fd));
+	ev.events = EPOLLIN;
+	ev.data.ptr = &E.tun;
+	epoll_ctl(E.epfd, EPOLL_CTL_ADD, E.tun.fd, &ev);
+	ev.data.ptr = &E.wakefd;
+	epoll_ctl(E.epfd, EPOLL_CTL_ADD, E.wakefd, &ev);
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	if (pthread_create(&E.thread, NULL, stack_thread, NULL) != 0)
+		fatal("cannot start the stack thread");
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	E.thread_started = true;
+}
+
+/* ---- fork and exit -------------------------------------------------------- */
+
+static void atfork_prepare(void)
+{
+	pthread_mutex_lock(&eng.lock);
+}
+
+static void atfork_parent(void)
+{
+	pthread_mutex_unlock(&eng.lock);
+}
+
+/* The child has no stack thread: the parent's stack keeps serving the
+ * inherited sockets (their data flows through the parent's B ends), so
+ * the child drops its copies of the engine's descriptors — a B kept open
+ * here would hide the parent's resets and end-of-files from A. */
+static void atfork_child(void)
+{
+	struct shim_sock *s;
+
+	pthread_mutex_init(&eng.lock, NULL);
+	if (eng.mode != ENG_RUNNING)
+		return;
+	TAILQ_FOREACH(s, &eng.socks, link) {
+		if (s->bfd >= 0) {
+			private_mark(s->bfd, false);
+			real()->close(s->bfd);
+		}
+	}
+	private_close(E.tun.fd);
+	private_close(E.wakefd);
+	private_close(E.epfd);
+	if (E.pcap_on)
+		private_mark(shim_pcap_fd(&E.pcap), false);
+	E.pcap_on = false;
+	eng.mode = ENG_CHILD;
+	eng.pid = getpid();
+}
+
+/* Before the process ends: hand what the program wrote to the stack,
+ * close its connections as the kernel would at exit, and keep the stack
+ * running until every byte and FIN is acknowledged, or the linger time
+ * (NETSHIM_LINGER) is over. */
+static void drain_at_exit(void)
+{
+	struct shim_sock *s, *tmp;
+	stack_ns_t end;
+
+	if (eng.mode != ENG_RUNNING || getpid() != eng.pid || !E.thread_started)
+		return;
+	fflush(NULL); /* stdio on a socket: its bytes belong to the stream */
+	pthread_mutex_lock(&eng.lock);
+	if (E.draining) {
+		pthread_mutex_unlock(&eng.lock);
+		return;
+	}
+	E.draining = true;
+	end = mono_ns() + (stack_ns_t)eng.cfg.linger_ms * STACK_NS_PER_MS;
+	TAILQ_FOREACH(s, &eng.socks, link)
+		s->exit_close = true;
+	for (;;) {
+		bool pending = false;
+
+		TAILQ_FOREACH_SAFE(s, &eng.socks, link, tmp) {
+			if (s->type != SOCK_STREAM || s->state != SS_OPEN) {
+				sock_release(s);
+				continue;
+			}
+			s->b_in = true;
+			tcp_pump_tx(s);
+			if (s->state != SS_OPEN || s->txlen > s->txoff) {
+				pending = s->state == SS_OPEN;
+				if (!pending)
+					sock_release(s);
+				continue;
+			}
+			int unread = 0;
+			if (afd_valid(s))
+				real()->ioctl(s->afd, FIONREAD, &unread);
+			if (unread > 0 || s->rxlen > s->rxoff) {
+				struct { int on, secs; } lg = {1, 0};
+				stack_ep_setopt(eng.st, s->h, STACK_SOL_SOCKET, STACK_SO_LINGER, &lg,
+						sizeof(lg));
+			}
+			sock_release(s);
+		}
+		flush_link();
+		if (!pending && stack_tcp_busy(eng.st) == 0)
+			break;
+		if (mono_ns() >= end)
+			break;
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 10 * 1000000L;
+		ts.tv_sec += ts.tv_nsec / 1000000000L;
+		ts.tv_nsec %= 1000000000L;
+		pthread_cond_timedwait(&E.tx_cond, &eng.lock, &ts);
+	}
+	flush_link();
+	if (E.pcap_on)
+		shim_pcap_flush(&E.pcap);
+	pthread_mutex_unlock(&eng.lock);
+}
+
+__attribute__((destructor)) static void netshim_fini(void)
+{
+	drain_at_exit();
+}
+
+void _exit(int status)
+{
+	drain_at_exit();
+	real()->_exit(status);
+	for (;;)
+		syscall(SYS_exit_group, status);
+}
+
+void _Exit(int status)
+{
+	drain_at_exit();
+	real()->_exit(status);
+	for (;;)
+		syscall(SYS_exit_group, status);
+}
+
+/* ---- the configuration's view for other families ----------------------- */
+
+const struct shim_config *shim_cfg(void)
+{
+	return &eng.cfg;
+}
+
+bool shim_network_ok(void)
+{
+	return eng.mode == ENG_RUNNING;
+}
+
+bool shim_has_addr(int family)
+{
+	if (eng.mode != ENG_RUNNING)
+		return false;
+	return family == AF_INET ? eng.cfg.addr4.family != 0 : eng.cfg.addr6.family != 0;
+}
+
+void eng_refused_warning(void)
+{
+	bool first;
+
+	pthread_mutex_lock(&eng.lock);
+	first = !E.refused_warned;
+	E.refused_warned = true;
+	pthread_mutex_unlock(&eng.lock);
+	if (first)
+		shim_say("pid %d has no network: its ancestor (pid %s) holds %s, and one "
+			 "stack serves one process until process trees are shared "
+			 "(README \"Processes\")",
+			 (int)getpid(), getenv("NETSHIM_HOLDER") ? getenv("NETSHIM_HOLDER") : "?",
+			 eng.cfg.tun[0] ? eng.cfg.tun : "the device");
+}
+
+__attribute__((constructor)) static void netshim_init(void)
+{
+	char err[SHIM_ERRLEN], pid[32];
+
+	real();
+	if (shim_config_load(&eng.cfg, err, sizeof(err)) < 0)
+		fatal("%s", err);
+	shim_log_init(eng.cfg.log_level, eng.cfg.log_file[0] ? eng.cfg.log_file : NULL);
+	eng.pid = getpid();
+	alloc_tables();
+	if (shim_log_fd() >= 0)
+		private_mark(shim_log_fd(), true);
+	eng_internal++;
+	open_device();
+	eng_internal--;
+	if (eng.mode == ENG_REFUSED)
+		return;
+	if (eng.cfg.pcap[0]) {
+		if (shim_pcap_open(&E.pcap, eng.cfg.pcap, err, sizeof(err)) < 0)
+			fatal("%s", err);
+		E.pcap_on = true;
+		private_mark(shim_pcap_fd(&E.pcap), true);
+	}
+	build_stack();
+	start_thread();
+	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
+	eng.mode = ENG_RUNNING;
+	/* Descendants attach to this device by name and learn that it is
+	 * held by their ancestor (README "Processes"). */
+	strlcpy(eng.cfg.tun, E.tun.name, sizeof(eng.cfg.tun));
+	setenv("NETSHIM_TUN", E.tun.name, 1);
+	snprintf(pid, sizeof(pid), "%d", (int)getpid());
+	setenv("NETSHIM_HOLDER", pid, 1);
+	shim_log(SHIM_LOG_INFO, "stack on %s (mtu %u)", E.tun.name, E.tun.mtu);
+}

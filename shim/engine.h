@@ -1,0 +1,142 @@
+/*
+ * engine.h — the shim's state shared by its hook families (socket.c,
+ * io.c, fd.c, names.c): the stack, its lock and thread, the TUN, and the
+ * netshim sockets with their kernel descriptors.
+ *
+ * Every netshim socket is an AF_UNIX socketpair: the program holds end A
+ * (the number socket() returned), the engine end B (a private descriptor).
+ * The engine carries the connection's data between B and the stack, so
+ * the kernel itself serves the program's reads, writes, blocking, signals,
+ * timeouts and poll/select/epoll on A; the hooks handle what the kernel
+ * cannot know (addresses, connection set-up, options, errors).
+ */
+#ifndef NETSHIM_ENGINE_H
+#define NETSHIM_ENGINE_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+
+#include "config.h"
+#include "stack.h"
+
+/* What a TCP socket is doing, as far as its descriptor is concerned. */
+enum sock_state {
+	SS_FRESH,      /* socket() or bind(): A is stuffed (not writable) */
+	SS_LISTEN,     /* listen(): A stuffed; a byte in A = connections wait */
+	SS_CONNECTING, /* connect() in progress: A stuffed */
+	SS_OPEN,       /* data flows A <-> B <-> stack */
+	SS_DEAD,       /* the connection failed; B is closed, err says why */
+};
+
+/* One datagram's metadata, queued beside the datagram written to B (UDP):
+ * the datagram's source, or an error (err != 0, an empty datagram). */
+struct dgram_meta {
+	struct stack_sockaddr from;
+	uint32_t len;
+	int err;
+};
+
+struct shim_sock {
+	int h;      /* stack endpoint, -1 once closed in the stack */
+	int bfd;    /* engine end B (private), -1 once closed */
+	ino_t ino;  /* inode of A: the socket's identity */
+	int family; /* AF_INET / AF_INET6 */
+	int type;   /* SOCK_STREAM / SOCK_DGRAM */
+	int nfds;   /* program descriptors mapped to this socket */
+	int afd;    /* one of them (for the engine's own writes into A) */
+	enum sock_state state;
+	int err;          /* error to report once (SO_ERROR, next call) */
+	uint32_t stuffed; /* bytes queued from A into B to make A unwritable */
+	int a_sndbuf;     /* A's SO_SNDBUF before stuffing */
+	bool token;       /* listen: a byte sits in A's receive queue */
+	bool b_in;        /* B readable (edge seen, not yet drained) */
+	bool b_out;       /* B writable */
+	bool b_eof;       /* B read 0: the program shut down writing */
+	bool a_gone;      /* B hung up: every holder of A closed it */
+	bool a_abort;     /* ... with data unread (reset, as Linux) */
+	bool s_eof;       /* the stack reported end of stream */
+	bool shut_wr;     /* stack_ep_shutdown(SHUT_WR) done */
+	bool exit_close;  /* closing at process exit */
+	struct timeval rcvtimeo, sndtimeo; /* as the program set them */
+	/* Bytes read from B the stack did not take yet (TCP), and bytes (or
+	 * one datagram) taken from the stack that B did not take yet. */
+	char *tx;
+	size_t txlen, txoff;
+	char *rx;
+	size_t rxlen, rxoff;
+	struct dgram_meta rxmeta; /* UDP: the datagram held in rx */
+	/* UDP: metadata of the datagrams in A's queue, oldest first. */
+	struct dgram_meta *q;
+	unsigned qhead, qlen, qcap;
+	pthread_mutex_t rlock; /* UDP: one reader at a time (the FIFO) */
+	TAILQ_ENTRY(shim_sock) link;
+};
+TAILQ_HEAD(sock_list, shim_sock);
+
+enum eng_mode {
+	ENG_OFF,     /* not initialised (or initialisation failed) */
+	ENG_RUNNING, /* this process owns the stack */
+	ENG_REFUSED, /* a descendant of the device's holder: no network */
+	ENG_CHILD,   /* a fork child of the owner: inherited sockets only */
+};
+
+struct engine {
+	pthread_mutex_t lock;
+	enum eng_mode mode;
+	pid_t pid;
+	struct shim_config cfg;
+	struct stack *st;
+	int ifindex;
+	struct sock_list socks;
+	struct shim_sock **by_h; /* stack handle -> socket */
+	uint32_t max_h;
+};
+
+extern struct engine eng;
+/* Set while this thread runs the engine's own libc calls (start-up's TUN
+ * and netlink set-up): the hooks pass them to libc (STYLE.md 12). */
+extern __thread int eng_internal;
+
+/* The socket mapped to program descriptor fd, or NULL (lock-free read;
+ * socket structures are never freed, only recycled, so a stale pointer
+ * is harmless memory). */
+struct shim_sock *sock_of(int fd);
+/* Lock / unlock the engine; unlock also pushes what the stack wants to
+ * send and wakes the stack thread to re-arm its timer. */
+void eng_lock(void);
+void eng_unlock(void);
+
+/* Under the lock: */
+struct shim_sock *sock_new(int family, int type, int h, int afd, int bfd);
+void sock_map(int fd, struct shim_sock *s);
+void sock_unmap(int fd);
+void sock_release(struct shim_sock *s);
+void sock_pump(struct shim_sock *s);
+void sock_fail(struct shim_sock *s, int err);
+int sock_take_err(struct shim_sock *s);
+int sock_stuff(struct shim_sock *s, int afd);
+void sock_unstuff(struct shim_sock *s, int afd);
+int eng_epoll_add(struct shim_sock *s);
+/* Whether fd is one of the engine's own descriptors. */
+bool eng_private_fd(int fd);
+/* Move private descriptor fd elsewhere (the program wants the number). */
+int eng_private_move(int fd);
+/* Make fd a private descriptor: dup it above the program's range. */
+int eng_private_fd_new(int fd);
+/* Wait (without the lock) until the stack thread has sent packets. */
+void eng_wait_tx(int ms);
+/* One warning line, the first time a refused process asks for the network. */
+void eng_refused_warning(void);
+
+/* Conversions between sockaddr and stack_sockaddr (errno values). */
+int sa_to_stack(const struct sockaddr *sa, socklen_t len, int sock_family,
+		struct stack_sockaddr *out);
+/* Write a into (sa, *len) as getsockname does: truncates, sets *len. */
+void sa_from_stack(const struct stack_sockaddr *a, int sock_family,
+		   struct sockaddr *sa, socklen_t *len);
+
+#endif
