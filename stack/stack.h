@@ -223,7 +223,30 @@ int stack_if_set_fault(struct stack *st, int ifindex,
 #define STACK_TCP_WINDOW_CLAMP 10
 #define STACK_TCP_INFO 11
 #define STACK_TCP_QUICKACK 12
+#define STACK_TCP_CONGESTION 13 /* "reno" (the stack's only algorithm) */
 #define STACK_TCP_USER_TIMEOUT 18
+
+/* TCP_INFO: Linux's struct tcp_info, field for field (include/uapi/linux/
+ * tcp.h), so the shim copies it out unchanged.  Times in microseconds,
+ * windows in segments, as Linux reports them; fields the stack does not
+ * track yet are 0. */
+struct stack_tcp_info {
+	uint8_t state; /* Linux's TCP_ESTABLISHED = 1 ... TCP_CLOSING = 11 */
+	uint8_t ca_state, retransmits, probes, backoff, options;
+	uint8_t snd_wscale : 4, rcv_wscale : 4;
+	uint8_t app_limited : 1, fastopen_fail : 2;
+	uint32_t rto, ato, snd_mss, rcv_mss;
+	uint32_t unacked, sacked, lost, retrans, fackets;
+	uint32_t last_data_sent, last_ack_sent, last_data_recv, last_ack_recv;
+	uint32_t pmtu, rcv_ssthresh, rtt, rttvar, snd_ssthresh, snd_cwnd, advmss, reordering;
+	uint32_t rcv_rtt, rcv_space, total_retrans;
+	uint64_t pacing_rate, max_pacing_rate, bytes_acked, bytes_received;
+	uint32_t segs_out, segs_in, notsent_bytes, min_rtt, data_segs_in, data_segs_out;
+	uint64_t delivery_rate, busy_time, rwnd_limited, sndbuf_limited;
+	uint32_t delivered, delivered_ce;
+	uint64_t bytes_sent, bytes_retrans;
+	uint32_t dsack_dups, reord_seen, rcv_ooopack, snd_wnd;
+};
 #define STACK_IP_PMTUDISC_DONT 0
 #define STACK_IP_PMTUDISC_WANT 1
 #define STACK_IP_PMTUDISC_DO 2

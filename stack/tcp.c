@@ -1097,6 +1097,14 @@ int tcp_setopt(struct stack *st, struct ep *e, int level, int name, const void *
 		tp->linger_s = l[1] < 0 ? 0 : l[1];
 		return 0;
 	}
+	if (level == STACK_SOL_TCP && name == STACK_TCP_CONGESTION) {
+		/* Linux: the name of a loaded algorithm, else ENOENT.  The
+		 * stack has one (Reno with NewReno recovery). */
+		char buf[16] = {0};
+
+		memcpy(buf, val, len < sizeof(buf) - 1 ? len : sizeof(buf) - 1);
+		return strcmp(buf, "reno") == 0 ? 0 : -ENOENT;
+	}
 	if (len < sizeof(int))
 		return -EINVAL;
 	memcpy(&v, val, sizeof(v));
@@ -1182,10 +1190,86 @@ int tcp_setopt(struct stack *st, struct ep *e, int level, int name, const void *
 	return -ENOPROTOOPT;
 }
 
+/* Linux's numbering of TCP states (include/net/tcp_states.h). */
+static uint8_t linux_state(uint8_t s)
+{
+	static const uint8_t map[] = {
+	    [TCPS_CLOSED] = 7,      [TCPS_LISTEN] = 10,    [TCPS_SYN_SENT] = 2,
+	    [TCPS_SYN_RECEIVED] = 3, [TCPS_ESTABLISHED] = 1, [TCPS_FIN_WAIT_1] = 4,
+	    [TCPS_FIN_WAIT_2] = 5,  [TCPS_CLOSE_WAIT] = 8, [TCPS_CLOSING] = 11,
+	    [TCPS_LAST_ACK] = 9,    [TCPS_TIME_WAIT] = 6,
+	};
+	return s < sizeof(map) ? map[s] : 7;
+}
+
+static uint32_t ms_since(const struct stack *st, stack_ns_t t)
+{
+	if (!t || t > st->now)
+		return 0;
+	return (uint32_t)((st->now - t) / STACK_NS_PER_MS);
+}
+
+static void tcp_info_fill(struct stack *st, const struct tcb *tp, struct stack_tcp_info *ti)
+{
+	uint32_t mss = tp->mss ? tp->mss : OPT_TCP_DEFAULT_MSS4;
+	uint32_t inflight = tp->snd_max - tp->snd_una;
+
+	memset(ti, 0, sizeof(*ti));
+	ti->state = linux_state(tp->state);
+	ti->ca_state = tp->retransmits ? 4 /* loss */ : tp->in_recovery ? 3 /* recovery */ : 0;
+	ti->retransmits = (uint8_t)(tp->retransmits > 255 ? 255 : tp->retransmits);
+	ti->probes = tp->probes;
+	ti->backoff = tp->backoff;
+	ti->options = (uint8_t)((tp->ts_ok ? 1 : 0) | (tp->sack_ok ? 2 : 0) | (tp->ws_ok ? 4 : 0));
+	if (tp->ws_ok) {
+		ti->snd_wscale = tp->snd_wscale & 15;
+		ti->rcv_wscale = tp->rcv_wscale & 15;
+	}
+	ti->rto = tp->rto_us;
+	ti->ato = tp->ato_us;
+	ti->snd_mss = mss;
+	ti->rcv_mss = tp->peer_mss ? tp->peer_mss : mss;
+	ti->unacked = (inflight + mss - 1) / mss;
+	ti->last_data_recv = ms_since(st, tp->last_rcv);
+	ti->last_ack_recv = ms_since(st, tp->last_heard);
+	ti->pmtu = mss + 40;
+	ti->rcv_ssthresh = tp->rcvbuf;
+	ti->rtt = tp->srtt_us;
+	ti->rttvar = tp->rttvar_us;
+	ti->snd_ssthresh = tp->ssthresh >= (1u << 30) ? 0x7fffffff : tp->ssthresh / mss;
+	ti->snd_cwnd = tp->cwnd / mss;
+	ti->advmss = tp->adv_mss;
+	ti->reordering = 3;
+	ti->rcv_space = tp->rcvbuf;
+	ti->total_retrans = tp->total_retrans;
+	ti->bytes_acked = tp->bytes_acked;
+	ti->bytes_received = tp->bytes_received;
+	ti->notsent_bytes = tp->sndq_bytes > inflight ? tp->sndq_bytes - inflight : 0;
+	ti->snd_wnd = tp->snd_wnd;
+}
+
 int tcp_getopt(struct stack *st, struct ep *e, int level, int name, void *val, size_t *len)
 {
 	struct tcb *tp = tcb_of(st, e);
 	int v;
+
+	if (level == STACK_SOL_TCP && name == STACK_TCP_INFO) {
+		struct stack_tcp_info ti;
+		size_t n = *len < sizeof(ti) ? *len : sizeof(ti);
+
+		tcp_info_fill(st, tp, &ti);
+		memcpy(val, &ti, n);
+		*len = n;
+		return 0;
+	}
+	if (level == STACK_SOL_TCP && name == STACK_TCP_CONGESTION) {
+		static const char name_reno[16] = "reno";
+		size_t n = *len < sizeof(name_reno) ? *len : sizeof(name_reno);
+
+		memcpy(val, name_reno, n);
+		*len = n;
+		return 0;
+	}
 
 	if (level == STACK_SOL_SOCKET) {
 		switch (name) {

@@ -3,7 +3,17 @@
  * them: shutdown of a listener, urgent-data readiness, the handle staying
  * usable after the connection ends.
  */
+#include <linux/tcp.h> /* struct tcp_info: the layout TCP_INFO must match */
+#include <stddef.h>
+
 #include "tcp_peer.h"
+
+_Static_assert(sizeof(struct stack_tcp_info) == sizeof(struct tcp_info), "TCP_INFO size");
+_Static_assert(offsetof(struct stack_tcp_info, snd_wnd) == offsetof(struct tcp_info, tcpi_snd_wnd),
+	       "TCP_INFO layout");
+_Static_assert(offsetof(struct stack_tcp_info, bytes_acked) ==
+		   offsetof(struct tcp_info, tcpi_bytes_acked),
+	       "TCP_INFO layout");
 
 static struct harness h;
 static struct tp_conn c;
@@ -11,6 +21,35 @@ static struct tp_seg s;
 
 static void setup(void) { tp_setup(&h); }
 static void teardown(void) { tp_teardown(&h); }
+
+START_TEST(tcp_info_and_congestion)
+{
+	struct tp_cfg cfg = tp_cfg(STACK_AF_INET);
+	struct stack_tcp_info ti;
+	char name[16];
+	size_t len = sizeof(ti);
+
+	tp_server(&c, &h, &cfg);
+	ck_assert_int_eq(stack_ep_getopt(h.st, c.fd, STACK_SOL_TCP, STACK_TCP_INFO, &ti, &len), 0);
+	ck_assert_uint_eq(len, sizeof(ti));
+	ck_assert_uint_eq(ti.state, 1); /* Linux's TCP_ESTABLISHED */
+	ck_assert_uint_gt(ti.snd_mss, 0);
+	ck_assert_uint_ge(ti.rto, 200000); /* at least Linux's 200 ms floor */
+	ck_assert_uint_eq(ti.snd_cwnd, 10); /* RFC 6928 */
+	/* a short buffer gets a prefix, as Linux copies min(len, size) */
+	len = 8;
+	ck_assert_int_eq(stack_ep_getopt(h.st, c.fd, STACK_SOL_TCP, STACK_TCP_INFO, &ti, &len), 0);
+	ck_assert_uint_eq(len, 8);
+	len = sizeof(name);
+	ck_assert_int_eq(stack_ep_getopt(h.st, c.fd, STACK_SOL_TCP, STACK_TCP_CONGESTION, name, &len),
+			 0);
+	ck_assert_str_eq(name, "reno");
+	ck_assert_int_eq(stack_ep_setopt(h.st, c.fd, STACK_SOL_TCP, STACK_TCP_CONGESTION, "reno", 4),
+			 0);
+	ck_assert_int_eq(stack_ep_setopt(h.st, c.fd, STACK_SOL_TCP, STACK_TCP_CONGESTION, "cubic", 5),
+			 -ENOENT);
+}
+END_TEST
 
 START_TEST(listener_shutdown_stops_listening)
 {
@@ -202,6 +241,7 @@ Suite *suite_tcp_api(void)
 	TCase *tc = tcase_create("api");
 
 	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, tcp_info_and_congestion);
 	tcase_add_test(tc, listener_shutdown_stops_listening);
 	tcase_add_test(tc, urgent_byte_sets_pri);
 	tcase_add_test(tc, handle_after_time_wait);
