@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -205,6 +206,25 @@ void sock_unmap(int fd)
 		sock_release(s);
 }
 
+static bool afd_valid(const struct shim_sock *s);
+
+/* Whether a program descriptor of this process still names A. */
+static bool a_still_open(struct shim_sock *s)
+{
+	if (s->nfds == 0)
+		return false;
+	if (afd_valid(s))
+		return true;
+	for (size_t i = 0; i < E.fdmap_n; i++) {
+		if (E.fdmap[i] != s)
+			continue;
+		s->afd = (int)i;
+		if (afd_valid(s))
+			return true;
+	}
+	return false;
+}
+
 /* Whether afd still names the socket's A (the program may have closed
  * the number behind our back and had it reused). */
 static bool afd_valid(const struct shim_sock *s)
@@ -212,6 +232,23 @@ static bool afd_valid(const struct shim_sock *s)
 	struct stat sb;
 
 	return s->afd >= 0 && fstat(s->afd, &sb) == 0 && sb.st_ino == s->ino;
+}
+
+void eng_adopt_fd(int fd)
+{
+	struct stat sb;
+	struct shim_sock *s;
+
+	if (eng.mode != ENG_RUNNING || fstat(fd, &sb) < 0 || !S_ISSOCK(sb.st_mode))
+		return;
+	pthread_mutex_lock(&eng.lock);
+	TAILQ_FOREACH(s, &eng.socks, link) {
+		if (s->ino == sb.st_ino && s->bfd >= 0) {
+			sock_map(fd, s);
+			break;
+		}
+	}
+	pthread_mutex_unlock(&eng.lock);
 }
 
 /* ---- sockets ------------------------------------------------------------ */
@@ -773,15 +810,45 @@ static void handle_b_event(struct shim_sock *s, uint32_t events)
 		s->b_out = true;
 	if (events & EPOLLERR)
 		s->a_abort = true; /* A closed with data unread: reset */
-	if (events & EPOLLHUP) {
-		s->a_gone = true;
-		s->b_in = true; /* read what A wrote before closing */
+	if ((events & EPOLLHUP) && !s->a_gone) {
+		/* Both directions of the pair are shut: every holder of A
+		 * closed it — or the program shut down writing while B shut
+		 * down its own writing (the peer's FIN), and A is still open.
+		 * A number of ours that still names A tells them apart; then
+		 * the close of the last one ends the socket (sock_unmap). */
+		s->b_hup = true;
+		if (!a_still_open(s)) {
+			s->a_gone = true;
+			s->b_in = true; /* read what A wrote before closing */
+		}
 	}
 	if (s->state == SS_DEAD && s->a_gone) {
 		close_b(s);
 		return;
 	}
 	sock_pump(s);
+}
+
+void sock_check_b(struct shim_sock *s)
+{
+	struct pollfd p;
+
+	if (s->bfd < 0 || s->a_gone)
+		return;
+	p.fd = s->bfd;
+	p.events = POLLIN | POLLOUT | POLLRDHUP;
+	p.revents = 0;
+	if (poll(&p, 1, 0) == 1 && (p.revents & POLLHUP))
+		handle_b_event(s, EPOLLHUP | EPOLLIN | ((p.revents & POLLERR) ? EPOLLERR : 0));
+}
+
+void eng_check_unmapped(void)
+{
+	struct shim_sock *s, *tmp;
+
+	TAILQ_FOREACH_SAFE(s, &eng.socks, link, tmp)
+		if (s->nfds == 0)
+			sock_check_b(s);
 }
 
 static void *stack_thread(void *arg)

@@ -56,7 +56,8 @@ struct shim_sock {
 	bool b_in;        /* B readable (edge seen, not yet drained) */
 	bool b_out;       /* B writable */
 	bool b_eof;       /* B read 0: the program shut down writing */
-	bool a_gone;      /* B hung up: every holder of A closed it */
+	bool b_hup;       /* B saw both directions shut */
+	bool a_gone;      /* every holder of A closed it */
 	bool a_abort;     /* ... with data unread (reset, as Linux) */
 	bool s_eof;       /* the stack reported end of stream */
 	bool shut_wr;     /* stack_ep_shutdown(SHUT_WR) done */
@@ -110,11 +111,21 @@ struct shim_sock *sock_of(int fd);
 void eng_lock(void);
 void eng_unlock(void);
 
+/* fd arrived in this process (SCM_RIGHTS): if its file is one of our
+ * sockets' A, map the number.  Takes the lock. */
+void eng_adopt_fd(int fd);
+
 /* Under the lock: */
 struct shim_sock *sock_new(int family, int type, int h, int afd, int bfd);
 void sock_map(int fd, struct shim_sock *s);
 void sock_unmap(int fd);
 void sock_release(struct shim_sock *s);
+/* After the program closed its last number of s: if that was the last
+ * holder of A anywhere (B hangs up), end the socket now, as close() ends
+ * a kernel socket (its port is free on return). */
+void sock_check_b(struct shim_sock *s);
+/* The same for every socket the program holds no number of. */
+void eng_check_unmapped(void);
 void sock_pump(struct shim_sock *s);
 void sock_fail(struct shim_sock *s, int err);
 int sock_take_err(struct shim_sock *s);

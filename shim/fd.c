@@ -26,12 +26,18 @@ int close(int fd)
 {
 	if (eng_private_fd(fd))
 		return fail(EBADF); /* not the program's to close */
-	if (sock_of(fd)) {
-		eng_lock();
-		sock_unmap(fd);
-		eng_unlock();
-	}
-	return real()->close(fd);
+	struct shim_sock *s = sock_of(fd);
+	int r;
+
+	if (!s)
+		return real()->close(fd);
+	eng_lock();
+	sock_unmap(fd);
+	r = real()->close(fd);
+	if (s->nfds == 0)
+		sock_check_b(s);
+	eng_unlock();
+	return r;
 }
 
 /* After the kernel gave newfd the file of oldfd. */
@@ -39,11 +45,16 @@ static void map_dup(int oldfd, int newfd)
 {
 	struct shim_sock *s = sock_of(oldfd);
 
-	if (!s && !sock_of(newfd))
+	struct shim_sock *old = sock_of(newfd);
+
+	if (!s && !old)
 		return;
 	eng_lock();
-	if (sock_of(newfd))
+	if (old) {
 		sock_unmap(newfd);
+		if (old->nfds == 0)
+			sock_check_b(old);
+	}
 	if (s)
 		sock_map(newfd, s);
 	eng_unlock();
@@ -257,8 +268,13 @@ int close_range(unsigned int first, unsigned int last, int flags)
 			return -1;
 		lo = fd + 1;
 	}
-	if (lo <= last && lo >= first)
-		return real()->close_range(lo, last, flags);
+	if (lo <= last && lo >= first && real()->close_range(lo, last, flags) < 0)
+		return -1;
+	if (!(flags & CLOSE_RANGE_CLOEXEC)) {
+		eng_lock();
+		eng_check_unmapped();
+		eng_unlock();
+	}
 	return 0;
 }
 

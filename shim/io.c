@@ -194,14 +194,36 @@ static ssize_t udp_sendmsg(int fd, struct shim_sock *s, const struct msghdr *msg
 
 /* ---- the common paths ------------------------------------------------------------ */
 
+/* Descriptors received with SCM_RIGHTS over a kernel socket: those that
+ * are netshim sockets of this process get their numbers mapped. */
+static void adopt_rights(const struct msghdr *msg)
+{
+	struct cmsghdr *c;
+
+	if (!msg->msg_control || msg->msg_controllen < sizeof(struct cmsghdr))
+		return;
+	for (c = CMSG_FIRSTHDR((struct msghdr *)msg); c; c = CMSG_NXTHDR((struct msghdr *)msg, c)) {
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		size_t n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		int *fds = (int *)CMSG_DATA(c);
+		for (size_t i = 0; i < n; i++)
+			eng_adopt_fd(fds[i]);
+	}
+}
+
 static ssize_t do_recvmsg(int fd, struct msghdr *msg, int flags)
 {
 	struct shim_sock *s = sock_of(fd);
 	int e;
 	ssize_t n;
 
-	if (!s)
-		return real()->recvmsg(fd, msg, flags);
+	if (!s) {
+		n = real()->recvmsg(fd, msg, flags);
+		if (n >= 0 && msg->msg_controllen)
+			adopt_rights(msg);
+		return n;
+	}
 	if (s->type == SOCK_DGRAM)
 		return udp_recvmsg(fd, s, msg, flags);
 	if ((e = tcp_recv_check(s, flags)))

@@ -7,6 +7,7 @@
 #define NETSHIM_REAL_H
 
 #include <netdb.h>
+#include <resolv.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/types.h>

@@ -144,7 +144,9 @@ static int open_sock(int domain, int type, int protocol, int afd_flags, int *out
 	h = stack_ep_open(eng.st, domain, base, proto);
 	if (h < 0)
 		return h == -ENOMEM || h == -ENFILE ? ENFILE : -h;
-	if (socketpair(AF_UNIX, (base == SOCK_STREAM ? SOCK_STREAM : SOCK_DGRAM) | SOCK_CLOEXEC, 0,
+	/* SEQPACKET for UDP: message boundaries, and unlike SOCK_DGRAM, B
+	 * hangs up when the last holder of A closes it. */
+	if (socketpair(AF_UNIX, (base == SOCK_STREAM ? SOCK_STREAM : SOCK_SEQPACKET) | SOCK_CLOEXEC, 0,
 		       sv) < 0) {
 		int e = errno;
 		stack_ep_close(eng.st, h);
@@ -427,13 +429,15 @@ int shim_connect(int fd, const struct sockaddr *sa, socklen_t len)
 		break;
 	}
 	if (r == 0 || r == -EINPROGRESS) {
-		if (s->state == SS_OPEN) {
-			eng_unlock();
-			return 0;
-		}
+		/* Linux answers a non-blocking TCP connect with EINPROGRESS
+		 * even when loopback completes it at once. */
 		if (fd_nonblocking(fd)) {
 			eng_unlock();
 			return fail(EINPROGRESS);
+		}
+		if (s->state == SS_OPEN) {
+			eng_unlock();
+			return 0;
 		}
 		int ms = timeval_ms(&s->sndtimeo);
 		eng_unlock();
