@@ -6,7 +6,7 @@
 set -eu
 
 PKGS="build-essential pkg-config check libbsd-dev iproute2 iputils-ping
-python3 coreutils"
+python3 coreutils curl wget socat netcat-openbsd tcpdump dnsmasq-base"
 
 missing=""
 for p in $PKGS; do

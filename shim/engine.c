@@ -970,17 +970,14 @@ static void open_device(void)
 			eng.mode = ENG_REFUSED;
 			return;
 		}
-		fatal("%s: held by another process; choose another NETSHIM_TUN "
-		      "(--tun) or stop the program holding it",
-		      c->tun);
+		fatal("NETSHIM_TUN=%s: %s; choose another device (--tun) or stop "
+		      "the process holding it",
+		      c->tun, E.tun.err);
 	}
 	if (err == -EPERM || err == -EACCES)
-		fatal("%s (need CAP_NET_ADMIN: run as root, use netshim --sandbox, or "
-		      "pre-create the device for this user: ip tuntap add dev NAME mode "
-		      "tun user $USER, then NETSHIM_TUN=NAME)",
-		      E.tun.err);
+		fatal("%s; or run under netshim --sandbox", E.tun.err);
 	if (err)
-		fatal("%s", E.tun.err);
+		fatal("NETSHIM_TUN=%s: %s", c->tun[0] ? c->tun : "(new device)", E.tun.err);
 	if (E.tun.warn[0])
 		shim_log(SHIM_LOG_WARN, "%s", E.tun.warn);
 }

@@ -111,7 +111,7 @@ echod_stop() {
 		kill -KILL "$ECHOD_PID" 2>/dev/null || true
 	fi
 	wait "$ECHOD_PID" 2>/dev/null
-	rc=$?
+	local rc=$?
 	ECHOD_PID=
 	return "$rc"
 }
