@@ -569,8 +569,8 @@ static void udp_pump_rx(struct shim_sock *s)
 		if (!s->rx) {
 			struct iovec iov = {.iov_base = E.scratch, .iov_len = SCRATCH};
 			int mf = 0;
-			ssize_t n = stack_ep_recvfrom(eng.st, s->h, &iov, 1, STACK_MSG_DONTWAIT,
-						      &s->rxmeta.from, &mf);
+			ssize_t n = stack_ep_recvmsg(eng.st, s->h, &iov, 1, STACK_MSG_DONTWAIT,
+						     &s->rxmeta.from, &s->rxmeta.to, &mf);
 			if (n == -EAGAIN)
 				return;
 			memset(&s->rxmeta.err, 0, sizeof(s->rxmeta.err));

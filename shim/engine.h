@@ -36,6 +36,7 @@ enum sock_state {
  * the datagram's source, or an error (err != 0, an empty datagram). */
 struct dgram_meta {
 	struct stack_sockaddr from;
+	struct stack_rcvinfo to; /* destination and interface (IP_PKTINFO) */
 	uint32_t len;
 	int err;
 };
@@ -62,6 +63,7 @@ struct shim_sock {
 	bool s_eof;       /* the stack reported end of stream */
 	bool shut_wr;     /* stack_ep_shutdown(SHUT_WR) done */
 	bool exit_close;  /* closing at process exit */
+	bool pktinfo4, pktinfo6; /* IP_PKTINFO, IPV6_RECVPKTINFO set */
 	struct timeval rcvtimeo, sndtimeo; /* as the program set them */
 	/* Bytes read from B the stack did not take yet (TCP), and bytes (or
 	 * one datagram) taken from the stack that B did not take yet. */

@@ -8,6 +8,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -88,6 +89,57 @@ static int tcp_send_check(struct shim_sock *s, int flags)
 
 /* ---- UDP ----------------------------------------------------------------------- */
 
+/* Append one control message; false (and MSG_CTRUNC) when it does not fit. */
+static bool put_cmsg(struct msghdr *msg, size_t *used, int level, int type, const void *data,
+		     size_t len)
+{
+	struct cmsghdr *c;
+
+	if (!msg->msg_control || *used + CMSG_SPACE(len) > msg->msg_controllen) {
+		msg->msg_flags |= MSG_CTRUNC;
+		return false;
+	}
+	c = (struct cmsghdr *)((char *)msg->msg_control + *used);
+	memset(c, 0, CMSG_SPACE(len));
+	c->cmsg_level = level;
+	c->cmsg_type = type;
+	c->cmsg_len = CMSG_LEN(len);
+	memcpy(CMSG_DATA(c), data, len);
+	*used += CMSG_SPACE(len);
+	return true;
+}
+
+/* IP_PKTINFO / IPV6_PKTINFO for a datagram, as Linux gives them: an IPv4
+ * datagram on an IPv6 socket carries an IPV6_PKTINFO with the IPv4-mapped
+ * address when IPV6_RECVPKTINFO is on, then IP_PKTINFO when that is. */
+static void put_pktinfo(struct shim_sock *s, struct msghdr *msg, const struct dgram_meta *m,
+			size_t *used)
+{
+	bool v4 = m->to.dst.family == STACK_AF_INET;
+
+	if (s->family == AF_INET6 && s->pktinfo6) {
+		struct in6_pktinfo pi6;
+		memset(&pi6, 0, sizeof(pi6));
+		pi6.ipi6_ifindex = (unsigned)m->to.ifindex;
+		if (v4) {
+			pi6.ipi6_addr.s6_addr[10] = 0xff;
+			pi6.ipi6_addr.s6_addr[11] = 0xff;
+			memcpy(&pi6.ipi6_addr.s6_addr[12], m->to.dst.addr, 4);
+		} else {
+			memcpy(&pi6.ipi6_addr, m->to.dst.addr, 16);
+		}
+		put_cmsg(msg, used, IPPROTO_IPV6, IPV6_PKTINFO, &pi6, sizeof(pi6));
+	}
+	if (v4 && s->pktinfo4) {
+		struct in_pktinfo pi;
+		memset(&pi, 0, sizeof(pi));
+		pi.ipi_ifindex = m->to.ifindex;
+		memcpy(&pi.ipi_spec_dst, m->to.dst.addr, 4);
+		memcpy(&pi.ipi_addr, m->to.dst.addr, 4);
+		put_cmsg(msg, used, IPPROTO_IP, IP_PKTINFO, &pi, sizeof(pi));
+	}
+}
+
 /* One datagram from A into msg, its source from the FIFO. */
 static ssize_t udp_recvmsg(int fd, struct shim_sock *s, struct msghdr *msg, int flags)
 {
@@ -95,6 +147,7 @@ static ssize_t udp_recvmsg(int fd, struct shim_sock *s, struct msghdr *msg, int 
 	struct dgram_meta m;
 	void *name = msg->msg_name;
 	socklen_t namelen = msg->msg_namelen;
+	size_t ctl_cap = msg->msg_controllen;
 
 	if (flags & MSG_ERRQUEUE)
 		return fail(EAGAIN);
@@ -145,7 +198,11 @@ static ssize_t udp_recvmsg(int fd, struct shim_sock *s, struct msghdr *msg, int 
 	else
 		namelen = 0;
 	msg->msg_namelen = name ? namelen : 0;
-	msg->msg_controllen = 0;
+	size_t used = 0;
+	msg->msg_controllen = ctl_cap;
+	if (s->pktinfo4 || s->pktinfo6)
+		put_pktinfo(s, msg, &m, &used);
+	msg->msg_controllen = used;
 	return n;
 }
 

@@ -594,6 +594,12 @@ int setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 	}
 	eng_lock();
 	r = s->h >= 0 ? stack_ep_setopt(eng.st, s->h, level, name, val, len) : -EBADF;
+	if (r == 0 && opt_int(val, len, &v) == 0) {
+		if (level == IPPROTO_IP && name == IP_PKTINFO)
+			s->pktinfo4 = v != 0;
+		if (level == IPPROTO_IPV6 && name == IPV6_RECVPKTINFO)
+			s->pktinfo6 = v != 0;
+	}
 	eng_unlock();
 	return r < 0 ? fail(-r) : 0;
 }

@@ -202,6 +202,13 @@ ssize_t stack_ep_sendto(struct stack *st, int h, const struct iovec *iov, int io
 ssize_t stack_ep_recvfrom(struct stack *st, int h, const struct iovec *iov, int iovcnt,
 			  int flags, struct stack_sockaddr *from, int *msg_flags)
 {
+	return stack_ep_recvmsg(st, h, iov, iovcnt, flags, from, NULL, msg_flags);
+}
+
+ssize_t stack_ep_recvmsg(struct stack *st, int h, const struct iovec *iov, int iovcnt,
+			 int flags, struct stack_sockaddr *from, struct stack_rcvinfo *info,
+			 int *msg_flags)
+{
 	struct ep *e = ep_get(st, h);
 
 	if (!e)
@@ -216,7 +223,7 @@ ssize_t stack_ep_recvfrom(struct stack *st, int h, const struct iovec *iov, int 
 		stack_flush_loopback(st);
 		return rc;
 	}
-	return udp_recvfrom(st, e, iov, iovcnt, flags, from, msg_flags);
+	return udp_recvfrom(st, e, iov, iovcnt, flags, from, info, msg_flags);
 }
 
 int stack_ep_getsockname(struct stack *st, int h, struct stack_sockaddr *a)
@@ -341,6 +348,9 @@ static int stack_ep_setopt_common(struct stack *st, struct ep *e, int level, int
 		case STACK_IP_RECVERR:
 			e->recverr = v != 0;
 			return 0;
+		case STACK_IP_PKTINFO:
+			e->pktinfo4 = v != 0;
+			return 0;
 		case STACK_IP_MTU_DISCOVER:
 			if (v < 0 || v > 5) /* up to IP_PMTUDISC_OMIT */
 				return -EINVAL;
@@ -364,6 +374,9 @@ static int stack_ep_setopt_common(struct stack *st, struct ep *e, int level, int
 			return 0;
 		case STACK_IPV6_RECVERR:
 			e->recverr = v != 0;
+			return 0;
+		case STACK_IPV6_RECVPKTINFO:
+			e->pktinfo6 = v != 0;
 			return 0;
 		case STACK_IPV6_MTU_DISCOVER:
 			if (v < 0 || v > 5)
@@ -432,6 +445,7 @@ int stack_ep_getopt(struct stack *st, int h, int level, int name, void *val, siz
 		case STACK_IP_TOS: v = e->tos; break;
 		case STACK_IP_TTL: v = e->ttl >= 0 ? e->ttl : OPT_IP_TTL; break;
 		case STACK_IP_RECVERR: v = e->recverr; break;
+		case STACK_IP_PKTINFO: v = e->pktinfo4; break;
 		case STACK_IP_MTU_DISCOVER: v = e->pmtudisc; break;
 		case STACK_IP_MTU:
 			v = path_mtu(st, e);
@@ -449,6 +463,7 @@ int stack_ep_getopt(struct stack *st, int h, int level, int name, void *val, siz
 		case STACK_IPV6_V6ONLY: v = e->v6only; break;
 		case STACK_IPV6_UNICAST_HOPS: v = e->ttl >= 0 ? e->ttl : OPT_IP6_HOPLIMIT; break;
 		case STACK_IPV6_RECVERR: v = e->recverr; break;
+		case STACK_IPV6_RECVPKTINFO: v = e->pktinfo6; break;
 		case STACK_IPV6_MTU_DISCOVER: v = e->pmtudisc; break;
 		case STACK_IPV6_MTU:
 			v = path_mtu(st, e);

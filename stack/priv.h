@@ -317,7 +317,8 @@ int udp_connect(struct stack *st, struct ep *e, const struct stack_sockaddr *a);
 ssize_t udp_sendto(struct stack *st, struct ep *e, const struct iovec *iov, int iovcnt,
 		   int flags, const struct stack_sockaddr *to);
 ssize_t udp_recvfrom(struct stack *st, struct ep *e, const struct iovec *iov, int iovcnt,
-		     int flags, struct stack_sockaddr *from, int *msg_flags);
+		     int flags, struct stack_sockaddr *from, struct stack_rcvinfo *info,
+		     int *msg_flags);
 unsigned udp_events(struct stack *st, struct ep *e);
 int udp_pending(struct stack *st, struct ep *e);
 
@@ -330,6 +331,7 @@ struct ep {
 	uint8_t proto;
 	/* options */
 	uint8_t v6only, reuseaddr, reuseport, recverr, broadcast;
+	uint8_t pktinfo4, pktinfo6; /* IP_PKTINFO, IPV6_RECVPKTINFO */
 	uint8_t pmtudisc;
 	uint8_t tos;
 	int ttl;           /* -1 = default */

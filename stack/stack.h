@@ -202,6 +202,7 @@ int stack_if_set_fault(struct stack *st, int ifindex,
 #define STACK_SO_DOMAIN 39
 #define STACK_IP_TOS 1
 #define STACK_IP_TTL 2
+#define STACK_IP_PKTINFO 8 /* the datagram's destination, per datagram */
 #define STACK_IP_RECVERR 11
 #define STACK_IP_MTU_DISCOVER 10
 #define STACK_IP_MTU 14
@@ -210,6 +211,7 @@ int stack_if_set_fault(struct stack *st, int ifindex,
 #define STACK_IPV6_MTU 24
 #define STACK_IPV6_RECVERR 25
 #define STACK_IPV6_V6ONLY 26
+#define STACK_IPV6_RECVPKTINFO 49
 #define STACK_SOL_TCP 6
 #define STACK_TCP_NODELAY 1
 #define STACK_TCP_MAXSEG 2
@@ -285,6 +287,16 @@ ssize_t stack_ep_sendto(struct stack *st, int h, const struct iovec *iov,
 ssize_t stack_ep_recvfrom(struct stack *st, int h, const struct iovec *iov,
 			  int iovcnt, int flags, struct stack_sockaddr *from,
 			  int *msg_flags);
+/* Where a received datagram was addressed (IP_PKTINFO, IPV6_PKTINFO). */
+struct stack_rcvinfo {
+	struct stack_sockaddr dst; /* the header's destination, port 0 */
+	int ifindex;               /* the interface it arrived on */
+};
+/* recvfrom, and for UDP also the datagram's destination into *info
+ * (which may be NULL; TCP leaves it untouched). */
+ssize_t stack_ep_recvmsg(struct stack *st, int h, const struct iovec *iov, int iovcnt,
+			 int flags, struct stack_sockaddr *from, struct stack_rcvinfo *info,
+			 int *msg_flags);
 int stack_ep_getsockname(struct stack *st, int h, struct stack_sockaddr *a);
 int stack_ep_getpeername(struct stack *st, int h, struct stack_sockaddr *a);
 int stack_ep_setopt(struct stack *st, int h, int level, int name,

@@ -332,7 +332,8 @@ drop:
 }
 
 ssize_t udp_recvfrom(struct stack *st, struct ep *e, const struct iovec *iov, int iovcnt,
-		     int flags, struct stack_sockaddr *from, int *msg_flags)
+		     int flags, struct stack_sockaddr *from, struct stack_rcvinfo *info,
+		     int *msg_flags)
 {
 	struct pbuf *p;
 	size_t copied = 0;
@@ -361,6 +362,11 @@ ssize_t udp_recvfrom(struct stack *st, struct ep *e, const struct iovec *iov, in
 	if (from) {
 		*from = ep_view(e, &p->meta.src);
 		from->port = p->meta.src.port;
+	}
+	if (info) {
+		info->dst = p->meta.dst;
+		info->dst.port = 0;
+		info->ifindex = p->meta.ifindex;
 	}
 	if (copied < p->len && msg_flags)
 		*msg_flags |= STACK_MSG_TRUNC;

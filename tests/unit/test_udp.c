@@ -532,6 +532,39 @@ START_TEST(recv4_basic)
 }
 END_TEST
 
+START_TEST(recv_pktinfo)
+{
+	int e = ep_bound(STACK_AF_INET6, "::", 5000);
+	int one = 1, v = 0;
+	size_t len = sizeof(v);
+	struct stack_rcvinfo info;
+	struct stack_sockaddr from, want;
+	char buf[16];
+	struct iovec iov = {buf, sizeof(buf)};
+
+	/* IPV6_RECVPKTINFO and IP_PKTINFO are per-socket flags, read back */
+	ck_assert_int_eq(stack_ep_setopt(h.st, e, STACK_SOL_IPV6, STACK_IPV6_RECVPKTINFO, &one,
+					 sizeof(one)), 0);
+	ck_assert_int_eq(stack_ep_getopt(h.st, e, STACK_SOL_IPV6, STACK_IPV6_RECVPKTINFO, &v, &len),
+			 0);
+	ck_assert_int_eq(v, 1);
+	ck_assert_int_eq(stack_ep_setopt(h.st, e, STACK_SOL_IP, STACK_IP_PKTINFO, &one, sizeof(one)),
+			 0);
+	/* each datagram says where it was addressed and where it came in */
+	inject_udp(H_PEER6, 7000, H_ADDR6, 5000, "six", 3);
+	inject_udp(H_PEER4, 7000, H_ADDR4, 5000, "four", 4);
+	ck_assert_int_eq(stack_ep_recvmsg(h.st, e, &iov, 1, 0, &from, &info, NULL), 3);
+	ck_assert_int_eq(stack_addr_parse(H_ADDR6, &want), 0);
+	ck_assert_uint_eq(info.dst.family, STACK_AF_INET6);
+	ck_assert_mem_eq(info.dst.addr, want.addr, 16);
+	ck_assert_int_eq(info.ifindex, h.ifindex);
+	ck_assert_int_eq(stack_ep_recvmsg(h.st, e, &iov, 1, 0, &from, &info, NULL), 4);
+	ck_assert_int_eq(stack_addr_parse(H_ADDR4, &want), 0);
+	ck_assert_uint_eq(info.dst.family, STACK_AF_INET);
+	ck_assert_mem_eq(info.dst.addr, want.addr, 4);
+}
+END_TEST
+
 START_TEST(recv6_basic)
 {
 	int e = ep_bound(STACK_AF_INET6, "::", 5000);
@@ -1664,6 +1697,7 @@ Suite *suite_udp(void)
 
 	tcase_add_checked_fixture(rx, setup, teardown);
 	tcase_add_test(rx, recv4_basic);
+	tcase_add_test(rx, recv_pktinfo);
 	tcase_add_test(rx, recv6_basic);
 	tcase_add_test(rx, recv_fifo_and_pending);
 	tcase_add_test(rx, recv_peek);
