@@ -7,6 +7,9 @@
 #   kernel: tcpprobe to tcpprobe over a veth pair (MTU 1500, as the TUN)
 #           between namespaces A and B — the same addresses, the same tool.
 #
+# shim:   tcpprobe itself run under build/netshim (LD_PRELOAD) in namespace
+#         H against a kernel-side tcpprobe server in H.
+#
 # Workloads: bulk throughput each way (BENCH_BYTES, default 512M, no
 # hashing so the transport is measured), 1-byte request/response
 # (BENCH_RR exchanges, default 20000) — each the median of BENCH_REPS
@@ -29,6 +32,8 @@ REPS=${BENCH_REPS:-3}
 NSS="nsbench-$$-s"
 NSA="nsbench-$$-a"
 NSB="nsbench-$$-b"
+NSH="nsbench-$$-h"
+NETSHIM="$ROOT/build/netshim"
 TMPD=$(mktemp -d /tmp/netshim-bench.XXXXXX)
 PIDS=
 DRV_PID=
@@ -55,7 +60,7 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 [ "$(id -u)" = 0 ] || die "needs root (network namespaces, a TUN device)"
-[ -x "$TCPDRV" ] && [ -x "$TPROBE" ] || die "run make all first"
+[ -x "$TCPDRV" ] && [ -x "$TPROBE" ] && [ -x "$NETSHIM" ] || die "run make all first"
 
 mkns() {
 	ip netns add "$1" || die "ip netns add $1"
@@ -177,6 +182,39 @@ ksrv "$NSB" --port 5003 --mode echo
 k_rr=$(reps "$NSA" rr --to 192.0.2.2 --port 5003 --count "$RR" --size 1)
 ksrv_stop
 
+# ---- the shim: tcpprobe itself under netshim, against the kernel ---------------
+# The same client program, unmodified, once on the kernel (veth, above's
+# baseline) and once under LD_PRELOAD=libnetshim.so with its own TUN.
+# shim NS ARGS: run tcpprobe under netshim (the library creates nsh0).
+shim() {
+	ns=$1
+	shift
+	out=$(ip netns exec "$ns" timeout 60 "$NETSHIM" --tun nsh0 -- "$TPROBE" "$@" --timeout 50 2>&1) ||
+		die "netshim tcpprobe $*: $out"
+	echo "$out" >>"$TMPD/probe.log"
+	case "$1" in
+	rr) printf '%s\n' "$out" | sed -n 's/.*: \([0-9.]*\)\/s$/\1/p' ;;
+	*) printf '%s\n' "$out" | sed -n 's/.*s: \([0-9.]*\) MB\/s.*/\1/p' ;;
+	esac
+}
+sreps() {
+	all=
+	for _ in $(seq "$REPS"); do all="$all $(shim "$@")"; done
+	echo "$all" | median
+}
+mkns "$NSH"
+# the kernel-side servers listen on [::] before the device exists; the
+# library gives the device's kernel side 192.0.2.1
+ksrv "$NSH" --port 5101 --mode sink --no-hash
+h_out=$(sreps "$NSH" send --to 192.0.2.1 --port 5101 --bytes "$BYTES" --no-hash)
+ksrv_stop
+ksrv "$NSH" --port 5102 --mode source --bytes "$BYTES" --no-hash
+h_in=$(sreps "$NSH" recv --to 192.0.2.1 --port 5102 --bytes "$BYTES" --no-hash)
+ksrv_stop
+ksrv "$NSH" --port 5103 --mode echo
+h_rr=$(sreps "$NSH" rr --to 192.0.2.1 --port 5103 --count "$RR" --size 1)
+ksrv_stop
+
 # ---- idle connections -----------------------------------------------------------
 drv_start --listen 5004 --mode echo --max-endpoints $((IDLE + 64))
 sleep 0.2
@@ -231,6 +269,9 @@ printf '%-34s %14s %14s %8s\n' "workload" "netshim" "kernel(veth)" "ratio"
 printf '%-34s %14s %14s %8s\n' "bulk kernel -> stack (MB/s)" "$s_in" "$k_in" "$(ratio "$s_in" "$k_in")"
 printf '%-34s %14s %14s %8s\n' "bulk stack -> kernel (MB/s)" "$s_out" "$k_out" "$(ratio "$s_out" "$k_out")"
 printf '%-34s %14s %14s %8s\n' "1-byte request/response (/s)" "$s_rr" "$k_rr" "$(ratio "$s_rr" "$k_rr")"
+printf '%-34s %14s %14s %8s\n' "shim: bulk program -> kernel (MB/s)" "$h_out" "$k_in" "$(ratio "$h_out" "$k_in")"
+printf '%-34s %14s %14s %8s\n' "shim: bulk kernel -> program (MB/s)" "$h_in" "$k_out" "$(ratio "$h_in" "$k_out")"
+printf '%-34s %14s %14s %8s\n' "shim: 1-byte request/response (/s)" "$h_rr" "$k_rr" "$(ratio "$h_rr" "$k_rr")"
 printf '%-34s %14s %14s %8s\n' "memory per idle connection (B)" "$s_rss" "$k_mem" "$(ratio "$s_rss" "$k_mem")"
 echo
 say "stack side of $IDLE idle connections: $eps endpoints, $pb_s small + $pb_l large packet buffers held; arena $arena bytes, $per_ep bytes per endpoint slot (preallocated; resident growth measured above)"

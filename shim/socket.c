@@ -420,7 +420,9 @@ int shim_connect(int fd, const struct sockaddr *sa, socklen_t len)
 		r = -EISCONN;
 		break;
 	case SS_DEAD:
-		r = s->err ? -sock_take_err(s) : -EISCONN;
+		/* Linux: a socket whose connection failed reports the error,
+		 * else ECONNABORTED (__inet_stream_connect, sock_error) */
+		r = s->err ? -sock_take_err(s) : -ECONNABORTED;
 		break;
 	default: /* listening */
 		r = -EISCONN;
