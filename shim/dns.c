@@ -78,7 +78,7 @@ static bool copy_str(char *out, size_t cap, const char *s)
 /* ---- numeric addresses --------------------------------------------------- */
 
 /* One part of an inet_aton number: decimal, 0-octal or 0x-hex.  A lone
- * "0" (and "0x", as inet_aton reads it) is zero. */
+ * "0" is zero; "0x" needs a digit after it. */
 static const char *ipv4_part(const char *p, uint64_t *val)
 {
 	unsigned base = 10;
@@ -93,6 +93,7 @@ static const char *ipv4_part(const char *p, uint64_t *val)
 		p++;
 		if (*p == 'x' || *p == 'X') {
 			base = 16;
+			digit = false;
 			p++;
 		}
 	}
@@ -271,15 +272,15 @@ static const struct {
 	unsigned len;
 	int prec, label;
 } policy[] = {
-	{{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1}, 128, 50, 0}, /* ::1/128 */
-	{{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff}, 96, 35, 4},         /* ::ffff:0:0/96 */
-	{{0x20, 0x02}, 16, 30, 2},                                      /* 2002::/16 */
-	{{0x20, 0x01, 0, 0}, 32, 5, 5},                                 /* 2001::/32 */
-	{{0xfc}, 7, 3, 13},                                             /* fc00::/7 */
-	{{0}, 96, 1, 3},                                                /* ::/96 */
-	{{0xfe, 0xc0}, 10, 1, 11},                                      /* fec0::/10 */
-	{{0x3f, 0xfe}, 16, 1, 12},                                      /* 3ffe::/16 */
-	{{0}, 0, 40, 1},                                                /* ::/0 */
+    {{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1}, 128, 50, 0}, /* ::1/128 */
+    {{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff}, 96, 35, 4},	    /* ::ffff:0:0/96 */
+    {{0x20, 0x02}, 16, 30, 2},					    /* 2002::/16 */
+    {{0x20, 0x01, 0, 0}, 32, 5, 5},				    /* 2001::/32 */
+    {{0xfc}, 7, 3, 13},						    /* fc00::/7 */
+    {{0}, 96, 1, 3},						    /* ::/96 */
+    {{0xfe, 0xc0}, 10, 1, 11},					    /* fec0::/10 */
+    {{0x3f, 0xfe}, 16, 1, 12},					    /* 3ffe::/16 */
+    {{0}, 0, 40, 1},						    /* ::/0 */
 };
 
 static unsigned policy_of(const uint8_t v6[16])
@@ -369,7 +370,7 @@ static int sort_cmp(const struct sort_item *a, const struct sort_item *b)
 	if (a->dscope != b->dscope) /* rule 8 */
 		return a->dscope < b->dscope ? -1 : 1;
 	if (a->ipv6 && b->ipv6 && a->usable && b->usable) { /* rule 9, up to the
-							       * 64-bit prefix */
+							     * 64-bit prefix */
 		unsigned pa = common_prefix(a->dst, a->src, 64);
 		unsigned pb = common_prefix(b->dst, b->src, 64);
 
@@ -554,8 +555,7 @@ bool dns_name_eq(const char *a, const char *b)
 
 /* ---- messages -------------------------------------------------------------- */
 
-int dns_query_build(uint8_t *buf, size_t cap, uint16_t id, const char *name, int qtype,
-		    int qclass)
+int dns_query_build(uint8_t *buf, size_t cap, uint16_t id, const char *name, int qtype, int qclass)
 {
 	int n;
 
@@ -567,7 +567,7 @@ int dns_query_build(uint8_t *buf, size_t cap, uint16_t id, const char *name, int
 	memset(buf, 0, DNS_HDR_LEN);
 	put16(buf, id);
 	put16(buf + 2, DNS_F_RD); /* opcode 0 (QUERY), recursion desired */
-	put16(buf + 4, 1);        /* QDCOUNT */
+	put16(buf + 4, 1);	  /* QDCOUNT */
 	put16(buf + DNS_HDR_LEN + n, (unsigned)qtype);
 	put16(buf + DNS_HDR_LEN + n + 2, (unsigned)qclass);
 	return DNS_HDR_LEN + n + 4;
@@ -619,8 +619,7 @@ bool dns_reply_matches(const uint8_t *msg, size_t len, const struct dns_question
 	}
 	if (get16(msg + 4) != 1 || !question_at(msg, len, &got, &end))
 		return false;
-	return got.qtype == q->qtype && got.qclass == q->qclass &&
-	       dns_wire_eq(got.qname, q->qname);
+	return got.qtype == q->qtype && got.qclass == q->qclass && dns_wire_eq(got.qname, q->qname);
 }
 
 int dns_reply_rcode(const uint8_t *msg, size_t len)

@@ -40,7 +40,7 @@
 /* ---- RFC 1035 / RFC 3596 values ---------------------------------------- */
 
 enum dns_type {
-	DNS_T_A = 1,     /* RFC 1035 3.2.2 */
+	DNS_T_A = 1, /* RFC 1035 3.2.2 */
 	DNS_T_NS = 2,
 	DNS_T_CNAME = 5,
 	DNS_T_SOA = 6,
@@ -52,7 +52,8 @@ enum dns_type {
 };
 #define DNS_C_IN 1
 
-enum dns_rcode { /* RFC 1035 4.1.1 */
+/* RFC 1035 4.1.1 */
+enum dns_rcode {
 	DNS_R_NOERROR = 0,
 	DNS_R_FORMERR = 1,
 	DNS_R_SERVFAIL = 2,
@@ -105,9 +106,9 @@ bool dns_is_localhost(const char *name);
 
 /* What the stack knows about its own addresses. */
 struct dns_sort_ctx {
-	bool have4, have6;    /* a non-loopback address of that family */
-	uint8_t src4[4];      /* the IPv4 source (if have4) */
-	uint8_t src6[16];     /* the IPv6 source (if have6) */
+	bool have4, have6; /* a non-loopback address of that family */
+	uint8_t src4[4];   /* the IPv4 source (if have4) */
+	uint8_t src6[16];  /* the IPv6 source (if have6) */
 };
 
 /* Order destinations as RFC 6724 section 6 does, with the default policy
@@ -148,8 +149,7 @@ bool dns_name_eq(const char *a, const char *b);
 
 /* A standard query (opcode 0, RD=1, one question; RFC 1035 4.1).
  * Returns the length, or -1 (bad name, no room). */
-int dns_query_build(uint8_t *buf, size_t cap, uint16_t id, const char *name, int qtype,
-		    int qclass);
+int dns_query_build(uint8_t *buf, size_t cap, uint16_t id, const char *name, int qtype, int qclass);
 
 /* The question of a query message (the caller's own, or one handed to
  * res_send): 0 and the fields set, or -1 if msg is not a query with
@@ -170,7 +170,7 @@ int dns_reply_rcode(const uint8_t *msg, size_t len);
 bool dns_reply_truncated(const uint8_t *msg, size_t len);
 
 enum dns_status {
-	DNS_OK,       /* records of the asked type */
+	DNS_OK,	      /* records of the asked type */
 	DNS_NXDOMAIN, /* the name does not exist (RFC 1035 4.1.1 rcode 3) */
 	DNS_NODATA,   /* the name exists, no records of that type (RFC 2308 2.2) */
 	DNS_SERVFAIL, /* temporary failure at the server: try again later */

@@ -1121,6 +1121,7 @@ static void atfork_child(void)
 		if (s->bfd >= 0) {
 			private_mark(s->bfd, false);
 			real()->close(s->bfd);
+			s->bfd = -1;
 		}
 	}
 	private_close(E.tun.fd);
@@ -1130,7 +1131,9 @@ static void atfork_child(void)
 		private_mark(shim_pcap_fd(&E.pcap), false);
 	E.pcap_on = false;
 	eng.mode = ENG_CHILD;
+	eng.parent_pid = eng.pid;
 	eng.pid = getpid();
+	E.refused_warned = false;
 }
 
 /* Before the process ends: hand what the program wrote to the stack,
@@ -1183,8 +1186,17 @@ static void drain_at_exit(void)
 		flush_link();
 		if (!pending && stack_tcp_busy(eng.st) == 0)
 			break;
-		if (mono_ns() >= end)
+		if (mono_ns() >= end) {
+			/* out of time: tell the peers rather than leave them
+			 * waiting on a half-open connection */
+			unsigned n = stack_tcp_abort_busy(eng.st);
+			if (n)
+				shim_log(SHIM_LOG_WARN,
+					 "exit: %u connection(s) not finished after "
+					 "NETSHIM_LINGER=%u ms: reset",
+					 n, eng.cfg.linger_ms);
 			break;
+		}
 		struct timespec ts;
 		clock_gettime(CLOCK_REALTIME, &ts);
 		ts.tv_nsec += 10 * 1000000L;
@@ -1238,6 +1250,14 @@ bool shim_has_addr(int family)
 	return family == AF_INET ? eng.cfg.addr4.family != 0 : eng.cfg.addr6.family != 0;
 }
 
+int eng_child_refuse(void)
+{
+	if (eng.mode != ENG_CHILD)
+		return 0;
+	eng_refused_warning();
+	return EACCES;
+}
+
 void eng_refused_warning(void)
 {
 	bool first;
@@ -1246,7 +1266,13 @@ void eng_refused_warning(void)
 	first = !E.refused_warned;
 	E.refused_warned = true;
 	pthread_mutex_unlock(&eng.lock);
-	if (first)
+	if (first && eng.mode == ENG_CHILD)
+		shim_say("pid %d is a fork child of pid %d, which owns the stack: it keeps "
+			 "the data of the TCP connections it inherited, nothing else (new "
+			 "sockets, accept, connect, options, UDP: EACCES) until process "
+			 "trees share one stack (README \"Processes\")",
+			 (int)getpid(), (int)eng.parent_pid);
+	else if (first)
 		shim_say("pid %d has no network: its ancestor (pid %s) holds %s, and one "
 			 "stack serves one process until process trees are shared "
 			 "(README \"Processes\")",

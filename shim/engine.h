@@ -91,6 +91,7 @@ struct engine {
 	pthread_mutex_t lock;
 	enum eng_mode mode;
 	pid_t pid;
+	pid_t parent_pid; /* ENG_CHILD: the owner it was forked from */
 	struct shim_config cfg;
 	struct stack *st;
 	int ifindex;
@@ -144,6 +145,9 @@ int eng_private_fd_new(int fd);
 void eng_wait_tx(int ms);
 /* One warning line, the first time a refused process asks for the network. */
 void eng_refused_warning(void);
+/* In a fork child (ENG_CHILD): warn once and return EACCES for a call
+ * that needs the stack; 0 elsewhere. */
+int eng_child_refuse(void);
 
 /* Conversions between sockaddr and stack_sockaddr (errno values). */
 int sa_to_stack(const struct sockaddr *sa, socklen_t len, int sock_family,

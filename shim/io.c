@@ -145,6 +145,7 @@ static ssize_t udp_recvmsg(int fd, struct shim_sock *s, struct msghdr *msg, int 
 {
 	ssize_t n;
 	struct dgram_meta m;
+	int e;
 	void *name = msg->msg_name;
 	socklen_t namelen = msg->msg_namelen;
 	size_t ctl_cap = msg->msg_controllen;
@@ -153,6 +154,9 @@ static ssize_t udp_recvmsg(int fd, struct shim_sock *s, struct msghdr *msg, int 
 		return fail(EAGAIN);
 	if (flags & MSG_OOB)
 		return fail(EOPNOTSUPP);
+	/* the sources of the datagrams are the parent's to pop */
+	if ((e = eng_child_refuse()))
+		return fail(e);
 	pthread_mutex_lock(&s->rlock);
 	for (;;) {
 		msg->msg_name = NULL;
@@ -216,6 +220,8 @@ static ssize_t udp_sendmsg(int fd, struct shim_sock *s, const struct msghdr *msg
 	(void)fd;
 	if (flags & MSG_OOB)
 		return fail(EOPNOTSUPP);
+	if ((e = eng_child_refuse()))
+		return fail(e);
 	if (msg->msg_name && msg->msg_namelen) {
 		e = sa_to_stack(msg->msg_name, msg->msg_namelen, s->family, &to);
 		if (e)

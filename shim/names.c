@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "dns.h"
+#include "log.h"
 #include "sock.h"
 
 /* ---- tunables ---------------------------------------------------------------- */
@@ -242,7 +243,7 @@ static int open_sock(int family, int type)
 
 enum xfer {
 	X_REPLY, /* s->reply holds a reply matching the question */
-	X_NONE,  /* no usable reply from this server */
+	X_NONE,	 /* no usable reply from this server */
 	X_LOCAL, /* a local error (errno) */
 };
 
@@ -260,9 +261,8 @@ static enum xfer fail_sock(int fd)
 /* One UDP exchange: a fresh socket (a fresh source port, RFC 5452 9.2),
  * replies from elsewhere or for another question ignored until the
  * deadline (RFC 5452 9.1). */
-static enum xfer ask_udp(const struct sockaddr_storage *srv, socklen_t srvlen,
-			 const uint8_t *query, size_t qlen, const struct dns_question *q,
-			 struct scratch *s)
+static enum xfer ask_udp(const struct sockaddr_storage *srv, socklen_t srvlen, const uint8_t *query,
+			 size_t qlen, const struct dns_question *q, struct scratch *s)
 {
 	struct timespec d;
 	int fd = open_sock(srv->ss_family, SOCK_DGRAM);
@@ -326,9 +326,8 @@ static bool tcp_io(int fd, uint8_t *buf, size_t len, bool out, const struct time
 
 /* The same question over TCP, after a truncated UDP reply (RFC 1035
  * 4.2.2: a two-byte length before each message; RFC 7766 5). */
-static enum xfer ask_tcp(const struct sockaddr_storage *srv, socklen_t srvlen,
-			 const uint8_t *query, size_t qlen, const struct dns_question *q,
-			 struct scratch *s)
+static enum xfer ask_tcp(const struct sockaddr_storage *srv, socklen_t srvlen, const uint8_t *query,
+			 size_t qlen, const struct dns_question *q, struct scratch *s)
 {
 	uint8_t out[DNS_UDP_MAX + 2];
 	struct timespec d;
@@ -362,14 +361,27 @@ none:
 	return X_NONE;
 }
 
+static void log_server(const struct sockaddr_storage *srv, const char *what, int err)
+{
+	char a[INET6_ADDRSTRLEN] = "?";
+	const void *p = srv->ss_family == AF_INET
+			    ? (const void *)&((const struct sockaddr_in *)srv)->sin_addr
+			    : (const void *)&((const struct sockaddr_in6 *)srv)->sin6_addr;
+
+	if (!shim_log_on(SHIM_LOG_DEBUG))
+		return;
+	inet_ntop(srv->ss_family, p, a, sizeof(a));
+	shim_log(SHIM_LOG_DEBUG, "names: DNS server %s: %s%s%s", a, what, err ? ": " : "",
+		 err ? strerror(err) : "");
+}
+
 /* Ask the configured servers: a reply is final when it says NOERROR or
  * NXDOMAIN; SERVFAIL, REFUSED and the like move on to the next server and
  * are returned only when no server says better (glibc's res_send does the
  * same).  own: the query is ours, give each send a new random ID.
  * Returns 0 with s->reply set, or -1 with errno (ETIMEDOUT: nobody
  * answered). */
-static int dns_ask(uint8_t *query, size_t qlen, struct dns_question *q, bool own,
-		   struct scratch *s)
+static int dns_ask(uint8_t *query, size_t qlen, struct dns_question *q, bool own, struct scratch *s)
 {
 	const struct shim_config *cfg = shim_cfg();
 	uint8_t *kept = NULL;
@@ -399,13 +411,16 @@ static int dns_ask(uint8_t *query, size_t qlen, struct dns_question *q, bool own
 				errno = e;
 				return -1;
 			}
-			if (x != X_REPLY)
+			if (x != X_REPLY) {
+				log_server(&srv, "no answer", errno);
 				continue;
+			}
 			rcode = dns_reply_rcode(s->reply, s->replylen);
 			if (rcode == DNS_R_NOERROR || rcode == DNS_R_NXDOMAIN) {
 				free(kept);
 				return 0;
 			}
+			log_server(&srv, "error reply", 0);
 			free(kept);
 			kept = malloc(s->replylen);
 			if (!kept)
@@ -425,7 +440,17 @@ static int dns_ask(uint8_t *query, size_t qlen, struct dns_question *q, bool own
 }
 
 /* One question for name: NL_OK with s->ans filled, or why not. */
-static enum nl dns_one(const char *name, int qtype, struct scratch *s)
+static const char *const nl_names[] = {
+    [NL_OK] = "found",
+    [NL_NOTFOUND] = "no such name",
+    [NL_NODATA] = "no such record",
+    [NL_SERVFAIL] = "server failure",
+    [NL_FAIL] = "refused or broken",
+    [NL_AGAIN] = "no answer",
+    [NL_SYSERR] = "local error",
+};
+
+static enum nl dns_one_status(const char *name, int qtype, struct scratch *s)
 {
 	struct dns_question q;
 	int qlen = dns_query_build(s->query, sizeof(s->query), 0, name, qtype, DNS_C_IN);
@@ -446,6 +471,19 @@ static enum nl dns_one(const char *name, int qtype, struct scratch *s)
 	default:
 		return NL_FAIL;
 	}
+}
+
+/* One question for name: NL_OK with s->ans filled, or why not. */
+static enum nl dns_one(const char *name, int qtype, struct scratch *s)
+{
+	int e = errno;
+	enum nl st = dns_one_status(name, qtype, s);
+
+	if (st == NL_SYSERR)
+		e = errno;
+	shim_log(SHIM_LOG_DEBUG, "names: DNS %s type %d: %s", name, qtype, nl_names[st]);
+	errno = e;
+	return st;
 }
 
 /* ---- lookups by name ---------------------------------------------------------- */
@@ -609,14 +647,17 @@ static int search_domains(char (*out)[DNS_SEARCH_LEN])
 }
 
 /* Whether DNS may be asked; *st says why not. */
-static bool dns_usable(enum nl *st)
+static bool dns_usable(const char *name, enum nl *st)
 {
 	if (shim_cfg()->ndns == 0) {
 		*st = NL_NOTFOUND; /* no server: nothing more to know */
+		shim_log(SHIM_LOG_INFO, "names: %s: in no hosts file, and no DNS server (--dns)",
+			 name);
 		return false;
 	}
 	if (!shim_network_ok()) {
 		*st = NL_AGAIN; /* see the head of this file */
+		shim_log(SHIM_LOG_INFO, "names: %s: this process has no network, no DNS", name);
 		return false;
 	}
 	return true;
@@ -644,7 +685,7 @@ static enum nl resolve_name(const char *name, const struct want *w, struct dns_h
 		localhost_lookup(name, w, h);
 		return NL_OK;
 	}
-	if (!dns_usable(&st))
+	if (!dns_usable(name, &st))
 		return st;
 	n = dns_search_list(name, (const char(*)[DNS_SEARCH_LEN])search, search_domains(search),
 			    cand, DNS_MAX_SEARCH + 1);
@@ -676,10 +717,10 @@ static enum nl resolve_addr(const struct dns_addr *a, struct dns_hostent *h, str
 		return NL_OK;
 	if (dns_hosts_byaddr(ETC_HOSTS, a, h))
 		return NL_OK;
-	if (!dns_usable(&st))
-		return st;
 	if (dns_ptr_name(a, ptr, sizeof(ptr)) < 0)
 		return NL_NOTFOUND;
+	if (!dns_usable(ptr, &st))
+		return st;
 	st = dns_one(ptr, DNS_T_PTR, s);
 	if (st != NL_OK)
 		return st;
@@ -703,13 +744,13 @@ static const struct gai_proto {
 	const char *name; /* for getservbyname_r; NULL: no services */
 	bool dflt;
 } gai_protos[] = {
-	{SOCK_STREAM, IPPROTO_TCP, "tcp", true},
-	{SOCK_DGRAM, IPPROTO_UDP, "udp", true},
-	{SOCK_DCCP, IPPROTO_DCCP, "dccp", false},
-	{SOCK_DGRAM, IPPROTO_UDPLITE, "udplite", false},
-	{SOCK_STREAM, IPPROTO_SCTP, "sctp", false},
-	{SOCK_SEQPACKET, IPPROTO_SCTP, "sctp", false},
-	{SOCK_RAW, 0, NULL, true},
+    {SOCK_STREAM, IPPROTO_TCP, "tcp", true},
+    {SOCK_DGRAM, IPPROTO_UDP, "udp", true},
+    {SOCK_DCCP, IPPROTO_DCCP, "dccp", false},
+    {SOCK_DGRAM, IPPROTO_UDPLITE, "udplite", false},
+    {SOCK_STREAM, IPPROTO_SCTP, "sctp", false},
+    {SOCK_SEQPACKET, IPPROTO_SCTP, "sctp", false},
+    {SOCK_RAW, 0, NULL, true},
 };
 #define N_PROTOS (sizeof(gai_protos) / sizeof(gai_protos[0]))
 
@@ -718,9 +759,9 @@ struct gai_tuple {
 	uint16_t port; /* network order */
 };
 
-#define GAI_FLAGS                                                                          \
-	(AI_PASSIVE | AI_CANONNAME | AI_NUMERICHOST | AI_V4MAPPED | AI_ALL | AI_ADDRCONFIG | \
-	 AI_IDN | AI_CANONIDN | 0x0100 /* AI_IDN_ALLOW_UNASSIGNED */ |                     \
+#define GAI_FLAGS                                                                                  \
+	(AI_PASSIVE | AI_CANONNAME | AI_NUMERICHOST | AI_V4MAPPED | AI_ALL | AI_ADDRCONFIG |       \
+	 AI_IDN | AI_CANONIDN | 0x0100 /* AI_IDN_ALLOW_UNASSIGNED */ |                             \
 	 0x0200 /* AI_IDN_USE_STD3_ASCII_RULES */ | AI_NUMERICSERV)
 
 /* A service name for one protocol, from /etc/services (getservbyname_r
@@ -738,9 +779,9 @@ static bool service_port(const char *service, const char *proto, uint16_t *port)
 
 /* The (type, protocol, port) tuples for hints and service (glibc 2.36's
  * rules, checked against it: see tests/integration/shim_names.sh).
- * Returns how many, or -EAI_*. */
-static int gai_tuples(const struct addrinfo *hints, const char *service, bool numeric,
-		      int num, struct gai_tuple *t)
+ * Returns how many, or an EAI_* code (negative). */
+static int gai_tuples(const struct addrinfo *hints, const char *service, bool numeric, int num,
+		      struct gai_tuple *t)
 {
 	const struct gai_proto *sel = NULL;
 	int n = 0;
@@ -756,16 +797,16 @@ static int gai_tuples(const struct addrinfo *hints, const char *service, bool nu
 			sel = p;
 		}
 		if (!sel)
-			return hints->ai_socktype ? -EAI_SOCKTYPE : -EAI_SERVICE;
+			return hints->ai_socktype ? EAI_SOCKTYPE : EAI_SERVICE;
 	}
 	if (service && sel && !sel->name)
-		return -EAI_SERVICE; /* a raw socket has no port */
+		return EAI_SERVICE; /* a raw socket has no port */
 	if (service && !numeric) {
 		uint16_t port;
 
 		if (sel) {
 			if (!service_port(service, sel->name, &port))
-				return -EAI_SERVICE;
+				return EAI_SERVICE;
 			t[n++] = (struct gai_tuple){sel->socktype, sel->protocol, port};
 			return n;
 		}
@@ -773,7 +814,7 @@ static int gai_tuples(const struct addrinfo *hints, const char *service, bool nu
 			if (gai_protos[i].name && service_port(service, gai_protos[i].name, &port))
 				t[n++] = (struct gai_tuple){gai_protos[i].socktype,
 							    gai_protos[i].protocol, port};
-		return n ? n : -EAI_SERVICE;
+		return n ? n : EAI_SERVICE;
 	}
 	if (sel) {
 		t[n++] = (struct gai_tuple){sel->socktype,
@@ -811,8 +852,7 @@ EXPORT void freeaddrinfo(struct addrinfo *ai)
 }
 
 static struct addrinfo *gai_build(const struct dns_addr *addrs, int naddrs,
-				  const struct gai_tuple *t, int nt, int flags,
-				  const char *canon)
+				  const struct gai_tuple *t, int nt, int flags, const char *canon)
 {
 	struct addrinfo *head = NULL, **tail = &head;
 
@@ -868,7 +908,8 @@ static void sort_ctx(struct dns_sort_ctx *c)
 }
 
 /* A numeric host (glibc: inet_aton's forms exactly, or inet_pton's IPv6
- * with a scope): 1 with *h set, 0 if node is not a number, -EAI_*. */
+ * with a scope): 1 with *h set, 0 if node is not a number, or an EAI_*
+ * code (negative). */
 static int gai_numeric(const char *node, const struct want *w, struct dns_hostent *h)
 {
 	struct dns_addr a;
@@ -881,7 +922,7 @@ static int gai_numeric(const char *node, const struct want *w, struct dns_hosten
 		a.family = AF_INET;
 		if (w->family == AF_INET6) {
 			if (!w->mapped)
-				return -EAI_ADDRFAMILY;
+				return EAI_ADDRFAMILY;
 			add_addr(h, &a);
 			apply_mapping(h, true);
 			return 1;
@@ -893,13 +934,13 @@ static int gai_numeric(const char *node, const struct want *w, struct dns_hosten
 	if (r == 0)
 		return 0;
 	if (r == 2 && (a.scope = if_nametoindex(scope_name)) == 0)
-		return -EAI_NONAME;
+		return EAI_NONAME;
 	a.family = AF_INET6;
 	if (w->family == AF_INET) {
 		static const uint8_t pfx[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
 
 		if (memcmp(a.a, pfx, 12) != 0)
-			return -EAI_ADDRFAMILY;
+			return EAI_ADDRFAMILY;
 		a.family = AF_INET;
 		memmove(a.a, a.a + 12, 4);
 		a.scope = 0;
@@ -965,7 +1006,7 @@ EXPORT int getaddrinfo(const char *node, const char *service, const struct addri
 	}
 	nt = gai_tuples(&h, service, numeric, num, tuples);
 	if (nt < 0)
-		return -nt;
+		return nt;
 
 	hst = malloc(sizeof(*hst));
 	if (!hst)
@@ -998,7 +1039,7 @@ EXPORT int getaddrinfo(const char *node, const char *service, const struct addri
 	} else if ((r = gai_numeric(node, &w, hst)) != 0) {
 		if (r < 0) {
 			free(hst);
-			return -r;
+			return r;
 		}
 		canon = node;
 	} else if (h.ai_flags & AI_NUMERICHOST) {
@@ -1041,24 +1082,24 @@ EXPORT const char *gai_strerror(int code)
 		int code;
 		const char *msg;
 	} msgs[] = {
-		{EAI_ADDRFAMILY, "Address family for hostname not supported"},
-		{EAI_AGAIN, "Temporary failure in name resolution"},
-		{EAI_BADFLAGS, "Bad value for ai_flags"},
-		{EAI_FAIL, "Non-recoverable failure in name resolution"},
-		{EAI_FAMILY, "ai_family not supported"},
-		{EAI_MEMORY, "Memory allocation failure"},
-		{EAI_NODATA, "No address associated with hostname"},
-		{EAI_NONAME, "Name or service not known"},
-		{EAI_SERVICE, "Servname not supported for ai_socktype"},
-		{EAI_SOCKTYPE, "ai_socktype not supported"},
-		{EAI_SYSTEM, "System error"},
-		{EAI_INPROGRESS, "Processing request in progress"},
-		{EAI_CANCELED, "Request canceled"},
-		{EAI_NOTCANCELED, "Request not canceled"},
-		{EAI_ALLDONE, "All requests done"},
-		{EAI_INTR, "Interrupted by a signal"},
-		{EAI_IDN_ENCODE, "Parameter string not correctly encoded"},
-		{EAI_OVERFLOW, "Result too large for supplied buffer"},
+	    {EAI_ADDRFAMILY, "Address family for hostname not supported"},
+	    {EAI_AGAIN, "Temporary failure in name resolution"},
+	    {EAI_BADFLAGS, "Bad value for ai_flags"},
+	    {EAI_FAIL, "Non-recoverable failure in name resolution"},
+	    {EAI_FAMILY, "ai_family not supported"},
+	    {EAI_MEMORY, "Memory allocation failure"},
+	    {EAI_NODATA, "No address associated with hostname"},
+	    {EAI_NONAME, "Name or service not known"},
+	    {EAI_SERVICE, "Servname not supported for ai_socktype"},
+	    {EAI_SOCKTYPE, "ai_socktype not supported"},
+	    {EAI_SYSTEM, "System error"},
+	    {EAI_INPROGRESS, "Processing request in progress"},
+	    {EAI_CANCELED, "Request canceled"},
+	    {EAI_NOTCANCELED, "Request not canceled"},
+	    {EAI_ALLDONE, "All requests done"},
+	    {EAI_INTR, "Interrupted by a signal"},
+	    {EAI_IDN_ENCODE, "Parameter string not correctly encoded"},
+	    {EAI_OVERFLOW, "Result too large for supplied buffer"},
 	};
 
 	for (size_t i = 0; i < sizeof(msgs) / sizeof(msgs[0]); i++)
@@ -1177,8 +1218,7 @@ EXPORT int gai_cancel(struct gaicb *req)
 	return gai_error(req) == EAI_INPROGRESS ? EAI_NOTCANCELED : EAI_ALLDONE;
 }
 
-EXPORT int gai_suspend(const struct gaicb *const list[], int nitems,
-		       const struct timespec *timeout)
+EXPORT int gai_suspend(const struct gaicb *const list[], int nitems, const struct timespec *timeout)
 {
 	struct timespec d;
 	int r = 0;
@@ -1223,8 +1263,9 @@ out:
 
 /* ---- getnameinfo ------------------------------------------------------------------ */
 
-#define NI_FLAGS (NI_NUMERICHOST | NI_NUMERICSERV | NI_NOFQDN | NI_NAMEREQD | NI_DGRAM | \
-		  NI_IDN | 0x40 | 0x80 /* the deprecated NI_IDN_* glibc still takes */)
+#define NI_FLAGS                                                                                   \
+	(NI_NUMERICHOST | NI_NUMERICSERV | NI_NOFQDN | NI_NAMEREQD | NI_DGRAM | NI_IDN | 0x40 |    \
+	 0x80 /* the deprecated NI_IDN_* glibc still takes */)
 
 static int copy_out(char *out, socklen_t cap, const char *s)
 {
@@ -1464,7 +1505,8 @@ static int hostent_pack(const struct dns_hostent *h, int af, struct hostent *he,
 
 /* Finish a gethostby*_r call: 0 with *result set, or the glibc return
  * value (0 for "no such host", EAGAIN for "try again", ERANGE for a small
- * buffer) with *h_errnop and h_errno set (Python reads h_errno). */
+ * buffer) with *h_errnop set, and h_errno but for ERANGE (Python reads
+ * h_errno). */
 static int hostent_done(enum nl st, const struct dns_hostent *h, int af, struct hostent *ret,
 			char *buf, size_t buflen, struct hostent **result, int *h_errnop)
 {
@@ -1479,23 +1521,25 @@ static int hostent_done(enum nl st, const struct dns_hostent *h, int af, struct 
 				*h_errnop = NETDB_SUCCESS;
 			return 0;
 		}
-		herr = NETDB_INTERNAL;
-		errno = ERANGE;
-	} else {
-		herr = nl_herrno(st);
-		if (st == NL_AGAIN || st == NL_SERVFAIL)
-			e = errno = EAGAIN;
-		else if (st == NL_SYSERR)
-			e = errno;
+		/* glibc leaves h_errno alone here: the caller retries with
+		 * a larger buffer */
+		if (h_errnop)
+			*h_errnop = NETDB_INTERNAL;
+		return errno = ERANGE;
 	}
+	herr = nl_herrno(st);
+	if (st == NL_AGAIN || st == NL_SERVFAIL)
+		e = errno = EAGAIN;
+	else if (st == NL_SYSERR)
+		e = errno;
 	if (h_errnop)
 		*h_errnop = herr;
 	h_errno = herr;
 	return e;
 }
 
-EXPORT int gethostbyname2_r(const char *name, int af, struct hostent *ret, char *buf,
-			    size_t buflen, struct hostent **result, int *h_errnop)
+EXPORT int gethostbyname2_r(const char *name, int af, struct hostent *ret, char *buf, size_t buflen,
+			    struct hostent **result, int *h_errnop)
 {
 	struct dns_hostent *h;
 	struct scratch *s;
@@ -1675,8 +1719,8 @@ static int answer_copy(const struct scratch *s, unsigned char *answer, int ansle
 /* One question, the answer raw: the length, or -1 with h_errno (NXDOMAIN
  * HOST_NOT_FOUND, SERVFAIL TRY_AGAIN, no answer records NO_DATA, other
  * rcodes NO_RECOVERY, as glibc's res_query).  *why says which. */
-static int query_raw(res_state statp, const char *name, int class, int type,
-		     unsigned char *answer, int anslen, enum nl *why)
+static int query_raw(res_state statp, const char *name, int class, int type, unsigned char *answer,
+		     int anslen, enum nl *why)
 {
 	struct scratch *s;
 	struct dns_question q;
@@ -1689,7 +1733,7 @@ static int query_raw(res_state statp, const char *name, int class, int type,
 		set_herr(statp, NETDB_INTERNAL);
 		return -1;
 	}
-	if (!dns_usable(&st)) {
+	if (!dns_usable(name, &st)) {
 		*why = st;
 		set_herr(statp, nl_herrno(st));
 		return -1;
@@ -1723,16 +1767,16 @@ static int query_raw(res_state statp, const char *name, int class, int type,
 		return n;
 	}
 	free(s);
-	*why = rcode == DNS_R_NOERROR    ? NL_NODATA
+	*why = rcode == DNS_R_NOERROR	 ? NL_NODATA
 	       : rcode == DNS_R_NXDOMAIN ? NL_NOTFOUND
 	       : rcode == DNS_R_SERVFAIL ? NL_SERVFAIL
-				       : NL_FAIL;
+					 : NL_FAIL;
 	set_herr(statp, nl_herrno(*why));
 	return -1;
 }
 
-static int do_query(res_state statp, const char *name, int class, int type,
-		    unsigned char *answer, int anslen)
+static int do_query(res_state statp, const char *name, int class, int type, unsigned char *answer,
+		    int anslen)
 {
 	enum nl why;
 
@@ -1740,8 +1784,8 @@ static int do_query(res_state statp, const char *name, int class, int type,
 }
 
 /* res_search: the search list as for getaddrinfo (resolve_name). */
-static int do_search(res_state statp, const char *name, int class, int type,
-		     unsigned char *answer, int anslen)
+static int do_search(res_state statp, const char *name, int class, int type, unsigned char *answer,
+		     int anslen)
 {
 	char search[DNS_MAX_SEARCH][DNS_SEARCH_LEN];
 	char cand[DNS_MAX_SEARCH + 1][DNS_NAME_BUF];
@@ -1805,8 +1849,8 @@ toolong:
 
 /* res_send: the caller's own message to our servers (never the host's);
  * the reply checked against its question and ID. */
-static int do_send(res_state statp, const unsigned char *msg, int msglen,
-		   unsigned char *answer, int anslen)
+static int do_send(res_state statp, const unsigned char *msg, int msglen, unsigned char *answer,
+		   int anslen)
 {
 	struct scratch *s;
 	struct dns_question q;
@@ -1817,7 +1861,7 @@ static int do_send(res_state statp, const unsigned char *msg, int msglen,
 		errno = EINVAL;
 		return -1;
 	}
-	if (!dns_usable(&st)) {
+	if (!dns_usable("res_send", &st)) {
 		set_herr(statp, nl_herrno(st));
 		errno = st == NL_NOTFOUND ? ECONNREFUSED : ETIMEDOUT;
 		return -1;
@@ -1857,8 +1901,7 @@ EXPORT int res_search(const char *dname, int class, int type, unsigned char *ans
 	return do_search(NULL, dname, class, type, answer, anslen);
 }
 
-EXPORT int __res_search(const char *dname, int class, int type, unsigned char *answer,
-			int anslen)
+EXPORT int __res_search(const char *dname, int class, int type, unsigned char *answer, int anslen)
 {
 	return do_search(NULL, dname, class, type, answer, anslen);
 }
@@ -1921,14 +1964,14 @@ EXPORT int __res_send(const unsigned char *msg, int msglen, unsigned char *answe
 	return do_send(NULL, msg, msglen, answer, anslen);
 }
 
-EXPORT int res_nsend(res_state statp, const unsigned char *msg, int msglen,
-		     unsigned char *answer, int anslen)
+EXPORT int res_nsend(res_state statp, const unsigned char *msg, int msglen, unsigned char *answer,
+		     int anslen)
 {
 	return do_send(statp, msg, msglen, answer, anslen);
 }
 
-EXPORT int __res_nsend(res_state statp, const unsigned char *msg, int msglen,
-		       unsigned char *answer, int anslen)
+EXPORT int __res_nsend(res_state statp, const unsigned char *msg, int msglen, unsigned char *answer,
+		       int anslen)
 {
 	return do_send(statp, msg, msglen, answer, anslen);
 }

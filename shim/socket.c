@@ -234,6 +234,8 @@ int bind(int fd, const struct sockaddr *sa, socklen_t len)
 
 	if (pass)
 		return real()->bind(fd, sa, len);
+	if ((e = eng_child_refuse()))
+		return fail(e);
 	e = sa_to_stack(sa, len, s->family, &a);
 	if (e == EAFNOSUPPORT && sa && sa->sa_family == AF_UNSPEC)
 		e = 0;
@@ -253,6 +255,8 @@ int listen(int fd, int backlog)
 
 	if (pass)
 		return real()->listen(fd, backlog);
+	if ((e = eng_child_refuse()))
+		return fail(e);
 	eng_lock();
 	if (s->type != SOCK_STREAM)
 		e = EOPNOTSUPP;
@@ -305,6 +309,9 @@ static int do_accept(int fd, struct sockaddr *sa, socklen_t *len, int flags)
 		return fail(EINVAL);
 	if (s->type != SOCK_STREAM)
 		return fail(EOPNOTSUPP);
+	/* a fork child must not take the parent's "connections wait" byte */
+	if ((e = eng_child_refuse()))
+		return fail(e);
 	for (;;) {
 		eng_lock();
 		if (s->state != SS_LISTEN || s->h < 0) {
@@ -396,6 +403,8 @@ int shim_connect(int fd, const struct sockaddr *sa, socklen_t len)
 
 	if (pass)
 		return real()->connect(fd, sa, len);
+	if ((e = eng_child_refuse()))
+		return fail(e);
 	e = sa_to_stack(sa, len, s->family, &a);
 	if (e)
 		return fail(e);
@@ -527,6 +536,12 @@ int shutdown(int fd, int how)
 		return real()->shutdown(fd, how);
 	if (how < SHUT_RD || how > SHUT_RDWR)
 		return fail(EINVAL);
+	if (eng.mode == ENG_CHILD) {
+		/* the parent's engine sees the shutdown on its B */
+		if (s->type == SOCK_STREAM && s->state == SS_OPEN)
+			return real()->shutdown(fd, how);
+		return fail(eng_child_refuse());
+	}
 	eng_lock();
 	if (s->type == SOCK_STREAM && s->state == SS_OPEN) {
 		/* On A: the kernel then gives EPIPE to later writes and end of
@@ -594,6 +609,8 @@ int setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 			return fail(ENOPROTOOPT);
 		}
 	}
+	if ((r = eng_child_refuse()))
+		return fail(r);
 	eng_lock();
 	r = s->h >= 0 ? stack_ep_setopt(eng.st, s->h, level, name, val, len) : -EBADF;
 	if (r == 0 && opt_int(val, len, &v) == 0) {

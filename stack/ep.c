@@ -233,7 +233,9 @@ int stack_ep_getsockname(struct stack *st, int h, struct stack_sockaddr *a)
 	if (!e)
 		return -EBADF;
 	*a = e->local;
-	if (!e->bound)
+	/* an accepted connection shares its listener's port without a
+	 * binding of its own: it still has that port */
+	if (!e->bound && !e->connected)
 		a->port = 0;
 	return 0;
 }

@@ -309,6 +309,10 @@ unsigned stack_ep_events(struct stack *st, int h);
  * data or a FIN the peer has not acknowledged: what a process must wait
  * for before it exits if its last bytes are to arrive. */
 unsigned stack_tcp_busy(struct stack *st);
+/* Reset every TCP connection that stack_tcp_busy counts (RST, then
+ * closed): a process leaving before its peers acknowledged everything
+ * tells them so rather than leaving them half-open.  Returns how many. */
+unsigned stack_tcp_abort_busy(struct stack *st);
 /* FIONREAD: UDP, bytes of the next datagram; TCP, bytes readable. */
 int stack_ep_pending(struct stack *st, int h);
 /* Handles whose readiness may have changed since the last call; each is

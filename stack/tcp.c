@@ -1030,6 +1030,42 @@ unsigned stack_tcp_busy(struct stack *st)
 	return n;
 }
 
+unsigned stack_tcp_abort_busy(struct stack *st)
+{
+	unsigned n = 0;
+
+	for (uint32_t i = 0; i < st->cfg.max_endpoints; i++) {
+		struct ep *e = &st->eps[i];
+		struct tcb *tp;
+
+		if (!e->used || e->proto != STACK_IPPROTO_TCP)
+			continue;
+		tp = tcb_of(st, e);
+		switch (tp->state) {
+		case TCPS_SYN_SENT:
+			tcp_drop(st, tp, ECONNABORTED);
+			n++;
+			break;
+		case TCPS_SYN_RECEIVED:
+		case TCPS_ESTABLISHED:
+		case TCPS_CLOSE_WAIT:
+			if (!(tp->sndq_bytes > 0 || tp->fin_queued))
+				break;
+			/* fall through */
+		case TCPS_FIN_WAIT_1:
+		case TCPS_CLOSING:
+		case TCPS_LAST_ACK:
+			tcp_send_segment(st, tp, TH_RST | TH_ACK, tp->snd_nxt, 0);
+			tcp_drop(st, tp, ECONNABORTED);
+			n++;
+			break;
+		default:
+			break;
+		}
+	}
+	return n;
+}
+
 void tcp_wakeup(struct stack *st, struct tcb *tp)
 {
 	ep_changed(st, ep_of_tcb(st, tp));

@@ -36,6 +36,14 @@ START_TEST(tcp_info_and_congestion)
 	ck_assert_uint_gt(ti.snd_mss, 0);
 	ck_assert_uint_ge(ti.rto, 200000); /* at least Linux's 200 ms floor */
 	ck_assert_uint_eq(ti.snd_cwnd, 10); /* RFC 6928 */
+	{
+		/* an accepted connection's name has the listener's port */
+		struct stack_sockaddr me, lme;
+		ck_assert_int_eq(stack_ep_getsockname(h.st, c.fd, &me), 0);
+		ck_assert_int_eq(stack_ep_getsockname(h.st, c.lfd, &lme), 0);
+		ck_assert_uint_ne(me.port, 0);
+		ck_assert_uint_eq(me.port, lme.port);
+	}
 	/* a short buffer gets a prefix, as Linux copies min(len, size) */
 	len = 8;
 	ck_assert_int_eq(stack_ep_getopt(h.st, c.fd, STACK_SOL_TCP, STACK_TCP_INFO, &ti, &len), 0);
@@ -48,6 +56,30 @@ START_TEST(tcp_info_and_congestion)
 			 0);
 	ck_assert_int_eq(stack_ep_setopt(h.st, c.fd, STACK_SOL_TCP, STACK_TCP_CONGESTION, "cubic", 5),
 			 -ENOENT);
+}
+END_TEST
+
+START_TEST(busy_until_acked_then_abort)
+{
+	struct tp_cfg cfg = tp_cfg(STACK_AF_INET);
+	struct iovec iov = {"abcdef", 6};
+
+	tp_server(&c, &h, &cfg);
+	ck_assert_uint_eq(stack_tcp_busy(h.st), 0); /* idle: nothing owed */
+	ck_assert_int_eq(stack_ep_sendto(h.st, c.fd, &iov, 1, 0, NULL), 6);
+	ck_assert(tp_pull_any(&h, &s)); /* the data, not acknowledged */
+	ck_assert_uint_eq(stack_tcp_busy(h.st), 1);
+	/* closed by its application, the connection still owes its bytes */
+	ck_assert_int_eq(stack_ep_close(h.st, c.fd), 0);
+	c.fd = -1;
+	ck_assert(tp_pull_any(&h, &s)); /* FIN */
+	ck_assert_uint_eq(stack_tcp_busy(h.st), 1);
+	/* giving up resets it and frees it */
+	ck_assert_uint_eq(stack_tcp_abort_busy(h.st), 1);
+	ck_assert(tp_pull_any(&h, &s));
+	ck_assert_uint_ne(s.flags & TH_RST, 0);
+	ck_assert_uint_eq(stack_tcp_busy(h.st), 0);
+	c.done = true;
 }
 END_TEST
 
@@ -242,6 +274,7 @@ Suite *suite_tcp_api(void)
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, tcp_info_and_congestion);
+	tcase_add_test(tc, busy_until_acked_then_abort);
 	tcase_add_test(tc, listener_shutdown_stops_listening);
 	tcase_add_test(tc, urgent_byte_sets_pri);
 	tcase_add_test(tc, handle_after_time_wait);
