@@ -15,6 +15,7 @@
 
 #include "engine.h"
 #include "real.h"
+#include "sock.h"
 
 static int fail(int e)
 {
@@ -22,7 +23,7 @@ static int fail(int e)
 	return -1;
 }
 
-int close(int fd)
+int shim_close(int fd)
 {
 	if (eng_private_fd(fd))
 		return fail(EBADF); /* not the program's to close */
@@ -38,6 +39,11 @@ int close(int fd)
 		sock_check_b(s);
 	eng_unlock();
 	return r;
+}
+
+int close(int fd)
+{
+	return shim_close(fd);
 }
 
 /* After the kernel gave newfd the file of oldfd. */

@@ -64,15 +64,6 @@ int __res_nsend(res_state, const unsigned char *, int, unsigned char *, int);
 
 #define EXPORT __attribute__((visibility("default")))
 
-/* TEMPORARY, until fd.c defines shim_close: a weak reference so that the
- * library links meanwhile, and the close hook (which serves netshim
- * sockets the same way) when it is missing.  Remove with the definition. */
-#pragma weak shim_close
-static int sock_close(int fd)
-{
-	return shim_close ? shim_close(fd) : close(fd);
-}
-
 /* ---- outcomes ------------------------------------------------------------------ */
 
 /* What a lookup found, in the order of precedence when two questions (A
@@ -253,7 +244,7 @@ static enum xfer fail_sock(int fd)
 	enum xfer x = local_error(e) ? X_LOCAL : X_NONE;
 
 	if (fd >= 0)
-		sock_close(fd);
+		shim_close(fd);
 	errno = e;
 	return x;
 }
@@ -290,10 +281,10 @@ static enum xfer ask_udp(const struct sockaddr_storage *srv, socklen_t srvlen, c
 		if ((size_t)n == sizeof(s->reply))
 			s->reply[2] |= DNS_F_TC >> 8;
 		s->replylen = (size_t)n;
-		sock_close(fd);
+		shim_close(fd);
 		return X_REPLY;
 	}
-	sock_close(fd);
+	shim_close(fd);
 	errno = ETIMEDOUT;
 	return X_NONE;
 }
@@ -353,10 +344,10 @@ static enum xfer ask_tcp(const struct sockaddr_storage *srv, socklen_t srvlen, c
 	    !dns_reply_matches(s->reply, len, q))
 		goto none;
 	s->replylen = len;
-	sock_close(fd);
+	shim_close(fd);
 	return X_REPLY;
 none:
-	sock_close(fd);
+	shim_close(fd);
 	errno = ETIMEDOUT;
 	return X_NONE;
 }
