@@ -477,11 +477,12 @@ static void tcp_pump_tx(struct shim_sock *s)
 			return;
 		}
 	}
-	if (s->b_eof && !s->shut_wr && s->txlen == s->txoff && s->state == SS_OPEN) {
-		/* the program shut down writing (or closed A): FIN after
-		 * everything it wrote */
-		if (!s->a_abort)
-			stack_ep_shutdown(eng.st, s->h, STACK_SHUT_WR);
+	if (s->b_eof && !s->shut_wr && !s->a_gone && s->txlen == s->txoff &&
+	    s->state == SS_OPEN) {
+		/* the program shut down writing: FIN after everything it
+		 * wrote.  (When it closed A instead, closing the endpoint
+		 * sends the FIN — or the RST SO_LINGER 0 asks for.) */
+		stack_ep_shutdown(eng.st, s->h, STACK_SHUT_WR);
 		s->shut_wr = true;
 	}
 }

@@ -88,10 +88,12 @@
 #define OPT_TCP_WMEM_DEFAULT 16384
 #define OPT_TCP_WMEM_MAX 4194304
 #define OPT_TCP_RCV_WSCALE 7
-/* Send buffers may not take the last quarter of the small-buffer pool:
- * it stays for arriving packets, ACKs above all, which free the send
- * buffers — otherwise senders could starve the receive path for good. */
-#define OPT_PBUF_RX_RESERVE_DIV 4
+/* Send buffers may not take the last half of the small-buffer pool: it
+ * stays for arriving packets, ACKs above all, which free the send buffers
+ * — otherwise senders could starve the receive path for good — and for
+ * the receive windows, which share what is free: with a quarter, a bulk
+ * sender on loopback left its own receiver windows below one MSS. */
+#define OPT_PBUF_RX_RESERVE_DIV 2
 /* Payload a small packet buffer carries for TCP (an Ethernet-MTU segment);
  * used to turn free buffers into bytes a window may promise. */
 #define OPT_TCP_PBUF_PAYLOAD 1448

@@ -205,6 +205,7 @@ struct tcb {
 	TAILQ_ENTRY(tcb) wait_link;  /* on st->tcp_waiting */
 	uint8_t waiting;             /* 1: on tcp_waiting, 2: on tcp_kicking */
 	uint8_t nobuf;               /* a send found no packet buffer */
+	uint8_t sws_override;        /* persist fired: send what fits now */
 	uint8_t pool_limited;        /* the window was cut by the pool */
 
 	/* TCP_INFO-ish totals */

@@ -421,7 +421,7 @@ void tcp_output(struct stack *st, struct tcb *tp)
 				break;
 			/* sender SWS avoidance (RFC 9293 §3.8.6.2.1): a piece
 			 * the window cut short waits unless it is large */
-			if (!all && len < tp->max_sndwnd / 2) {
+			if (!all && len < tp->max_sndwnd / 2 && !tp->sws_override) {
 				if (flight == 0)
 					arm_persist(st, tp);
 				break;

@@ -113,7 +113,11 @@ static void persist(struct stack *st, struct tcb *tp)
 		tp->backoff = 0;
 		tp->probes = 0;
 		tp->rexmit_mode = TRX_RTO;
+		/* RFC 1122 §4.2.3.4: the override timeout sends what the
+		 * window takes, even a piece the sender SWS rule would hold */
+		tp->sws_override = 1;
 		tcp_output(st, tp);
+		tp->sws_override = 0;
 		return;
 	}
 	/* tcp_probe_timer: give up like a retransmission would */
