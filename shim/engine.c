@@ -612,9 +612,10 @@ static void udp_pump_tx(struct shim_sock *s)
 {
 	for (int rounds = 0; rounds < 64 && s->bfd >= 0; rounds++) {
 		ssize_t n = real()->recv(s->bfd, E.scratch, SCRATCH, MSG_DONTWAIT);
-		if (n < 0) {
-			if (errno == EAGAIN)
-				s->b_in = false;
+		if (n <= 0) {
+			/* EAGAIN, or 0: A shut down writing (a zero-length
+			 * datagram cannot be told apart; none is sent) */
+			s->b_in = false;
 			return;
 		}
 		struct iovec iov = {.iov_base = E.scratch, .iov_len = (size_t)n};
@@ -660,6 +661,7 @@ void sock_pump(struct shim_sock *s)
 		if (!(ev & STACK_EV_OUT))
 			return;
 		s->state = SS_OPEN;
+		s->was_open = true;
 		if (afd_valid(s))
 			sock_unstuff(s, s->afd);
 		/* fall through */
@@ -667,6 +669,18 @@ void sock_pump(struct shim_sock *s)
 		tcp_pump_tx(s);
 		if (s->state == SS_OPEN)
 			tcp_pump_rx(s);
+		if (s->state == SS_OPEN && s->s_eof && s->rxlen == s->rxoff &&
+		    (stack_ep_events(eng.st, s->h) & STACK_EV_ERR)) {
+			/* reset after the peer's FIN (Linux: EPIPE in
+			 * CLOSE_WAIT): the receive path no longer asks the
+			 * stack, so collect the error here */
+			int e = 0;
+			size_t l = sizeof(e);
+			stack_ep_getopt(eng.st, s->h, STACK_SOL_SOCKET, STACK_SO_ERROR, &e, &l);
+			if (e)
+				sock_fail(s, e);
+			return;
+		}
 		if (s->a_gone && s->state == SS_OPEN && s->b_eof && s->txlen == s->txoff) {
 			if (s->a_abort) {
 				struct { int on, secs; } lg = {1, 0};

@@ -64,6 +64,10 @@ struct shim_sock {
 	bool shut_wr;     /* stack_ep_shutdown(SHUT_WR) done */
 	bool exit_close;  /* closing at process exit */
 	bool pktinfo4, pktinfo6; /* IP_PKTINFO, IPV6_RECVPKTINFO set */
+	bool was_open;     /* TCP: the connection was established once */
+	bool connect_told; /* connect() has reported the connection */
+	bool connect_failed; /* ... or its failure (Linux then disconnects:
+			      * reads give ENOTCONN, not end of file) */
 	struct timeval rcvtimeo, sndtimeo; /* as the program set them */
 	/* Bytes read from B the stack did not take yet (TCP), and bytes (or
 	 * one datagram) taken from the stack that B did not take yet. */

@@ -217,8 +217,22 @@ int ioctl(int fd, unsigned long req, ...)
 		return real()->ioctl(fd, req, arg);
 	switch (req) {
 	case FIONREAD: /* = SIOCINQ */
-		if (s->type == SOCK_DGRAM)
-			return real()->ioctl(fd, req, arg);
+		if (s->type == SOCK_DGRAM) {
+			/* the next datagram's size, as udp_ioctl (A, a
+			 * SEQPACKET socket, would sum them all) */
+			eng_lock();
+			v = 0;
+			for (unsigned i = 0; i < s->qlen; i++) {
+				struct dgram_meta *m = &s->q[(s->qhead + i) % s->qcap];
+				if (m->err == 0) {
+					v = (int)m->len;
+					break;
+				}
+			}
+			eng_unlock();
+			r = 0;
+			break;
+		}
 		r = tcp_inq(fd, s, &v);
 		break;
 	case SIOCOUTQ:

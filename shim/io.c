@@ -70,6 +70,8 @@ static int tcp_recv_check(struct shim_sock *s, int flags)
 		break;
 	}
 	e = pending_err(s);
+	if (!e && s->state == SS_DEAD && s->connect_failed)
+		return ENOTCONN; /* connect() failed and disconnected it */
 	return e;
 }
 

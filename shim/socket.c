@@ -36,6 +36,13 @@ int sa_to_stack(const struct sockaddr *sa, socklen_t len, int sock_family,
 	memset(out, 0, sizeof(*out));
 	if (!sa || len < (socklen_t)sizeof(sa_family_t))
 		return EINVAL;
+	/* inet6_bind / inet_bind check the length for their own family
+	 * before the family (EINVAL before EAFNOSUPPORT) */
+	if (sock_family == AF_INET6 && len < (socklen_t)sizeof(struct sockaddr_in6))
+		return EINVAL;
+	if (sock_family == AF_INET && sa->sa_family != AF_UNSPEC &&
+	    len < (socklen_t)sizeof(struct sockaddr_in))
+		return EINVAL;
 	switch (sa->sa_family) {
 	case AF_INET: {
 		const struct sockaddr_in *in = (const void *)sa;
@@ -348,6 +355,8 @@ static int do_accept(int fd, struct sockaddr *sa, socklen_t *len, int flags)
 						real()->close(sv[0]);
 					} else {
 						c->state = SS_OPEN;
+						c->was_open = true;
+						c->connect_told = true;
 						c->b_out = true;
 						nfd = sv[0];
 						sock_pump(c);
@@ -426,8 +435,12 @@ int shim_connect(int fd, const struct sockaddr *sa, socklen_t len)
 		r = -EALREADY;
 		break;
 	case SS_OPEN:
-		r = -EISCONN;
-		break;
+		/* __inet_stream_connect: the call that finds the
+		 * connection made reports 0, later ones EISCONN */
+		r = s->connect_told ? -EISCONN : 0;
+		s->connect_told = true;
+		eng_unlock();
+		return r ? fail(-r) : 0;
 	case SS_DEAD:
 		/* Linux: a socket whose connection failed reports the error,
 		 * else ECONNABORTED (__inet_stream_connect, sock_error) */
@@ -447,6 +460,7 @@ int shim_connect(int fd, const struct sockaddr *sa, socklen_t len)
 			return fail(EINPROGRESS);
 		}
 		if (s->state == SS_OPEN) {
+			s->connect_told = true;
 			eng_unlock();
 			return 0;
 		}
@@ -462,11 +476,13 @@ int shim_connect(int fd, const struct sockaddr *sa, socklen_t len)
 				return -1;
 			eng_lock();
 			if (s->state == SS_OPEN) {
+				s->connect_told = true;
 				eng_unlock();
 				return 0;
 			}
 			if (s->state == SS_DEAD) {
 				e = sock_take_err(s);
+				s->connect_failed = true;
 				eng_unlock();
 				return fail(e ? e : ECONNREFUSED);
 			}
@@ -555,11 +571,16 @@ int shutdown(int fd, int how)
 		r = -ENOTCONN;
 	} else {
 		r = stack_ep_shutdown(eng.st, s->h, how);
-		if (r == 0 && s->type == SOCK_DGRAM)
-			real()->shutdown(fd, how);
-		if (r == 0 && s->type == SOCK_STREAM && s->state == SS_LISTEN) {
-			/* shutdown(SHUT_RD) of a listener ends accept() */
-			sock_unstuff(s, fd);
+		/* UDP: reads on A end (Linux: recv returns 0); the write
+		 * side is the stack's (EPIPE from now on) */
+		if (r == 0 && s->type == SOCK_DGRAM && how != SHUT_WR)
+			real()->shutdown(fd, SHUT_RD);
+		if (r == 0 && s->type == SOCK_STREAM && s->state == SS_LISTEN && how != SHUT_WR &&
+		    !s->token && s->bfd >= 0) {
+			/* shutdown(SHUT_RD) of a listener ends accept(): wake
+			 * a blocked one (it then finds EINVAL) */
+			if (real()->send(s->bfd, "L", 1, MSG_DONTWAIT | MSG_NOSIGNAL) == 1)
+				s->token = true;
 		}
 	}
 	eng_unlock();
@@ -596,11 +617,10 @@ int setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 				       sizeof(struct timeval));
 			return 0;
 		case SO_RCVLOWAT:
+			/* reads happen on A: the kernel applies it there */
 			if ((r = opt_int(val, len, &v)))
 				return fail(r);
-			if (real()->setsockopt(fd, level, name, val, len) < 0)
-				return -1;
-			break;
+			return real()->setsockopt(fd, level, name, val, len);
 		case SO_TYPE:
 		case SO_DOMAIN:
 		case SO_PROTOCOL:
@@ -640,7 +660,41 @@ int getsockopt(int fd, int level, int name, void *val, socklen_t *len)
 		return real()->getsockopt(fd, level, name, val, len);
 	if (level == SOL_SOCKET && name == SO_RCVLOWAT)
 		return real()->getsockopt(fd, level, name, val, len);
+	if (*len == 0) {
+		/* Linux copies min(len, size): nothing, if the option exists */
+		char tmp[256];
+		size_t tl = sizeof(tmp);
+		eng_lock();
+		r = s->h >= 0 ? stack_ep_getopt(eng.st, s->h, level, name, tmp, &tl) : -EBADF;
+		eng_unlock();
+		return r < 0 ? fail(-r) : 0;
+	}
 	eng_lock();
+	if (level == SOL_SOCKET && name == SO_ERROR && s->type == SOCK_DGRAM) {
+		/* an ICMP error waiting beside the datagrams (a marker in the
+		 * FIFO): SO_ERROR reports and consumes it, as sock_error() */
+		for (unsigned i = 0; i < s->qlen; i++) {
+			struct dgram_meta *m = &s->q[(s->qhead + i) % s->qcap];
+			if (m->err > 0) {
+				int e = m->err;
+				m->err = -1;
+				if (i == 0) {
+					/* first in line: take its marker out of A
+					 * too, so A stops polling readable */
+					char c;
+					if (real()->recv(fd, &c, 0, MSG_DONTWAIT) == 0) {
+						s->qhead = (s->qhead + 1) % s->qcap;
+						s->qlen--;
+					}
+				}
+				eng_unlock();
+				l = *len < sizeof(int) ? *len : sizeof(int);
+				memcpy(val, &e, l);
+				*len = (socklen_t)l;
+				return 0;
+			}
+		}
+	}
 	if (level == SOL_SOCKET && name == SO_ERROR && s->err) {
 		int e = sock_take_err(s);
 		eng_unlock();

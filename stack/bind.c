@@ -113,7 +113,10 @@ static bool port_conflict(struct stack *st, const struct ep *e, uint16_t port, b
 	TAILQ_FOREACH(o, bound_list(st, e), bind_link) {
 		if (o == e || o->local.port != port || !addrs_overlap(e, o))
 			continue;
-		if (reuse && may_share(e, o, ep_is_listening(st, o) || ep_is_listening(st, e)))
+		/* inet_bind_conflict: only the other socket's listening
+		 * counts; two SO_REUSEADDR sockets bound to a port may
+		 * both exist, and the first of them may listen */
+		if (reuse && may_share(e, o, ep_is_listening(st, o)))
 			continue;
 		return true;
 	}

@@ -165,7 +165,11 @@ int stack_ep_shutdown(struct stack *st, int h, int how)
 		/* UDP: Linux marks the socket; only ENOTCONN when unconnected */
 		if (how < STACK_SHUT_RD || how > STACK_SHUT_RDWR)
 			return -EINVAL;
-		return e->connected ? 0 : -ENOTCONN;
+		if (!e->connected)
+			return -ENOTCONN;
+		if (how != STACK_SHUT_RD)
+			e->shut_wr = 1; /* sock_alloc_send_skb: EPIPE from now on */
+		return 0;
 	}
 	rc = tcp_shutdown(st, e, how);
 	stack_flush_loopback(st);
@@ -247,6 +251,10 @@ int stack_ep_getpeername(struct stack *st, int h, struct stack_sockaddr *a)
 	if (!e)
 		return -EBADF;
 	if (!e->connected)
+		return -ENOTCONN;
+	/* inet_getname: no peer while connecting or once closed */
+	if (is_tcp(e) && (tcb_of(st, e)->state == TCPS_CLOSED ||
+			  tcb_of(st, e)->state == TCPS_SYN_SENT))
 		return -ENOTCONN;
 	*a = e->remote;
 	return 0;
@@ -336,6 +344,10 @@ static int stack_ep_setopt_common(struct stack *st, struct ep *e, int level, int
 	case STACK_SOL_IP:
 		switch (name) {
 		case STACK_IP_TOS:
+			/* do_ip_setsockopt: a stream socket's ECN bits are
+			 * TCP's own business */
+			if (e->type == STACK_SOCK_STREAM)
+				v = (v & ~3) | (e->tos & 3);
 			e->tos = (uint8_t)v;
 			return 0;
 		case STACK_IP_TTL:
@@ -380,6 +392,11 @@ static int stack_ep_setopt_common(struct stack *st, struct ep *e, int level, int
 		case STACK_IPV6_RECVPKTINFO:
 			e->pktinfo6 = v != 0;
 			return 0;
+		case STACK_IPV6_TCLASS: /* the traffic class is the header's tos */
+			if (v < -1 || v > 255)
+				return -EINVAL;
+			e->tos = (uint8_t)(v == -1 ? 0 : v);
+			return 0;
 		case STACK_IPV6_MTU_DISCOVER:
 			if (v < 0 || v > 5)
 				return -EINVAL;
@@ -416,6 +433,11 @@ int stack_ep_getopt(struct stack *st, int h, int level, int name, void *val, siz
 		return -EBADF;
 	if (!val || !len || *len == 0)
 		return -EINVAL;
+	/* An IPv4 socket answers levels it does not know with EOPNOTSUPP
+	 * (ip_getsockopt), an IPv6 one with ENOPROTOOPT (ipv6_getsockopt). */
+	if (e->family == STACK_AF_INET && level != STACK_SOL_SOCKET && level != STACK_SOL_IP &&
+	    !(is_tcp(e) && level == STACK_SOL_TCP) && !(!is_tcp(e) && level == STACK_IPPROTO_UDP))
+		return -EOPNOTSUPP;
 	if (is_tcp(e) && (level == STACK_SOL_TCP ||
 			  (level == STACK_SOL_SOCKET &&
 			   (name == STACK_SO_KEEPALIVE || name == STACK_SO_OOBINLINE ||
@@ -431,6 +453,7 @@ int stack_ep_getopt(struct stack *st, int h, int level, int name, void *val, siz
 		case STACK_SO_RCVBUF: v = (int)e->rcvbuf; break;
 		case STACK_SO_SNDBUF: v = (int)e->sndbuf; break;
 		case STACK_SO_TYPE: v = e->type; break;
+		case STACK_SO_ACCEPTCONN: v = 0; break; /* UDP never listens */
 		case STACK_SO_PROTOCOL: v = e->proto; break;
 		case STACK_SO_DOMAIN: v = e->family; break;
 		case STACK_SO_ERROR:
@@ -466,6 +489,7 @@ int stack_ep_getopt(struct stack *st, int h, int level, int name, void *val, siz
 		case STACK_IPV6_UNICAST_HOPS: v = e->ttl >= 0 ? e->ttl : OPT_IP6_HOPLIMIT; break;
 		case STACK_IPV6_RECVERR: v = e->recverr; break;
 		case STACK_IPV6_RECVPKTINFO: v = e->pktinfo6; break;
+		case STACK_IPV6_TCLASS: v = e->tos; break;
 		case STACK_IPV6_MTU_DISCOVER: v = e->pmtudisc; break;
 		case STACK_IPV6_MTU:
 			v = path_mtu(st, e);

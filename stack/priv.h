@@ -332,6 +332,7 @@ struct ep {
 	/* options */
 	uint8_t v6only, reuseaddr, reuseport, recverr, broadcast;
 	uint8_t pktinfo4, pktinfo6; /* IP_PKTINFO, IPV6_RECVPKTINFO */
+	uint8_t shut_wr;   /* UDP: shutdown(SHUT_WR), sends fail EPIPE */
 	uint8_t pmtudisc;
 	uint8_t tos;
 	int ttl;           /* -1 = default */

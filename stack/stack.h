@@ -212,6 +212,7 @@ int stack_if_set_fault(struct stack *st, int ifindex,
 #define STACK_IPV6_RECVERR 25
 #define STACK_IPV6_V6ONLY 26
 #define STACK_IPV6_RECVPKTINFO 49
+#define STACK_IPV6_TCLASS 67
 #define STACK_SOL_TCP 6
 #define STACK_TCP_NODELAY 1
 #define STACK_TCP_MAXSEG 2

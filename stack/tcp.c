@@ -1205,6 +1205,7 @@ int tcp_setopt(struct stack *st, struct ep *e, int level, int name, const void *
 		tp->linger2_s = v < 0 ? -1 : (v > OPT_TCP_FIN_TIMEOUT_S ? 0 : v);
 		return 0;
 	case STACK_TCP_QUICKACK:
+		tp->quickack_off = !v;
 		if (v) {
 			tp->quickacks = OPT_TCP_MAX_QUICKACKS;
 			if (tp->delack_armed || tp->rcv_unacked) {
@@ -1339,7 +1340,7 @@ int tcp_getopt(struct stack *st, struct ep *e, int level, int name, void *val, s
 		case STACK_TCP_LINGER2:
 			v = tp->linger2_s ? tp->linger2_s : OPT_TCP_FIN_TIMEOUT_S;
 			break;
-		case STACK_TCP_QUICKACK: v = tp->quickacks > 0; break;
+		case STACK_TCP_QUICKACK: v = !tp->quickack_off; break; /* !pingpong */
 		case STACK_TCP_USER_TIMEOUT: v = (int)tp->user_timeout_ms; break;
 		default: return -ENOPROTOOPT;
 		}

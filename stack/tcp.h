@@ -170,6 +170,7 @@ struct tcb {
 	uint8_t ack_now;       /* send an ACK on the next output */
 	uint8_t delack_armed;
 	uint16_t quickacks;
+	uint8_t quickack_off;  /* TCP_QUICKACK 0: Linux's "pingpong" mode */
 	uint32_t ato_us;
 	stack_ns_t last_rcv;   /* last data segment */
 	uint32_t rcv_unacked;  /* bytes received since our last ACK */

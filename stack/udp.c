@@ -90,6 +90,8 @@ ssize_t udp_sendto(struct stack *st, struct ep *e, const struct iovec *iov, int 
 		ep_changed(st, e);
 		return take_error(e);
 	}
+	if (e->shut_wr)
+		return -EPIPE;
 	if (to && to->family != STACK_AF_UNSPEC) {
 		rc = ep_addr(e, to, &r);
 		if (rc)
