@@ -134,6 +134,8 @@ int eng_private_move(int fd)
 	struct shim_sock *s;
 
 	nfd = real()->fcntl(fd, F_DUPFD_CLOEXEC, fd + 1);
+	if (nfd < 0) /* nothing free above: any free number will do */
+		nfd = real()->fcntl(fd, F_DUPFD_CLOEXEC, 3);
 	if (nfd < 0)
 		return -errno;
 	private_mark(nfd, true);
