@@ -998,7 +998,29 @@ int tcp_unsent(struct stack *st, struct ep *e)
 	return tp->state == TCPS_LISTEN ? -EINVAL : (int)tp->sndq_bytes;
 }
 
-unsigned stack_tcp_busy(struct stack *st)
+/* Does tp still owe its peer data or a FIN (or is it still connecting)? */
+static bool tcp_owes(const struct tcb *tp)
+{
+	switch (tp->state) {
+	case TCPS_SYN_SENT:
+	case TCPS_SYN_RECEIVED:
+	case TCPS_ESTABLISHED:
+	case TCPS_CLOSE_WAIT:
+		/* a connection its application left open: owing only while
+		 * it has data (or a FIN) to deliver */
+		return tp->sndq_bytes > 0 || tp->fin_queued;
+	case TCPS_FIN_WAIT_1:
+	case TCPS_CLOSING:
+	case TCPS_LAST_ACK:
+		return true; /* our FIN is not acknowledged yet */
+	default:
+		return false;
+	}
+}
+
+/* Count (and with abort, reset) the TCP connections that owe their
+ * peers something. */
+static unsigned for_each_owing(struct stack *st, bool abort)
 {
 	unsigned n = 0;
 
@@ -1009,61 +1031,26 @@ unsigned stack_tcp_busy(struct stack *st)
 		if (!e->used || e->proto != STACK_IPPROTO_TCP)
 			continue;
 		tp = tcb_of(st, e);
-		switch (tp->state) {
-		case TCPS_SYN_SENT:
-		case TCPS_SYN_RECEIVED:
-		case TCPS_ESTABLISHED:
-		case TCPS_CLOSE_WAIT:
-			/* a connection the application left open: busy only
-			 * while it has data to deliver */
-			n += tp->sndq_bytes > 0 || tp->fin_queued;
-			break;
-		case TCPS_FIN_WAIT_1:
-		case TCPS_CLOSING:
-		case TCPS_LAST_ACK:
-			n++; /* our FIN is not acknowledged yet */
-			break;
-		default:
-			break;
-		}
+		if (!tcp_owes(tp))
+			continue;
+		n++;
+		if (!abort)
+			continue;
+		if (tp->state != TCPS_SYN_SENT)
+			tcp_send_segment(st, tp, TH_RST | TH_ACK, tp->snd_nxt, 0);
+		tcp_drop(st, tp, ECONNABORTED);
 	}
 	return n;
 }
 
+unsigned stack_tcp_busy(struct stack *st)
+{
+	return for_each_owing(st, false);
+}
+
 unsigned stack_tcp_abort_busy(struct stack *st)
 {
-	unsigned n = 0;
-
-	for (uint32_t i = 0; i < st->cfg.max_endpoints; i++) {
-		struct ep *e = &st->eps[i];
-		struct tcb *tp;
-
-		if (!e->used || e->proto != STACK_IPPROTO_TCP)
-			continue;
-		tp = tcb_of(st, e);
-		switch (tp->state) {
-		case TCPS_SYN_SENT:
-			tcp_drop(st, tp, ECONNABORTED);
-			n++;
-			break;
-		case TCPS_SYN_RECEIVED:
-		case TCPS_ESTABLISHED:
-		case TCPS_CLOSE_WAIT:
-			if (!(tp->sndq_bytes > 0 || tp->fin_queued))
-				break;
-			/* fall through */
-		case TCPS_FIN_WAIT_1:
-		case TCPS_CLOSING:
-		case TCPS_LAST_ACK:
-			tcp_send_segment(st, tp, TH_RST | TH_ACK, tp->snd_nxt, 0);
-			tcp_drop(st, tp, ECONNABORTED);
-			n++;
-			break;
-		default:
-			break;
-		}
-	}
-	return n;
+	return for_each_owing(st, true);
 }
 
 void tcp_wakeup(struct stack *st, struct tcb *tp)
