@@ -1260,6 +1260,18 @@ bool shim_network_ok(void)
 	return eng.mode == ENG_RUNNING;
 }
 
+int shim_if_list(struct stack_if_info *out, int max)
+{
+	int n;
+
+	if (eng.mode != ENG_RUNNING && eng.mode != ENG_CHILD)
+		return 0;
+	pthread_mutex_lock(&eng.lock);
+	n = stack_if_list(eng.st, out, max);
+	pthread_mutex_unlock(&eng.lock);
+	return n;
+}
+
 bool shim_has_addr(int family)
 {
 	if (eng.mode != ENG_RUNNING)

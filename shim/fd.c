@@ -248,6 +248,8 @@ int ioctl(int fd, unsigned long req, ...)
 		r = 0;
 		break;
 	default:
+		/* SIOCGIF*: the interfaces are the stack's (ifaces.c) —
+		 * hook point for issue 6 */
 		/* FIONBIO, FIOCLEX, ...: the descriptor's business */
 		return real()->ioctl(fd, req, arg);
 	}

@@ -27,6 +27,9 @@ const struct shim_config *shim_cfg(void);
 /* Whether the stack has a non-loopback address of family (AF_INET or
  * AF_INET6) configured: AI_ADDRCONFIG. */
 bool shim_has_addr(int family);
+/* The stack's interfaces and their addresses, under the engine lock
+ * (stack_if_list); 0 interfaces when this process has no stack. */
+int shim_if_list(struct stack_if_info *out, int max);
 /* Whether this process has a working stack (false in a descendant that
  * was refused the network, see README "Processes"). */
 bool shim_network_ok(void);

@@ -57,6 +57,39 @@ int stack_if_add(struct stack *st, enum stack_if_kind kind, const char *name,
 	return slot->index;
 }
 
+int stack_if_list(const struct stack *st, struct stack_if_info *out, int max)
+{
+	int n = 0;
+
+	for (int i = 0; i < OPT_MAX_IFACES; i++) {
+		const struct iface *ifp = &st->ifaces[i];
+		struct stack_if_info *o;
+
+		if (!ifp->used)
+			continue;
+		if (n++ >= max)
+			continue;
+		o = &out[n - 1];
+		memset(o, 0, sizeof(*o));
+		o->ifindex = ifp->index;
+		memcpy(o->name, ifp->name, sizeof(o->name));
+		o->kind = (enum stack_if_kind)ifp->kind;
+		o->mtu = ifp->mtu;
+		for (int f = 0; f < 2; f++) {
+			const struct ifaddr *ia = f == 0 ? ifp->addr4 : ifp->addr6;
+			for (int k = 0; k < OPT_MAX_ADDRS && o->naddr < STACK_IF_MAX_ADDRS; k++) {
+				if (!ia[k].family)
+					continue;
+				o->addrs[o->naddr].addr.family = ia[k].family;
+				memcpy(o->addrs[o->naddr].addr.addr, ia[k].addr, 16);
+				o->addrs[o->naddr].prefixlen = ia[k].plen;
+				o->naddr++;
+			}
+		}
+	}
+	return n;
+}
+
 int stack_if_set_mtu(struct stack *st, int ifindex, uint32_t mtu)
 {
 	struct iface *ifp = iface_get(st, ifindex);

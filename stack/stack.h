@@ -103,6 +103,23 @@ int stack_route_add(struct stack *st, const struct stack_sockaddr *dst,
 		    unsigned prefixlen, const struct stack_sockaddr *gw,
 		    int ifindex);
 
+/* One interface as programs see it (getifaddrs, SIOCGIF*). */
+#define STACK_IF_MAX_ADDRS 16 /* both families */
+struct stack_if_info {
+	int ifindex;
+	char name[STACK_IFNAMSIZ];
+	enum stack_if_kind kind;
+	uint32_t mtu;
+	unsigned naddr;
+	struct {
+		struct stack_sockaddr addr; /* family and addr[] */
+		unsigned prefixlen;
+	} addrs[STACK_IF_MAX_ADDRS];
+};
+/* The interfaces in index order (loopback first): fills out[0..max) and
+ * returns how many there are. */
+int stack_if_list(const struct stack *st, struct stack_if_info *out, int max);
+
 struct stack_route_result {
 	int ifindex;
 	unsigned prefixlen;            /* of the route that matched */

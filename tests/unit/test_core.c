@@ -232,6 +232,34 @@ START_TEST(timers_fire_in_order)
 }
 END_TEST
 
+START_TEST(if_list_shows_interfaces_and_addresses)
+{
+	struct harness h;
+	struct stack_if_info ifs[4];
+	char buf[STACK_ADDRSTRLEN];
+	int n;
+
+	h_setup(&h);
+	n = stack_if_list(h.st, ifs, 4);
+	ck_assert_int_eq(n, 2); /* lo and mem0 */
+	ck_assert_int_eq(ifs[0].ifindex, STACK_LOOPBACK_IFINDEX);
+	ck_assert_str_eq(ifs[0].name, "lo");
+	ck_assert_int_eq(ifs[0].kind, STACK_IF_LOOPBACK);
+	ck_assert_uint_eq(ifs[0].naddr, 2);
+	ck_assert_str_eq(stack_addr_format(&ifs[0].addrs[0].addr, buf, sizeof(buf)), "127.0.0.1");
+	ck_assert_uint_eq(ifs[0].addrs[0].prefixlen, 8);
+	ck_assert_str_eq(stack_addr_format(&ifs[0].addrs[1].addr, buf, sizeof(buf)), "::1");
+	ck_assert_int_eq(ifs[1].ifindex, h.ifindex);
+	ck_assert_uint_eq(ifs[1].naddr, 2);
+	ck_assert_str_eq(stack_addr_format(&ifs[1].addrs[0].addr, buf, sizeof(buf)), H_ADDR4);
+	ck_assert_uint_eq(ifs[1].addrs[0].prefixlen, 24);
+	ck_assert_str_eq(stack_addr_format(&ifs[1].addrs[1].addr, buf, sizeof(buf)), H_ADDR6);
+	/* a short array still learns how many there are */
+	ck_assert_int_eq(stack_if_list(h.st, ifs, 1), 2);
+	h_teardown(&h);
+}
+END_TEST
+
 Suite *suite_core(void)
 {
 	Suite *s = suite_create("core");
@@ -248,6 +276,7 @@ Suite *suite_core(void)
 	tcase_add_test(tc, arena_bounds);
 	tcase_add_test(tc, arena_holds_everything);
 	tcase_add_test(tc, timers_fire_in_order);
+	tcase_add_test(tc, if_list_shows_interfaces_and_addresses);
 	suite_add_tcase(s, tc);
 	return s;
 }
