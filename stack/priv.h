@@ -89,6 +89,8 @@ uint16_t cksum_update16(uint16_t cksum, uint16_t old, uint16_t new_);
 
 /* ---- random (rand.c): xoshiro256** with state in the stack ----------- */
 
+/* SipHash-2-4 of data under a 128-bit key (siphash.c). */
+uint64_t siphash24(const uint64_t key[2], const void *data, size_t len);
 uint64_t rand_u64(struct stack *st);
 uint32_t rand_u32(struct stack *st);
 /* Uniform in [0, n). */

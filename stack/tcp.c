@@ -309,11 +309,24 @@ void tcp_drop(struct stack *st, struct tcb *tp, int err)
 
 /* ---- identity ------------------------------------------------------------ */
 
-/* RFC 6528 §3: ISN = M + F(4-tuple, secret), M a 4 µs clock.  F here is a
- * keyed mix of the tuple; part 2 of the TCP work makes it a real PRF. */
-uint32_t tcp_isn(struct stack *st)
+/* RFC 6528 §3: ISN = M + F(localip, localport, remoteip, remoteport,
+ * secretkey), M a 4 µs clock and F a keyed PRF (SipHash-2-4, the key drawn
+ * from the stack's generator at creation): unpredictable to an off-path
+ * attacker, yet monotonic per connection tuple, so an old duplicate of an
+ * earlier incarnation falls below the new ISN. */
+uint32_t tcp_isn(struct stack *st, const struct tcb *tp)
 {
-	return (uint32_t)(st->now / 4000) + rand_u32(st);
+	uint8_t tuple[2 * 16 + 4];
+	uint64_t key[2] = {(uint64_t)st->tcp_isn_key[0] << 32 | st->tcp_isn_key[1],
+			   (uint64_t)st->tcp_isn_key[2] << 32 | st->tcp_isn_key[3]};
+
+	memcpy(tuple, tp->laddr, 16);
+	memcpy(tuple + 16, tp->raddr, 16);
+	tuple[32] = (uint8_t)(tp->lport >> 8);
+	tuple[33] = (uint8_t)tp->lport;
+	tuple[34] = (uint8_t)(tp->rport >> 8);
+	tuple[35] = (uint8_t)tp->rport;
+	return (uint32_t)(st->now / 4000) + (uint32_t)siphash24(key, tuple, sizeof(tuple));
 }
 
 static void set_identity(struct tcb *tp, const struct stack_sockaddr *lw,
@@ -330,7 +343,7 @@ static void set_identity(struct tcb *tp, const struct stack_sockaddr *lw,
 
 static void start_connection(struct stack *st, struct tcb *tp)
 {
-	tp->iss = tcp_isn(st);
+	tp->iss = tcp_isn(st, tp);
 	tp->snd_una = tp->snd_nxt = tp->snd_max = tp->iss;
 	tp->snd_up = tp->iss;
 	tp->snd_sml = tp->iss;

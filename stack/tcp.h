@@ -292,7 +292,7 @@ struct tcb *tcp_new_child(struct stack *st, struct tcb *lp, int family, const ui
 /* The child completed its handshake: queue it for accept (false: full). */
 bool tcp_child_ready(struct stack *st, struct tcb *child);
 uint32_t tcp_rcv_space(struct stack *st, struct tcb *tp);
-uint32_t tcp_isn(struct stack *st);
+uint32_t tcp_isn(struct stack *st, const struct tcb *tp);
 /* Bytes the window lets us advertise now (RFC 9293 §3.8.6.2.2). */
 void tcp_wakeup(struct stack *st, struct tcb *tp);
 /* Wait for the link or the pools: tcp_kick() resumes waiters. */

@@ -232,6 +232,20 @@ START_TEST(timers_fire_in_order)
 }
 END_TEST
 
+/* The reference vector of the SipHash paper (appendix A): key 00..0f,
+ * message 00..0e. */
+START_TEST(siphash_reference_vector)
+{
+	uint8_t msg[15];
+	uint64_t key[2] = {0x0706050403020100ull, 0x0f0e0d0c0b0a0908ull};
+
+	for (int i = 0; i < 15; i++)
+		msg[i] = (uint8_t)i;
+	ck_assert_uint_eq(siphash24(key, msg, 15), 0xa129ca6149be45e5ull);
+	ck_assert_uint_eq(siphash24(key, msg, 0), 0x726fdb47dd0e0e31ull);
+}
+END_TEST
+
 START_TEST(if_list_shows_interfaces_and_addresses)
 {
 	struct harness h;
@@ -277,6 +291,7 @@ Suite *suite_core(void)
 	tcase_add_test(tc, arena_holds_everything);
 	tcase_add_test(tc, timers_fire_in_order);
 	tcase_add_test(tc, if_list_shows_interfaces_and_addresses);
+	tcase_add_test(tc, siphash_reference_vector);
 	suite_add_tcase(s, tc);
 	return s;
 }
