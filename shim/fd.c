@@ -250,6 +250,8 @@ int ioctl(int fd, unsigned long req, ...)
 	default:
 		/* SIOCGIF*: the interfaces are the stack's (ifaces.c) —
 		 * hook point for issue 6 */
+		if (shim_if_ioctl_handles(req))
+			return shim_if_ioctl(fd, req, arg);
 		/* FIONBIO, FIOCLEX, ...: the descriptor's business */
 		return real()->ioctl(fd, req, arg);
 	}

@@ -30,6 +30,9 @@ bool shim_has_addr(int family);
 /* The stack's interfaces and their addresses, under the engine lock
  * (stack_if_list); 0 interfaces when this process has no stack. */
 int shim_if_list(struct stack_if_info *out, int max);
+/* Interface ioctls on a netshim socket (ifaces.c): which, and the answer. */
+bool shim_if_ioctl_handles(unsigned long req);
+int shim_if_ioctl(int fd, unsigned long req, void *arg);
 /* Whether this process has a working stack (false in a descendant that
  * was refused the network, see README "Processes"). */
 bool shim_network_ok(void);
