@@ -17,9 +17,17 @@
 # (BENCH_IDLE connections, default 1000: the tcpdrv process's resident
 # memory and the stack's packet buffers and endpoints; for the kernel,
 # the growth of its slab memory per socket).
+# programs: nginx (one process, sendfile; wrk -c 64 -t 2 -d 5s on a small
+#         file: requests/s) and redis-server (redis-benchmark -q -n
+#         BENCH_REDIS_N (default 100000) -c 50 -t set,get: operations/s),
+#         each once under build/netshim in namespace H with the client on
+#         the kernel side of its TUN, and once on the kernel in B with the
+#         client in A over the veth — the same program, configuration and
+#         client.  Skipped (shown as -) when nginx, wrk, redis-server or
+#         redis-benchmark is missing.
 # Needs root (namespaces, TUN).  Traffic stays in the namespaces, on
 # documentation addresses (192.0.2.0/24).  Bounded: every step has a
-# timeout; the whole run takes well under 2 minutes.
+# timeout; the whole run takes about 75 s (under 2.5 minutes).
 set -u
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -29,6 +37,8 @@ BYTES=${BENCH_BYTES:-512M}
 RR=${BENCH_RR:-20000}
 IDLE=${BENCH_IDLE:-1000}
 REPS=${BENCH_REPS:-3}
+REDIS_N=${BENCH_REDIS_N:-100000}
+WRKLUA="$ROOT/tests/integration/shim_srv_wrk.lua"
 NSS="nsbench-$$-s"
 NSA="nsbench-$$-a"
 NSB="nsbench-$$-b"
@@ -215,6 +225,142 @@ ksrv "$NSH" --port 5103 --mode echo
 h_rr=$(sreps "$NSH" rr --to 192.0.2.1 --port 5103 --count "$RR" --size 1)
 ksrv_stop
 
+# ---- programs: nginx and redis-server, under netshim and on the kernel ----------
+# prog_start NS CMD...: CMD in NS in the background (60 s bound), its PID in
+# PROG_PID; prog_stop: SIGTERM, wait (10 s), SIGKILL — under netshim the
+# TUN it created goes with it, so the next program can create it again.
+prog_start() {
+	ns=$1
+	shift
+	ip netns exec "$ns" timeout -k 5 60 "$@" >>"$TMPD/prog.log" 2>&1 &
+	PROG_PID=$!
+	PIDS="$PIDS $PROG_PID"
+}
+prog_stop() {
+	kill -TERM "$PROG_PID" 2>/dev/null
+	for _ in $(seq 100); do
+		kill -0 "$PROG_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -KILL "$PROG_PID" 2>/dev/null
+	wait "$PROG_PID" 2>/dev/null
+	PIDS=$(echo "$PIDS" | sed "s/ $PROG_PID\b//")
+}
+# until_ok WHAT CMD...: CMD succeeds within 10 s
+until_ok() {
+	what=$1
+	shift
+	for _ in $(seq 50); do
+		"$@" >/dev/null 2>&1 && return 0
+		kill -0 "$PROG_PID" 2>/dev/null || die "$what exited: $(tail -n 5 "$TMPD/prog.log")"
+		sleep 0.2
+	done
+	die "$what does not answer after 10 s: $(tail -n 5 "$TMPD/prog.log")"
+}
+# nginx_conf FILE LISTEN: one process (netshim: a fork child cannot accept),
+# sendfile, a small file, no access log
+nginx_conf() {
+	cat >"$1" <<EOF
+daemon off;
+master_process off;
+worker_processes 1;
+error_log $TMPD/nginx/error.log;
+pid $TMPD/nginx/nginx.pid;
+events { use epoll; worker_connections 1024; }
+http {
+	access_log off;
+	client_body_temp_path $TMPD/nginx/body;
+	proxy_temp_path $TMPD/nginx/proxy;
+	fastcgi_temp_path $TMPD/nginx/fastcgi;
+	scgi_temp_path $TMPD/nginx/scgi;
+	uwsgi_temp_path $TMPD/nginx/uwsgi;
+	sendfile on;
+	server { listen $2; root $TMPD/nginx/www; }
+}
+EOF
+}
+# wrk_rps NS URL: requests/s of one wrk -c 64 -t 2 -d 5s run; a socket
+# error or a non-2xx answer fails the bench
+wrk_rps() {
+	out=$(ip netns exec "$1" timeout 30 wrk -c 64 -t 2 -d 5s -s "$WRKLUA" "$2" 2>&1) ||
+		die "wrk $2: $out"
+	echo "$out" >>"$TMPD/probe.log"
+	line=$(printf '%s\n' "$out" | grep '^WRK ')
+	case "$line" in
+	*" non2xx=0 connect=0 read=0 write=0 timeout=0 "*) ;;
+	*) die "wrk $2: errors: $out" ;;
+	esac
+	printf '%s\n' "$line" | sed -n 's/.* rps=\([0-9]*\).*/\1/p'
+}
+# redis_ops NS HOST: "SET GET" operations/s of redis-benchmark -t set,get
+redis_ops() {
+	out=$(ip netns exec "$1" timeout 60 redis-benchmark -h "$2" -q -n "$REDIS_N" -c 50 \
+		-t set,get 2>&1) || die "redis-benchmark -h $2: $out"
+	out=$(printf '%s\n' "$out" | tr '\r' '\n' | grep -v 'rps=' | grep -v '^ *$')
+	echo "$out" >>"$TMPD/probe.log"
+	rset=$(printf '%s\n' "$out" | sed -n 's/^SET: \([0-9]*\).* requests per second.*/\1/p')
+	rget=$(printf '%s\n' "$out" | sed -n 's/^GET: \([0-9]*\).* requests per second.*/\1/p')
+	[ -n "$rset" ] && [ -n "$rget" ] && [ "$(printf '%s\n' "$out" | wc -l)" = 2 ] ||
+		die "redis-benchmark -h $2: $out"
+	echo "$rset $rget"
+}
+# redis_srv NS [NETSHIM...] BIND: redis-server, no persistence
+redis_srv() {
+	ns=$1
+	bind=${*: -1}
+	set -- "${@:2:$#-2}"
+	prog_start "$ns" "$@" redis-server --port 6379 --bind "$bind" --save '' \
+		--appendonly no --protected-mode no --daemonize no --dir "$TMPD/redis"
+}
+
+# num VALUE WHAT: VALUE is a number (a die inside $(...) only ends the
+# subshell: its message arrives here instead)
+num() {
+	case $1 in
+	'' | *[!0-9.]*) die "$2: ${1:-no figure}" ;;
+	esac
+}
+
+n_s=- n_k=- r_sset=- r_sget=- r_kset=- r_kget=-
+progs=1
+for p in nginx wrk redis-server redis-benchmark redis-cli curl; do
+	command -v "$p" >/dev/null 2>&1 || {
+		say "$p is not installed: no nginx/redis rows (apt-get install nginx-light wrk redis-server curl)"
+		progs=
+	}
+done
+if [ -n "$progs" ]; then
+	mkdir -p "$TMPD/nginx/www" "$TMPD/redis"
+	printf 'small file %0500d\n' 0 >"$TMPD/nginx/www/small"
+	# nginx on the kernel: B serves, A asks, over the veth
+	nginx_conf "$TMPD/nginx/k.conf" 192.0.2.2:8080
+	prog_start "$NSB" nginx -c "$TMPD/nginx/k.conf"
+	until_ok "nginx (kernel)" ip netns exec "$NSA" curl -sf -o /dev/null --max-time 1 http://192.0.2.2:8080/small
+	n_k=$(wrk_rps "$NSA" http://192.0.2.2:8080/small)
+	num "$n_k" "nginx (kernel)"
+	prog_stop
+	# nginx under netshim in H (the library creates nsh0), wrk on its kernel side
+	nginx_conf "$TMPD/nginx/s.conf" 0.0.0.0:8080
+	prog_start "$NSH" "$NETSHIM" --tun nsh0 -- nginx -c "$TMPD/nginx/s.conf"
+	until_ok "nginx (netshim)" ip netns exec "$NSH" curl -sf -o /dev/null --max-time 1 http://192.0.2.2:8080/small
+	n_s=$(wrk_rps "$NSH" http://192.0.2.2:8080/small)
+	num "$n_s" "nginx (netshim)"
+	prog_stop
+	# redis-server, the same way
+	redis_srv "$NSB" 192.0.2.2
+	until_ok "redis-server (kernel)" ip netns exec "$NSA" redis-cli -h 192.0.2.2 PING
+	out=$(redis_ops "$NSA" 192.0.2.2)
+	read -r r_kset r_kget <<<"$out"
+	num "$r_kget" "redis (kernel): $out"
+	prog_stop
+	redis_srv "$NSH" "$NETSHIM" --tun nsh0 -- 0.0.0.0
+	until_ok "redis-server (netshim)" ip netns exec "$NSH" redis-cli -h 192.0.2.2 PING
+	out=$(redis_ops "$NSH" 192.0.2.2)
+	read -r r_sset r_sget <<<"$out"
+	num "$r_sget" "redis (netshim): $out"
+	prog_stop
+fi
+
 # ---- idle connections -----------------------------------------------------------
 drv_start --listen 5004 --mode echo --max-endpoints $((IDLE + 64))
 sleep 0.2
@@ -272,6 +418,9 @@ printf '%-34s %14s %14s %8s\n' "1-byte request/response (/s)" "$s_rr" "$k_rr" "$
 printf '%-34s %14s %14s %8s\n' "shim: bulk program -> kernel (MB/s)" "$h_out" "$k_in" "$(ratio "$h_out" "$k_in")"
 printf '%-34s %14s %14s %8s\n' "shim: bulk kernel -> program (MB/s)" "$h_in" "$k_out" "$(ratio "$h_in" "$k_out")"
 printf '%-34s %14s %14s %8s\n' "shim: 1-byte request/response (/s)" "$h_rr" "$k_rr" "$(ratio "$h_rr" "$k_rr")"
+printf '%-34s %14s %14s %8s\n' "shim: nginx, wrk -c 64 (req/s)" "$n_s" "$n_k" "$(ratio "$n_s" "$n_k")"
+printf '%-34s %14s %14s %8s\n' "shim: redis SET, 50 clients (/s)" "$r_sset" "$r_kset" "$(ratio "$r_sset" "$r_kset")"
+printf '%-34s %14s %14s %8s\n' "shim: redis GET, 50 clients (/s)" "$r_sget" "$r_kget" "$(ratio "$r_sget" "$r_kget")"
 printf '%-34s %14s %14s %8s\n' "memory per idle connection (B)" "$s_rss" "$k_mem" "$(ratio "$s_rss" "$k_mem")"
 echo
 say "stack side of $IDLE idle connections: $eps endpoints, $pb_s small + $pb_l large packet buffers held; arena $arena bytes, $per_ep bytes per endpoint slot (preallocated; resident growth measured above)"

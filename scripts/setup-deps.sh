@@ -6,7 +6,8 @@
 set -eu
 
 PKGS="build-essential pkg-config check libbsd-dev iproute2 iputils-ping
-python3 coreutils curl wget socat netcat-openbsd tcpdump dnsmasq-base"
+python3 coreutils curl wget socat netcat-openbsd tcpdump dnsmasq-base
+nginx-light redis-server redis-tools iperf3 wrk"
 
 missing=""
 for p in $PKGS; do

@@ -344,10 +344,12 @@ static bool ack_input(struct stack *st, struct tcb *tp, const struct tcp_seg *se
 		tp->bytes_acked += data;
 		/* RTT: timestamps give a sample for every ACK of new data
 		 * (RFC 7323 §4); otherwise the timed segment, Karn-style */
-		if (tp->ts_ok && seg->opt.has_ts && seg->opt.tsecr)
-			tcp_rtt_sample(st, tp, (ts_now(st, tp) - seg->opt.tsecr) * 1000u);
-		else if (tp->rtt_timing && SEQ_GT(seg->ack, tp->rtt_seq))
+		/* (the timed segment first: it measures microseconds, the
+		 * millisecond timestamp clock says 0 on a fast path) */
+		if (tp->rtt_timing && SEQ_GT(seg->ack, tp->rtt_seq))
 			tcp_rtt_sample(st, tp, (uint32_t)((st->now - tp->rtt_start) / 1000));
+		else if (tp->ts_ok && seg->opt.has_ts && seg->opt.tsecr)
+			tcp_rtt_sample(st, tp, (ts_now(st, tp) - seg->opt.tsecr) * 1000u);
 		if (tp->rtt_timing && SEQ_GT(seg->ack, tp->rtt_seq))
 			tp->rtt_timing = 0;
 		tp->backoff = 0;
