@@ -10,7 +10,7 @@ BASE_CFLAGS := -std=gnu11 -Wall -Wextra -Werror -O2 -g -fPIC \
 	-Wno-missing-field-initializers $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 CFLAGS  ?=
 ALL_CFLAGS = $(BASE_CFLAGS) $(CFLAGS) -Istack -Itun -Ishim
-LIBS    := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+LIBS    := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
 SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 
 B := build

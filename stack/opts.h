@@ -100,6 +100,8 @@
 /* Out-of-order queue per connection: segments held at most. */
 #define OPT_TCP_OOQ_SEGS 512
 /* MSS assumed when the peer sends none (RFC 9293 §3.7.1, RFC 8200 §5). */
+/* The congestion control a new socket gets (Linux's default: cubic). */
+#define OPT_TCP_CC TCP_CC_CUBIC
 #define OPT_TCP_DEFAULT_MSS4 536
 #define OPT_TCP_DEFAULT_MSS6 1220
 /* RTO: RFC 6298 with Linux's TCP_RTO_MIN 200 ms floor, TCP_RTO_MAX 120 s,

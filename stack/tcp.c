@@ -204,6 +204,8 @@ static void tcb_init(struct stack *st, struct tcb *tp)
 	tp->keepintvl_s = OPT_TCP_KEEPINTVL_S;
 	tp->keepcnt = OPT_TCP_KEEPCNT;
 	tp->ssthresh = UINT32_MAX;
+	tp->cc = OPT_TCP_CC;
+	tp->hs_cur_min = tp->hs_last_min = UINT32_MAX;
 	timer_init(&tp->t_rexmit, TIMER_TCP_REXMIT);
 	timer_init(&tp->t_delack, TIMER_TCP_DELACK);
 	timer_init(&tp->t_keep, TIMER_TCP_KEEP);
@@ -502,6 +504,7 @@ struct tcb *tcp_new_child(struct stack *st, struct tcb *lp, int family, const ui
 	tp->sndbuf = lp->sndbuf;
 	tp->sndbuf_locked = lp->sndbuf_locked;
 	tp->nodelay = lp->nodelay;
+	tp->cc = lp->cc;
 	tp->cork = lp->cork;
 	tp->keepalive = lp->keepalive;
 	tp->keepidle_s = lp->keepidle_s;
@@ -1134,12 +1137,11 @@ int tcp_setopt(struct stack *st, struct ep *e, int level, int name, const void *
 		return 0;
 	}
 	if (level == STACK_SOL_TCP && name == STACK_TCP_CONGESTION) {
-		/* Linux: the name of a loaded algorithm, else ENOENT.  The
-		 * stack has one (Reno with NewReno recovery). */
+		/* Linux: the name of an algorithm it has, else ENOENT */
 		char buf[16] = {0};
 
 		memcpy(buf, val, len < sizeof(buf) - 1 ? len : sizeof(buf) - 1);
-		return strcmp(buf, "reno") == 0 ? 0 : -ENOENT;
+		return tcp_cc_set(tp, buf);
 	}
 	if (len < sizeof(int))
 		return -EINVAL;
@@ -1300,10 +1302,11 @@ int tcp_getopt(struct stack *st, struct ep *e, int level, int name, void *val, s
 		return 0;
 	}
 	if (level == STACK_SOL_TCP && name == STACK_TCP_CONGESTION) {
-		static const char name_reno[16] = "reno";
-		size_t n = *len < sizeof(name_reno) ? *len : sizeof(name_reno);
+		char buf[16] = {0}; /* TCP_CA_NAME_MAX */
+		size_t n = *len < sizeof(buf) ? *len : sizeof(buf);
 
-		memcpy(val, name_reno, n);
+		strlcpy(buf, tcp_cc_name(tp), sizeof(buf));
+		memcpy(val, buf, n);
 		*len = n;
 		return 0;
 	}

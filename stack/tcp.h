@@ -126,8 +126,15 @@ struct tcb {
 	uint16_t retransmits;  /* consecutive timeouts */
 	stack_ns_t retrans_stamp; /* when the oldest unacked data was sent */
 
-	/* congestion control: Reno with IW10 (RFC 5681, RFC 6928) */
+	/* congestion control (tcp_cc.c): IW10 (RFC 6928), the algorithm
+	 * by index, CUBIC's state (segments, seconds) and HyStart++'s */
 	uint32_t cwnd, ssthresh;
+	uint8_t cc;            /* enum tcp_cc_algo */
+	uint8_t hs_done;       /* HyStart++ finished (or a loss came first) */
+	uint8_t hs_samples;
+	uint32_t hs_round_end, hs_cur_min, hs_last_min;
+	stack_ns_t cub_epoch;  /* start of this congestion-avoidance epoch, 0 = none */
+	double cub_wmax, cub_k, cub_west;
 	uint32_t dupacks;
 	uint32_t recover;      /* RFC 6582: snd_max at loss */
 	uint8_t in_recovery;
@@ -293,6 +300,15 @@ struct tcb *tcp_new_child(struct stack *st, struct tcb *lp, int family, const ui
 bool tcp_child_ready(struct stack *st, struct tcb *child);
 uint32_t tcp_rcv_space(struct stack *st, struct tcb *tp);
 uint32_t tcp_isn(struct stack *st, const struct tcb *tp);
+
+/* tcp_cc.c */
+enum tcp_cc_algo { TCP_CC_RENO, TCP_CC_CUBIC };
+void tcp_cc_ack(struct stack *st, struct tcb *tp, uint32_t acked);
+void tcp_cc_loss(struct stack *st, struct tcb *tp);
+void tcp_cc_rtt(struct stack *st, struct tcb *tp, uint32_t rtt_us);
+int tcp_cc_set(struct tcb *tp, const char *name);
+const char *tcp_cc_name(const struct tcb *tp);
+double tcp_cubic_window(double t, double k, double w_max);
 /* Bytes the window lets us advertise now (RFC 9293 §3.8.6.2.2). */
 void tcp_wakeup(struct stack *st, struct tcb *tp);
 /* Wait for the link or the pools: tcp_kick() resumes waiters. */

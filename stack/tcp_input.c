@@ -285,28 +285,13 @@ static void sndq_trim(struct stack *st, struct tcb *tp, uint32_t n)
 	}
 }
 
-/* RFC 5681 §3.1 growth with appropriate byte counting (RFC 3465, L = 2). */
-static void cwnd_grow(struct tcb *tp, uint32_t acked)
-{
-	uint32_t mss = tp->mss;
-
-	if (tp->cwnd < tp->ssthresh) {
-		tp->cwnd += acked < 2 * mss ? acked : 2 * mss;
-	} else {
-		uint32_t inc = (uint32_t)((uint64_t)mss * mss / (tp->cwnd ? tp->cwnd : 1));
-
-		tp->cwnd += inc ? inc : 1;
-	}
-	if (tp->cwnd > (1u << 30))
-		tp->cwnd = 1u << 30;
-}
-
 static void fast_retransmit(struct stack *st, struct tcb *tp)
 {
-	uint32_t flight = tp->snd_max - tp->snd_una, len = tp->sndq_bytes;
+	uint32_t len = tp->sndq_bytes;
 
-	/* RFC 5681 §3.2 and RFC 6582 (NewReno) */
-	tp->ssthresh = flight / 2 > 2u * tp->mss ? flight / 2 : 2u * tp->mss;
+	/* RFC 5681 §3.2 and RFC 6582 (NewReno); ssthresh from the
+	 * connection's algorithm (tcp_cc.c) */
+	tcp_cc_loss(st, tp);
 	tp->recover = tp->snd_max;
 	tp->in_recovery = 1;
 	tp->cwnd = tp->ssthresh + 3u * tp->mss;
@@ -319,6 +304,18 @@ static void fast_retransmit(struct stack *st, struct tcb *tp)
 	else if (tp->fin_queued)
 		tcp_send_segment(st, tp, TH_ACK | TH_FIN, tp->snd_una, 0);
 	tcp_arm_rexmit(st, tp);
+}
+
+/* Was the window the limit before this ACK?  Growing cwnd when the
+ * application or the peer's window held the sender back makes it
+ * meaningless (RFC 7661 §4; Linux's tcp_is_cwnd_limited). */
+static bool cwnd_limited(const struct tcb *tp, uint32_t acked)
+{
+	uint32_t flight = tp->snd_max - tp->snd_una + acked;
+
+	if (tp->cwnd < tp->ssthresh) /* slow start: up to twice the flight */
+		return tp->cwnd < 2 * flight;
+	return flight + 3u * tp->mss >= tp->cwnd;
 }
 
 /* ACK processing (RFC 9293 §3.10.7.4 "fifth, check the ACK field").
@@ -367,8 +364,8 @@ static bool ack_input(struct stack *st, struct tcb *tp, const struct tcp_seg *se
 					tcp_send_segment(st, tp, TH_ACK, tp->snd_una, len);
 				tp->cwnd = tp->cwnd > acked ? tp->cwnd - acked + tp->mss : tp->mss;
 			}
-		} else {
-			cwnd_grow(tp, acked);
+		} else if (cwnd_limited(tp, acked)) {
+			tcp_cc_ack(st, tp, acked);
 		}
 		tp->dupacks = 0;
 		if (tp->snd_una == tp->snd_max) {

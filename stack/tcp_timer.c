@@ -41,6 +41,7 @@ void tcp_rtt_sample(struct stack *st, struct tcb *tp, uint32_t r)
 		tp->rttvar_us = (3 * tp->rttvar_us + delta) / 4;
 		tp->srtt_us = (7 * tp->srtt_us + r) / 8;
 	}
+	tcp_cc_rtt(st, tp, r);
 	var4 = 4ull * tp->rttvar_us;
 	if (var4 < OPT_TCP_RTO_MIN_US)
 		var4 = OPT_TCP_RTO_MIN_US;
@@ -138,7 +139,7 @@ static void persist(struct stack *st, struct tcb *tp)
 void tcp_timer_rexmit(struct stack *st, struct timer *t)
 {
 	struct tcb *tp = container_of(t, struct tcb, t_rexmit);
-	uint32_t flight, mss;
+	uint32_t mss;
 
 	switch (tp->state) {
 	case TCPS_SYN_SENT:
@@ -168,9 +169,8 @@ void tcp_timer_rexmit(struct stack *st, struct timer *t)
 	/* RFC 5681 §3.1 eqn. 4 and RFC 6298 §5.5-5.7: halve, restart from
 	 * one segment, back off, resend from the oldest unacked byte. */
 	mss = tp->mss ? tp->mss : OPT_TCP_DEFAULT_MSS4;
-	flight = tp->snd_max - tp->snd_una;
 	if (!tp->in_recovery || tp->retransmits == 0)
-		tp->ssthresh = flight / 2 > 2 * mss ? flight / 2 : 2 * mss;
+		tcp_cc_loss(st, tp); /* RFC 9438 §4.8 / RFC 5681 eqn. 4 */
 	tp->cwnd = mss;
 	tp->in_recovery = 0;
 	tp->dupacks = 0;

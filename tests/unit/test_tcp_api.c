@@ -4,9 +4,13 @@
  * usable after the connection ends.
  */
 #include <linux/tcp.h> /* struct tcp_info: the layout TCP_INFO must match */
+#include <math.h>
 #include <stddef.h>
+#include <string.h>
 
 #include "tcp_peer.h"
+#include "priv.h"
+#include "tcp.h"
 
 _Static_assert(sizeof(struct stack_tcp_info) == sizeof(struct tcp_info), "TCP_INFO size");
 _Static_assert(offsetof(struct stack_tcp_info, snd_wnd) == offsetof(struct tcp_info, tcpi_snd_wnd),
@@ -51,11 +55,69 @@ START_TEST(tcp_info_and_congestion)
 	len = sizeof(name);
 	ck_assert_int_eq(stack_ep_getopt(h.st, c.fd, STACK_SOL_TCP, STACK_TCP_CONGESTION, name, &len),
 			 0);
-	ck_assert_str_eq(name, "reno");
+	ck_assert_str_eq(name, "cubic"); /* the default, as Linux's */
 	ck_assert_int_eq(stack_ep_setopt(h.st, c.fd, STACK_SOL_TCP, STACK_TCP_CONGESTION, "reno", 4),
 			 0);
-	ck_assert_int_eq(stack_ep_setopt(h.st, c.fd, STACK_SOL_TCP, STACK_TCP_CONGESTION, "cubic", 5),
+	len = sizeof(name);
+	ck_assert_int_eq(stack_ep_getopt(h.st, c.fd, STACK_SOL_TCP, STACK_TCP_CONGESTION, name, &len),
+			 0);
+	ck_assert_str_eq(name, "reno");
+	ck_assert_int_eq(stack_ep_setopt(h.st, c.fd, STACK_SOL_TCP, STACK_TCP_CONGESTION, "vegas", 5),
 			 -ENOENT);
+}
+END_TEST
+
+/* CUBIC's window after a loss follows RFC 9438's curve: W_max is the
+ * window at the loss, ssthresh 0.7 of it, and with one window acked per
+ * RTT the window stays on W_cubic(t + RTT) (clamped to 1.5 cwnd per RTT)
+ * once above the Reno-friendly estimate: at t = K it is back at W_max,
+ * and it grows as C (t - K)^3 beyond. */
+START_TEST(cubic_follows_rfc9438)
+{
+	struct tcb tp;
+	const uint32_t mss = 1000;
+	const double wmax = 100, rtt = 0.1;
+	double k = cbrt(wmax * (1 - 0.7) / 0.4), t;
+	stack_ns_t t0;
+
+	memset(&tp, 0, sizeof(tp));
+	tp.mss = mss;
+	tp.cc = TCP_CC_CUBIC;
+	tp.cwnd = (uint32_t)wmax * mss;
+	tp.srtt_us = (uint32_t)(rtt * 1e6);
+	tp.snd_una = 1;
+	tp.snd_max = 1 + tp.cwnd; /* a full window in flight */
+	tcp_cc_loss(h.st, &tp);
+	ck_assert_uint_eq(tp.ssthresh, 70 * mss);
+	ck_assert(fabs(tp.cub_wmax - wmax) < 1e-9);
+	tp.cwnd = tp.ssthresh; /* recovery over */
+	t0 = h.st->now;
+	for (int step = 1; step <= 80; step++) { /* 8 s of round trips */
+		uint32_t acked = tp.cwnd;
+
+		h.st->now = t0 + (stack_ns_t)step * 100 * STACK_NS_PER_MS;
+		for (uint32_t a = 0; a < acked; a += mss)
+			tcp_cc_ack(h.st, &tp, mss);
+		t = step * rtt;
+		if (step * rtt > 1.0) {
+			double want = tcp_cubic_window(t + rtt, k, wmax), w = tp.cwnd / (double)mss;
+			/* the curve is followed within a round trip's step */
+			ck_assert_msg(w >= 0.9 * want,
+				      "t=%.1f cwnd %.1f segments, W_cubic(t+RTT) %.1f", t, w, want);
+			ck_assert_msg(w <= 1.05 * want + 1, "t=%.1f cwnd %.1f above W_cubic %.1f", t,
+				      w, want);
+		}
+		if (step == (int)(k / rtt + 0.5))
+			ck_assert_msg(fabs(tp.cwnd / (double)mss - wmax) < 3,
+				      "at K=%.2f s cwnd %.1f, want about W_max", k, tp.cwnd / (double)mss);
+	}
+	/* after K the window passes W_max, on the convex side */
+	ck_assert_uint_gt(tp.cwnd, (uint32_t)(wmax * 1.2) * mss);
+	/* a second loss below W_max: fast convergence lowers W_max */
+	tp.cwnd = 90 * mss;
+	tp.cub_wmax = 100;
+	tcp_cc_loss(h.st, &tp);
+	ck_assert(fabs(tp.cub_wmax - 90 * 1.7 / 2) < 1e-6);
 }
 END_TEST
 
@@ -275,6 +337,7 @@ Suite *suite_tcp_api(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, tcp_info_and_congestion);
 	tcase_add_test(tc, busy_until_acked_then_abort);
+	tcase_add_test(tc, cubic_follows_rfc9438);
 	tcase_add_test(tc, listener_shutdown_stops_listening);
 	tcase_add_test(tc, urgent_byte_sets_pri);
 	tcase_add_test(tc, handle_after_time_wait);
