@@ -645,10 +645,19 @@ void sock_pump(struct shim_sock *s)
 	case SS_FRESH:
 		return;
 	case SS_LISTEN:
-		if ((ev & STACK_EV_IN) && !s->token && s->bfd >= 0) {
-			if (real()->send(s->bfd, "L", 1, MSG_DONTWAIT | MSG_NOSIGNAL) == 1)
-				s->token = true;
+		{
+			/* a byte for each connection that joined the queue, so
+			 * an edge-triggered epoll sees every arrival, as on
+			 * Linux (the bytes go when the queue empties) */
+			int q = stack_ep_acceptq(eng.st, s->h);
+			if (q > s->acceptq_seen && s->bfd >= 0 && s->tokens < 65536) {
+				if (real()->send(s->bfd, "L", 1, MSG_DONTWAIT | MSG_NOSIGNAL) == 1)
+					s->tokens++;
+			}
+			if (q >= 0)
+				s->acceptq_seen = q;
 		}
+		(void)ev;
 		if (s->a_gone)
 			sock_release(s);
 		return;
@@ -679,8 +688,13 @@ void sock_pump(struct shim_sock *s)
 			int e = 0;
 			size_t l = sizeof(e);
 			stack_ep_getopt(eng.st, s->h, STACK_SOL_SOCKET, STACK_SO_ERROR, &e, &l);
-			if (e)
+			if (e) {
+				/* Linux reads end of file first (the FIN came
+				 * before the reset); A polls ERR as on Linux,
+				 * and the read hooks answer 0 */
+				s->err_after_eof = true;
 				sock_fail(s, e);
+			}
 			return;
 		}
 		if (s->a_gone && s->state == SS_OPEN && s->b_eof && s->txlen == s->txoff) {
@@ -877,9 +891,12 @@ static void *stack_thread(void *arg)
 		stack_ns_t now = mono_ns(), next;
 		int timeout;
 
+		bool draining;
+
 		pthread_mutex_lock(&eng.lock);
 		next = stack_next_deadline(eng.st);
 		E.deadline = next;
+		draining = E.draining;
 		pthread_mutex_unlock(&eng.lock);
 		if (next == STACK_NS_NEVER)
 			timeout = -1;
@@ -887,7 +904,7 @@ static void *stack_thread(void *arg)
 			timeout = 0;
 		else
 			timeout = (int)((next - now + STACK_NS_PER_MS - 1) / STACK_NS_PER_MS);
-		if (E.draining && (timeout < 0 || timeout > 10))
+		if (draining && (timeout < 0 || timeout > 10))
 			timeout = 10;
 
 		int n = epoll_wait(E.epfd, evs, MAX_EVENTS, timeout);

@@ -53,7 +53,9 @@ struct shim_sock {
 	int err;          /* error to report once (SO_ERROR, next call) */
 	uint32_t stuffed; /* bytes queued from A into B to make A unwritable */
 	int a_sndbuf;     /* A's SO_SNDBUF before stuffing */
-	bool token;       /* listen: a byte sits in A's receive queue */
+	uint32_t tokens;  /* listen: bytes in A's receive queue, one per
+			   * connection that arrived (an edge for each) */
+	int acceptq_seen; /* listen: the accept queue's length last seen */
 	bool b_in;        /* B readable (edge seen, not yet drained) */
 	bool b_out;       /* B writable */
 	bool b_eof;       /* B read 0: the program shut down writing */
@@ -65,6 +67,8 @@ struct shim_sock {
 	bool exit_close;  /* closing at process exit */
 	bool pktinfo4, pktinfo6; /* IP_PKTINFO, IPV6_RECVPKTINFO set */
 	bool was_open;     /* TCP: the connection was established once */
+	bool err_after_eof; /* the error came after the peer's FIN: reads
+			     * give end of file, sends and SO_ERROR the error */
 	bool connect_told; /* connect() has reported the connection */
 	bool connect_failed; /* ... or its failure (Linux then disconnects:
 			      * reads give ENOTCONN, not end of file) */

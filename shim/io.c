@@ -53,7 +53,8 @@ static int pending_err(struct shim_sock *s)
 }
 
 /* What a receive on TCP socket s should do before the kernel call:
- * 0 = go to A, else an errno. */
+ * 0 = go to A, RECV_EOF = return 0, else an errno. */
+#define RECV_EOF (-1)
 static int tcp_recv_check(struct shim_sock *s, int flags)
 {
 	int e;
@@ -69,6 +70,8 @@ static int tcp_recv_check(struct shim_sock *s, int flags)
 	default:
 		break;
 	}
+	if (s->err_after_eof)
+		return RECV_EOF; /* the error waits for a send or SO_ERROR */
 	e = pending_err(s);
 	if (!e && s->state == SS_DEAD && s->connect_failed)
 		return ENOTCONN; /* connect() failed and disconnected it */
@@ -291,8 +294,14 @@ static ssize_t do_recvmsg(int fd, struct msghdr *msg, int flags)
 	}
 	if (s->type == SOCK_DGRAM)
 		return udp_recvmsg(fd, s, msg, flags);
-	if ((e = tcp_recv_check(s, flags)))
+	if ((e = tcp_recv_check(s, flags))) {
+		if (e == RECV_EOF) {
+			msg->msg_namelen = 0;
+			msg->msg_controllen = 0;
+			return 0;
+		}
 		return fail(e);
+	}
 	n = real()->recvmsg(fd, msg, flags);
 	if (n >= 0)
 		msg->msg_namelen = 0;
@@ -368,7 +377,7 @@ ssize_t read(int fd, void *buf, size_t len)
 		return real()->read(fd, buf, len);
 	if (s->type == SOCK_STREAM) {
 		if ((e = tcp_recv_check(s, 0)))
-			return fail(e);
+			return e == RECV_EOF ? 0 : fail(e);
 		return real()->read(fd, buf, len);
 	}
 	return recv_buf(fd, buf, len, 0, NULL, NULL);

@@ -293,12 +293,16 @@ static void drop_token(struct shim_sock *s, int fd)
 {
 	char c;
 
-	if (!s->token)
+	int q = stack_ep_acceptq(eng.st, s->h);
+
+	if (q >= 0)
+		s->acceptq_seen = q;
+	if (!s->tokens || (stack_ep_events(eng.st, s->h) & STACK_EV_IN))
 		return;
-	if (stack_ep_events(eng.st, s->h) & STACK_EV_IN)
-		return;
-	if (real()->recv(fd, &c, 1, MSG_DONTWAIT) == 1)
-		s->token = false;
+	/* the queue is empty: A stops polling readable */
+	while (s->tokens && real()->recv(fd, &c, 1, MSG_DONTWAIT) == 1)
+		s->tokens--;
+	s->tokens = 0;
 }
 
 static int do_accept(int fd, struct sockaddr *sa, socklen_t *len, int flags)
@@ -576,11 +580,11 @@ int shutdown(int fd, int how)
 		if (r == 0 && s->type == SOCK_DGRAM && how != SHUT_WR)
 			real()->shutdown(fd, SHUT_RD);
 		if (r == 0 && s->type == SOCK_STREAM && s->state == SS_LISTEN && how != SHUT_WR &&
-		    !s->token && s->bfd >= 0) {
+		    !s->tokens && s->bfd >= 0) {
 			/* shutdown(SHUT_RD) of a listener ends accept(): wake
 			 * a blocked one (it then finds EINVAL) */
 			if (real()->send(s->bfd, "L", 1, MSG_DONTWAIT | MSG_NOSIGNAL) == 1)
-				s->token = true;
+				s->tokens++;
 		}
 	}
 	eng_unlock();

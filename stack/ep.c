@@ -176,6 +176,15 @@ int stack_ep_shutdown(struct stack *st, int h, int how)
 	return rc;
 }
 
+int stack_ep_acceptq(struct stack *st, int h)
+{
+	struct ep *e = ep_get(st, h);
+
+	if (!e)
+		return -EBADF;
+	return is_tcp(e) ? tcp_acceptq(st, e) : -EINVAL;
+}
+
 int stack_ep_unsent(struct stack *st, int h)
 {
 	struct ep *e = ep_get(st, h);

@@ -292,6 +292,8 @@ int stack_ep_listen(struct stack *st, int h, int backlog);
 int stack_ep_accept(struct stack *st, int h, struct stack_sockaddr *peer);
 /* shutdown(2): STACK_SHUT_RD / WR / RDWR; -ENOTCONN when not connected. */
 int stack_ep_shutdown(struct stack *st, int h, int how);
+/* TCP: connections waiting in a listener's accept queue, or -EINVAL. */
+int stack_ep_acceptq(struct stack *st, int h);
 /* TCP: bytes written but not yet acknowledged (SIOCOUTQ), or -errno. */
 int stack_ep_unsent(struct stack *st, int h);
 int stack_ep_bind(struct stack *st, int h, const struct stack_sockaddr *a);

@@ -1007,6 +1007,13 @@ int tcp_pending(struct stack *st, struct ep *e)
 	return tp->state == TCPS_LISTEN ? -EINVAL : (int)tp->rcvq_bytes;
 }
 
+int tcp_acceptq(struct stack *st, struct ep *e)
+{
+	struct tcb *tp = tcb_of(st, e);
+
+	return tp->state == TCPS_LISTEN ? (int)tp->acceptq_len : -EINVAL;
+}
+
 int tcp_unsent(struct stack *st, struct ep *e)
 {
 	struct tcb *tp = tcb_of(st, e);

@@ -333,6 +333,7 @@ int tcp_shutdown(struct stack *st, struct ep *e, int how);
 void tcp_close(struct stack *st, struct ep *e);
 unsigned tcp_events(struct stack *st, struct ep *e);
 int tcp_pending(struct stack *st, struct ep *e);
+int tcp_acceptq(struct stack *st, struct ep *e);
 int tcp_unsent(struct stack *st, struct ep *e);
 int tcp_setopt(struct stack *st, struct ep *e, int level, int name, const void *val,
 	       size_t len);
