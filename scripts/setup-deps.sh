@@ -7,7 +7,7 @@ set -eu
 
 PKGS="build-essential pkg-config check libbsd-dev iproute2 iputils-ping
 python3 coreutils curl wget socat netcat-openbsd tcpdump dnsmasq-base
-nginx-light redis-server redis-tools iperf3 wrk"
+nginx-light redis-server redis-tools iperf3 wrk clang valgrind"
 
 missing=""
 for p in $PKGS; do
