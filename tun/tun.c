@@ -123,6 +123,15 @@ static int set_mtu(int s, const char *name, uint32_t mtu)
 	return ioctl(s, SIOCSIFMTU, &ifr) < 0 ? -errno : 0;
 }
 
+static int set_txqlen(int s, const char *name, int qlen)
+{
+	struct ifreq ifr;
+
+	ifreq_init(&ifr, name);
+	ifr.ifr_qlen = qlen;
+	return ioctl(s, SIOCSIFTXQLEN, &ifr) < 0 ? -errno : 0;
+}
+
 /* Bring the link up; *was_up tells whether it already was. */
 static int set_up(int s, const char *name, bool *was_up)
 {
@@ -424,6 +433,9 @@ int tun_open(struct tun *t, const struct tun_config *cfg)
 			}
 			t->mtu = cfg->mtu;
 		}
+		if (set_txqlen(ctl, t->name, TUN_TXQLEN) < 0)
+			snprintf(t->warn, sizeof(t->warn), "%s: cannot set txqueuelen %d", t->name,
+				 TUN_TXQLEN);
 		err = configure_kernel_side(t, cfg, ctl);
 	} else {
 		err = adopt_existing(t, cfg, ctl);

@@ -20,6 +20,10 @@
 
 #define TUN_DEV_PATH "/dev/net/tun"
 #define TUN_ERRLEN 256
+/* Packets the kernel may queue towards us on a device we create (its
+ * default, 500, overflows when several kernel senders burst at once while
+ * the stack is busy: every overflow is a TCP retransmission). */
+#define TUN_TXQLEN 4096
 
 /* What tun_open should do.  The addresses are the kernel's side of the
  * link, applied only when tun_open created the device: an existing device
