@@ -61,11 +61,12 @@ async def server(port, secs):
     s6 = await asyncio.start_server(handle, "::", port, backlog=512,
                                     reuse_address=True)
     # asyncio sets IPV6_V6ONLY on its [::] listener: two sockets, one port
-    print("listening", flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     loop.add_signal_handler(signal.SIGTERM, stop.set)
     loop.add_signal_handler(signal.SIGINT, stop.set)
+    # only now: a SIGTERM right after "listening" must find the handler
+    print("listening", flush=True)
     try:
         await asyncio.wait_for(stop.wait(), secs)
     except asyncio.TimeoutError:
