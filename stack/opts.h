@@ -94,6 +94,14 @@
  * the receive windows, which share what is free: with a quarter, a bulk
  * sender on loopback left its own receiver windows below one MSS. */
 #define OPT_PBUF_RX_RESERVE_DIV 2
+/* ...but, like Linux's tcp_wmem[0], each socket may always queue this much
+ * to send (when a buffer is free at all): a server whose peers filled the
+ * pool with data it has not read yet can still answer, and so read on. */
+#define OPT_TCP_WMEM_MIN 4096
+/* Receive windows never promise the last eighth of the small-buffer pool:
+ * it is what those minimum send queues draw on.  Without it, 200 peers
+ * whose data an echo server had not read yet took every buffer. */
+#define OPT_PBUF_TX_RESERVE_DIV 8
 /* Payload a small packet buffer carries for TCP (an Ethernet-MTU segment);
  * used to turn free buffers into bytes a window may promise. */
 #define OPT_TCP_PBUF_PAYLOAD 1448

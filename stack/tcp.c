@@ -610,8 +610,11 @@ static uint32_t sndq_append(struct stack *st, struct tcb *tp, const struct iovec
 			if (!p || pbuf_tailroom(p) == 0) {
 				const struct pool *pl = &st->pools[PBUF_SMALL];
 
-				if (pl->total - pl->used <= pl->total / OPT_PBUF_RX_RESERVE_DIV)
-					return done; /* the rest is for arriving packets */
+				/* the rest is for arriving packets — except a
+				 * socket's first OPT_TCP_WMEM_MIN bytes */
+				if (tp->sndq_bytes >= OPT_TCP_WMEM_MIN &&
+				    pl->total - pl->used <= pl->total / OPT_PBUF_RX_RESERVE_DIV)
+					return done;
 				p = pbuf_alloc_class(st, PBUF_SMALL);
 				if (!p)
 					return done;
@@ -685,14 +688,17 @@ ssize_t tcp_send(struct stack *st, struct ep *e, const struct iovec *iov, int io
 
 /* Room to offer the peer: what the receive buffer has left, and no more
  * than a share of what the packet pool has free — half of it split among
- * the connections — so that together they cannot promise more memory than
- * the arena holds (Linux's tcp_mem pressure, in its simplest form). */
+ * the connections, after the part kept for sending — so that together
+ * they cannot promise more memory than the arena holds (Linux's tcp_mem
+ * pressure, in its simplest form).  A window promised is never taken back,
+ * so the promises outstanding stay below half of what is free. */
 static uint32_t rcv_space(struct stack *st, struct tcb *tp, uint32_t reserve)
 {
 	uint32_t used = tp->rcvq_bytes + tp->ooq_bytes, space;
 	const struct pool *pl = &st->pools[PBUF_SMALL];
 	uint32_t share = 2 * (st->tcp_nconn > 2 ? st->tcp_nconn : 2);
-	uint32_t nfree = pl->total - pl->used > reserve ? pl->total - pl->used - reserve : 0;
+	uint32_t keep = reserve + pl->total / OPT_PBUF_TX_RESERVE_DIV;
+	uint32_t nfree = pl->total - pl->used > keep ? pl->total - pl->used - keep : 0;
 	uint64_t pool_free = (uint64_t)nfree * OPT_TCP_PBUF_PAYLOAD / share;
 
 	space = used >= tp->rcvbuf ? 0 : tp->rcvbuf - used;

@@ -270,6 +270,66 @@ START_TEST(sndbuf_full_eagain_then_writable)
 }
 END_TEST
 
+/* Linux's tcp_wmem[0]: every socket may queue its first 4 KiB to send
+ * however tight memory is.  Without it an echo server whose peers filled
+ * the pool with data it has not read yet could never write — and so never
+ * read — again (a 200-connection echo test wedged that way). */
+START_TEST(send_minimum_under_pool_pressure)
+{
+	enum { NC = 10 };
+	static struct tp_conn cs[NC];
+	struct tp_cfg cfg = tp_cfg(STACK_AF_INET);
+	const struct pool *pl = &h.st->pools[PBUF_SMALL];
+	struct tp_seg sg;
+	size_t sent[NC] = { 0 };
+	bool more = true;
+
+	fill_pattern(data, 200000, 7);
+	tp_server(&cs[0], &h, &cfg);
+	for (int i = 1; i < NC; i++) {
+		tp_server_more(&cs[i], &cs[0], (uint16_t)(TP_PEER_SPORT + i));
+		tp_server_syn(&cs[i]);
+		tp_server_synack(&cs[i]);
+		tp_server_finish(&cs[i]);
+	}
+	/* the peers fill every offered window; the program reads nothing */
+	for (int round = 0; more && round < 2000; round++) {
+		more = false;
+		for (int i = 0; i < NC; i++) {
+			struct tp_conn *k = &cs[i];
+			int32_t room = (int32_t)(k->stack_ack + k->stack_wnd - k->snd_nxt);
+
+			if (room <= 0 || sent[i] >= 190000)
+				continue;
+			tp_send_data(k, data + sent[i], room > 1448 ? 1448 : (size_t)room);
+			sent[i] += room > 1448 ? 1448 : (size_t)room;
+			more = true;
+		}
+		if (!more)
+			tp_run(&h, 300 * MS);
+		while (tp_pull_any(&h, &sg)) {
+			for (int i = 0; i < NC; i++)
+				if (cs[i].pport == sg.dport)
+					tp_track(&cs[i], &sg);
+			more = true;
+		}
+	}
+	ck_assert_uint_gt(pl->used, pl->total / OPT_PBUF_RX_RESERVE_DIV);
+	/* ...but they never promised the part kept for sending (give or
+	 * take a buffer: windows are rounded to whole segments) */
+	ck_assert_uint_ge(pl->total - pl->used + 2, pl->total / OPT_PBUF_TX_RESERVE_DIV);
+	/* still, each connection may queue its minimum, and no more */
+	for (int i = 0; i < NC; i++) {
+		ssize_t w = tp_write(&h, cs[i].fd, data, 8192, 0);
+
+		ck_assert_int_ge(w, 4096);
+		ck_assert_int_lt(w, 8192);
+	}
+	for (int i = 0; i < NC; i++)
+		tp_send_rst(&cs[i]);
+}
+END_TEST
+
 START_TEST(out_of_order_reassembly)
 {
 	struct tp_cfg cfg = tp_cfg(STACK_AF_INET);
@@ -1336,6 +1396,7 @@ Suite *suite_tcp_data(void)
 	tcase_add_test(tr, bulk_both_directions);
 	tcase_add_test(tr, initial_window_ten_segments);
 	tcase_add_test(tr, sndbuf_full_eagain_then_writable);
+	tcase_add_test(tr, send_minimum_under_pool_pressure);
 	tcase_add_test(tr, out_of_order_reassembly);
 	tcase_add_test(tr, sack_blocks_for_out_of_order);
 	tcase_add_test(tr, out_of_order_without_sack);
