@@ -105,6 +105,16 @@
 /* Payload a small packet buffer carries for TCP (an Ethernet-MTU segment);
  * used to turn free buffers into bytes a window may promise. */
 #define OPT_TCP_PBUF_PAYLOAD 1448
+/* SACK scoreboard per connection (RFC 6675): ranges kept at most; when
+ * full the highest is forgotten (and counted): its bytes count as in
+ * flight again, which costs a retransmission at worst. */
+#define OPT_TCP_SACK_BLOCKS 32
+/* RFC 6675 DupThresh (RFC 5681's three duplicate ACKs). */
+#define OPT_TCP_DUPTHRESH 3
+/* Tail loss probe (RFC 8985 §7.2): PTO = 2 SRTT, plus the peer's
+ * worst-case delayed ACK when one segment is in flight, at least 10 ms. */
+#define OPT_TCP_TLP_MIN_US 10000u
+#define OPT_TCP_TLP_DELACK_US 200000u
 /* Out-of-order queue per connection: segments held at most. */
 #define OPT_TCP_OOQ_SEGS 512
 /* MSS assumed when the peer sends none (RFC 9293 §3.7.1, RFC 8200 §5). */

@@ -377,6 +377,8 @@ int stack_ep_changed(struct stack *st, int *hs, int max);
 	X(TCP_LISTEN_OVERFLOW, "TCP accept or SYN queue full")               \
 	X(TCP_OOQ_FULL, "TCP out-of-order queue full")                       \
 	X(TCP_RCVBUF_FULL, "TCP receive buffer full")                        \
+	X(TCP_SACK_INVALID, "TCP SACK block outside what was sent")          \
+	X(TCP_SACK_FULL, "TCP SACK scoreboard full (highest range forgotten)") \
 	X(FAULT_QUEUE, "fault stage: queue limit")
 
 enum stack_drop {
@@ -417,6 +419,12 @@ struct stack_counters {
 	/* ICMP errors we generated / received and delivered to endpoints */
 	uint64_t icmp_err_sent, icmp_err_delivered;
 	uint64_t pmtu_updates;
+	/* TCP loss recovery: SACK-based recoveries entered (RFC 6675),
+	 * NewReno ones (RFC 6582), retransmission timeouts, retransmissions
+	 * found lost, tail loss probes (RFC 8985), D-SACKs received
+	 * (RFC 2883), episodes undone as spurious (RFC 3522 / RFC 4015) */
+	uint64_t tcp_sack_recoveries, tcp_reno_recoveries, tcp_timeouts, tcp_lost_retrans,
+		tcp_tlps, tcp_dsacks, tcp_undos;
 	uint64_t pbuf_small_used, pbuf_large_used; /* in use right now */
 };
 

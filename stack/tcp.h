@@ -66,6 +66,13 @@ struct tcp_opts {
 	uint8_t ws;       /* shift, when has_ws */
 	bool has_mss, has_ws, sack_perm, has_ts;
 	uint32_t tsval, tsecr;
+	uint8_t nsack;    /* SACK blocks (RFC 2018 §3), in the order sent */
+	uint32_t sack[4][2];
+};
+
+/* A range of sequence space the peer has SACKed: [start, end). */
+struct tcp_sackblk {
+	uint32_t start, end;
 };
 
 /* One segment as parsed from the wire. */
@@ -78,7 +85,7 @@ struct tcp_seg {
 };
 
 /* What the rexmit timer is doing. */
-enum tcp_rexmit_mode { TRX_RTO, TRX_PERSIST };
+enum tcp_rexmit_mode { TRX_RTO, TRX_PERSIST, TRX_TLP };
 
 struct tcb {
 	uint8_t state;         /* enum tcp_state */
@@ -136,8 +143,34 @@ struct tcb {
 	stack_ns_t cub_epoch;  /* start of this congestion-avoidance epoch, 0 = none */
 	double cub_wmax, cub_k, cub_west;
 	uint32_t dupacks;
-	uint32_t recover;      /* RFC 6582: snd_max at loss */
+	uint32_t recover;      /* RFC 6582 / RFC 6675 RecoveryPoint: snd_max at loss */
 	uint8_t in_recovery;
+	uint8_t sack_rec;      /* ...the SACK-based kind (RFC 6675) */
+
+	/* SACK scoreboard (RFC 6675, tcp_sack.c): what the peer holds
+	 * above snd_una, sorted, disjoint, at most OPT_TCP_SACK_BLOCKS */
+	struct tcp_sackblk sb[OPT_TCP_SACK_BLOCKS];
+	uint8_t sb_n;
+	uint32_t sacked_bytes;
+	uint32_t high_rxt;     /* RFC 6675 HighRxt: end of the latest retransmission */
+	uint32_t rxt_mark;     /* snd_max when we last retransmitted: a SACK above it
+				  means a retransmission still missing was lost */
+	uint32_t lost_hint;    /* IsLost() also below this (a SACKed probe) */
+	/* tail loss probe (RFC 8985 §7) */
+	uint32_t tlp_high;     /* snd_max when the probe went */
+	uint8_t tlp_out;       /* a probe is out, not yet judged */
+	uint32_t tlp_seq;      /* where the probe started */
+	uint8_t tlp_rxt;       /* the probe was a retransmission */
+	uint8_t tlp_dsacked;   /* ...and the peer D-SACKed it: nothing was lost */
+	/* undo of spurious retransmissions (RFC 3522 detection by timestamps,
+	 * RFC 2883 §4 by D-SACK; RFC 4015 response) */
+	uint32_t undo_cwnd, undo_ssthresh;
+	uint32_t undo_marker;  /* snd_una when the episode began */
+	uint32_t undo_tsval;   /* our TSval on the first retransmission */
+	int32_t undo_retrans;  /* retransmissions the peer has not D-SACKed */
+	uint8_t undo_ok;       /* an episode that may still be undone */
+	uint8_t undo_ts;       /* undo_tsval is set and not yet judged */
+	uint32_t lost_segs, dsacks, undos; /* TCP_INFO totals */
 
 	/* send buffer: bytes from snd_una on; FIN after them when fin_queued */
 	struct pbufq sndq;
@@ -252,6 +285,9 @@ void tcp_output(struct stack *st, struct tcb *tp);
 int tcp_send_segment(struct stack *st, struct tcb *tp, uint8_t flags, uint32_t seq,
 		     uint32_t len);
 void tcp_send_ack(struct stack *st, struct tcb *tp);
+/* Send again up to max bytes (one segment at most) from seq, with the FIN
+ * when it ends there; returns the sequence space sent, 0 if nothing. */
+uint32_t tcp_resend(struct stack *st, struct tcb *tp, uint32_t seq, uint32_t max);
 /* An RST in reply to a segment that has no connection (RFC 9293 §3.10.7.1). */
 void tcp_reply_rst(struct stack *st, const struct pbuf *p, const struct tcp_seg *seg);
 /* A segment with explicit addressing (RST, TIME_WAIT ACK). */
@@ -270,6 +306,9 @@ void tcp_timer_keep(struct stack *st, struct timer *t);
 void tcp_timer_tw(struct stack *st, struct timer *t);
 void tcp_timer_cork(struct stack *st, struct timer *t);
 void tcp_arm_rexmit(struct stack *st, struct tcb *tp);
+/* Data in flight: the tail loss probe when RFC 8985 §7.2 allows, else
+ * the retransmission timer. */
+void tcp_arm_rto_tlp(struct stack *st, struct tcb *tp);
 void tcp_rtt_sample(struct stack *st, struct tcb *tp, uint32_t rtt_us);
 void tcp_arm_keepalive(struct stack *st, struct tcb *tp);
 void tcp_schedule_ack(struct stack *st, struct tcb *tp);
@@ -300,6 +339,31 @@ struct tcb *tcp_new_child(struct stack *st, struct tcb *lp, int family, const ui
 bool tcp_child_ready(struct stack *st, struct tcb *child);
 uint32_t tcp_rcv_space(struct stack *st, struct tcb *tp);
 uint32_t tcp_isn(struct stack *st, const struct tcb *tp);
+
+/* tcp_sack.c */
+/* The scoreboard takes the SACK blocks of an ACK (after snd_una moved):
+ * returns the bytes newly SACKed; a D-SACK block goes to *ds (true). */
+uint32_t tcp_sack_input(struct stack *st, struct tcb *tp, const struct tcp_opts *o, uint32_t ack,
+			struct tcp_sackblk *ds, bool *dsack);
+/* Forget what lies below snd_una. */
+void tcp_sack_clean(struct tcb *tp);
+void tcp_sack_reset(struct tcb *tp);
+/* RFC 6675 IsLost(): true for every sequence number below this edge. */
+uint32_t tcp_sack_lost_edge(const struct tcb *tp);
+/* Has the peer SACKed this byte? */
+bool tcp_sack_has(const struct tcb *tp, uint32_t seq);
+/* RFC 6675 SetPipe(): bytes presumed in the network. */
+uint32_t tcp_sack_pipe(const struct tcb *tp);
+/* RFC 6675 NextSeg() rule 1 (lost_only) or rule 3: the first un-SACKed
+ * byte at or above HighRxt to resend, and where its hole ends. */
+bool tcp_sack_next(const struct tcb *tp, bool lost_only, uint32_t *seq, uint32_t *end);
+/* The first byte at or after seq the peer has not SACKed; *end gets the
+ * end of that hole (snd_max above the last block). */
+uint32_t tcp_sack_skip(const struct tcb *tp, uint32_t seq, uint32_t *end);
+static inline uint32_t tcp_sack_high(const struct tcb *tp)
+{
+	return tp->sb_n ? tp->sb[tp->sb_n - 1].end : tp->snd_una;
+}
 
 /* tcp_cc.c */
 enum tcp_cc_algo { TCP_CC_RENO, TCP_CC_CUBIC };

@@ -47,6 +47,16 @@ bool tcp_parse_opts(const uint8_t *o, size_t len, bool syn, struct tcp_opts *out
 			if (syn && l == 2)
 				out->sack_perm = true;
 			break;
+		case TCPOPT_SACK:
+			/* RFC 2018 §3: 2 + 8n bytes; malformed ones ignored */
+			if (!syn && l >= 10 && (l - 2) % 8 == 0) {
+				out->nsack = (uint8_t)((l - 2) / 8 > 4 ? 4 : (l - 2) / 8);
+				for (unsigned b = 0; b < out->nsack; b++) {
+					out->sack[b][0] = get32(o + i + 2 + 8 * b);
+					out->sack[b][1] = get32(o + i + 6 + 8 * b);
+				}
+			}
+			break;
 		case TCPOPT_TS:
 			if (l == 10) {
 				out->has_ts = true;
@@ -120,6 +130,7 @@ static void established(struct stack *st, struct tcb *tp)
 	init_cwnd(tp);
 	tp->quickacks = OPT_TCP_MAX_QUICKACKS;
 	tp->last_heard = st->now;
+	tp->recover = tp->high_rxt = tp->rxt_mark = tp->lost_hint = tp->snd_una;
 	/* RFC 6298 §5.7: a retried handshake without an RTT sample leaves
 	 * an RTO of 3 s (Linux TCP_TIMEOUT_FALLBACK) */
 	if (!tp->srtt_us && (tp->backoff || tp->synack_retries))
@@ -285,24 +296,69 @@ static void sndq_trim(struct stack *st, struct tcb *tp, uint32_t n)
 	}
 }
 
-static void fast_retransmit(struct stack *st, struct tcb *tp)
+/* A loss episode begins: remember what an undo gives back (RFC 4015). */
+static void undo_arm(struct tcb *tp)
 {
-	uint32_t len = tp->sndq_bytes;
+	tp->undo_cwnd = tp->cwnd;
+	tp->undo_ssthresh = tp->ssthresh;
+	tp->undo_marker = tp->snd_una;
+	tp->undo_retrans = 0;
+	tp->undo_ts = 0;
+	tp->undo_ok = 1;
+}
 
-	/* RFC 5681 §3.2 and RFC 6582 (NewReno); ssthresh from the
-	 * connection's algorithm (tcp_cc.c) */
+/* The episode was spurious (RFC 4015 §2, Linux's tcp_undo_cwnd_reduction):
+ * the window as it was before it, and on with new data. */
+static void undo(struct stack *st, struct tcb *tp)
+{
+	if (tp->cwnd < tp->undo_cwnd)
+		tp->cwnd = tp->undo_cwnd;
+	if (tp->ssthresh < tp->undo_ssthresh)
+		tp->ssthresh = tp->undo_ssthresh;
+	tp->in_recovery = 0;
+	tp->sack_rec = 0;
+	tp->undo_ok = 0;
+	tp->undo_ts = 0;
+	tp->retransmits = 0;
+	tp->backoff = 0;
+	tp->recover = tp->snd_una;
+	tp->high_rxt = tp->snd_una;
+	if (SEQ_LT(tp->snd_nxt, tp->snd_max))
+		tp->snd_nxt = tp->snd_max; /* a timeout's go-back ends */
+	tp->snd_cur = NULL;
+	tp->undos++;
+	st->ctr.tcp_undos++;
+}
+
+/* Loss detected by duplicate ACKs or the scoreboard: RFC 6675 §5 with
+ * SACK (cwnd = ssthresh, resend the first hole, then pipe-driven sending
+ * in tcp_output), RFC 6582 NewReno without (cwnd inflated by the three
+ * duplicates, one hole per partial ACK).  ssthresh from the connection's
+ * algorithm (tcp_cc.c). */
+static void enter_recovery(struct stack *st, struct tcb *tp, bool sack)
+{
+	uint32_t end;
+
+	undo_arm(tp);
 	tcp_cc_loss(st, tp);
 	tp->recover = tp->snd_max;
 	tp->in_recovery = 1;
-	tp->cwnd = tp->ssthresh + 3u * tp->mss;
-	if (len > tp->mss)
-		len = tp->mss;
+	tp->sack_rec = sack;
+	tp->high_rxt = tp->snd_una;
 	tp->rtt_timing = 0;
-	tp->total_retrans++;
-	if (len)
-		tcp_send_segment(st, tp, TH_ACK, tp->snd_una, len);
-	else if (tp->fin_queued)
-		tcp_send_segment(st, tp, TH_ACK | TH_FIN, tp->snd_una, 0);
+	tp->tlp_out = 0;
+	tp->lost_segs++;
+	if (sack) {
+		st->ctr.tcp_sack_recoveries++;
+		tp->cwnd = tp->ssthresh;
+		tcp_sack_skip(tp, tp->snd_una, &end);
+		tp->high_rxt = tp->snd_una + tcp_resend(st, tp, tp->snd_una, end - tp->snd_una);
+	} else {
+		st->ctr.tcp_reno_recoveries++;
+		tp->cwnd = tp->ssthresh + 3u * tp->mss;
+		tcp_resend(st, tp, tp->snd_una, tp->mss);
+	}
+	tp->rexmit_mode = TRX_RTO;
 	tcp_arm_rexmit(st, tp);
 }
 
@@ -324,7 +380,7 @@ static bool ack_input(struct stack *st, struct tcb *tp, const struct tcp_seg *se
 {
 	uint32_t wnd = (uint32_t)seg->wnd << tp->snd_wscale;
 	uint32_t end = tcp_data_end(tp);
-	bool fin_acked = false;
+	bool fin_acked = false, dup = false;
 
 	if (SEQ_GT(seg->ack, tp->snd_una)) {
 		uint32_t acked = seg->ack - tp->snd_una, data = acked;
@@ -349,19 +405,35 @@ static bool ack_input(struct stack *st, struct tcb *tp, const struct tcp_seg *se
 			tcp_rtt_sample(st, tp, (ts_now(st, tp) - seg->opt.tsecr) * 1000u);
 		if (tp->rtt_timing && SEQ_GT(seg->ack, tp->rtt_seq))
 			tp->rtt_timing = 0;
+		/* RFC 3522: the first ACK after a retransmission echoes a
+		 * timestamp older than it — the original arrived */
+		if (tp->undo_ts) {
+			tp->undo_ts = 0;
+			if (tp->undo_ok && tp->ts_ok && seg->opt.has_ts && seg->opt.tsecr &&
+			    (int32_t)(seg->opt.tsecr - tp->undo_tsval) < 0)
+				undo(st, tp);
+		}
 		tp->backoff = 0;
 		tp->retransmits = 0;
 		tp->retrans_stamp = st->now;
+		tcp_sack_clean(tp);
+		if (tp->sb_n && tp->sb[0].start == tp->snd_una) {
+			/* the peer dropped data it had SACKed (RFC 2018 §8
+			 * reneging): forget what it said */
+			tcp_sack_reset(tp);
+		}
+		if (SEQ_LT(tp->high_rxt, tp->snd_una))
+			tp->high_rxt = tp->snd_una;
 		if (tp->in_recovery) {
 			if (SEQ_GEQ(seg->ack, tp->recover)) {
 				tp->cwnd = tp->ssthresh; /* RFC 6582 §3.2 step 3 */
 				tp->in_recovery = 0;
-			} else {
-				/* partial ACK: the next hole goes now */
-				uint32_t len = tp->sndq_bytes < tp->mss ? tp->sndq_bytes : tp->mss;
-
-				if (len)
-					tcp_send_segment(st, tp, TH_ACK, tp->snd_una, len);
+				tp->sack_rec = 0;
+				tp->lost_hint = tp->snd_una;
+			} else if (!tp->sack_rec) {
+				/* NewReno partial ACK: the next hole goes now
+				 * (RFC 6582 §3.2 step 5) */
+				tcp_resend(st, tp, tp->snd_una, tp->mss);
 				tp->cwnd = tp->cwnd > acked ? tp->cwnd - acked + tp->mss : tp->mss;
 			}
 		} else if (cwnd_limited(tp, acked)) {
@@ -371,8 +443,7 @@ static bool ack_input(struct stack *st, struct tcb *tp, const struct tcp_seg *se
 		if (tp->snd_una == tp->snd_max) {
 			timer_cancel(st, &tp->t_rexmit);
 		} else {
-			tp->rexmit_mode = TRX_RTO;
-			tcp_arm_rexmit(st, tp); /* RFC 6298 §5.3 */
+			tcp_arm_rto_tlp(st, tp); /* RFC 6298 §5.3 */
 		}
 		sndbuf_expand(tp);
 		tcp_wakeup(st, tp);
@@ -380,10 +451,66 @@ static bool ack_input(struct stack *st, struct tcb *tp, const struct tcp_seg *se
 		   wnd == tp->snd_wnd && tp->snd_una != tp->snd_max) {
 		/* RFC 5681 §2 duplicate ACK */
 		tp->dupacks++;
-		if (tp->dupacks == 3 && !tp->in_recovery)
-			fast_retransmit(st, tp);
-		else if (tp->dupacks > 3 && tp->in_recovery)
-			tp->cwnd += tp->mss;
+		dup = true;
+	}
+	if (tp->sack_ok && seg->opt.nsack) {
+		struct tcp_sackblk ds;
+		bool dsack = false;
+
+		tcp_sack_input(st, tp, &seg->opt, seg->ack, &ds, &dsack);
+		if (dsack) {
+			tp->dsacks++;
+			st->ctr.tcp_dsacks++;
+			if (tp->tlp_out && tp->tlp_rxt && SEQ_LEQ(ds.end, tp->tlp_high))
+				tp->tlp_dsacked = 1;
+			/* RFC 2883 §4.2 / Linux's undo_retrans: when every
+			 * retransmission of the episode comes back as a
+			 * duplicate, none was needed */
+			if (tp->undo_ok && tp->undo_retrans > 0 && SEQ_GEQ(ds.start, tp->undo_marker) &&
+			    --tp->undo_retrans == 0)
+				undo(st, tp);
+		}
+	}
+	if (tp->tlp_out && SEQ_LT(tp->snd_una, tp->tlp_seq) && tcp_sack_has(tp, tp->tlp_seq))
+		tp->lost_hint = tp->tlp_seq; /* the probe arrived, what is below it did not */
+	if (tp->tlp_out && (SEQ_GT(tp->snd_una, tp->tlp_high) || tp->tlp_dsacked)) {
+		/* RFC 8985 §7.4.2: judged once the ACK goes past the probe
+		 * or D-SACKs it — a resent tail the peer did not report
+		 * twice was lost: a loss for the window */
+		if (tp->tlp_rxt && !tp->tlp_dsacked) {
+			/* ...unless a D-SACK for the probe comes later: then
+			 * undo() gives the window back */
+			undo_arm(tp);
+			tp->undo_marker = tp->tlp_seq;
+			tp->undo_retrans = 1;
+			tcp_cc_loss(st, tp);
+			tp->cwnd = tp->ssthresh;
+			tp->lost_segs++;
+		}
+		tp->tlp_out = 0;
+	}
+	if (!tp->in_recovery && tp->snd_una != tp->snd_max && SEQ_GEQ(tp->snd_una, tp->recover) &&
+	    !tp->retransmits) {
+		/* RFC 6675 §5: DupThresh duplicates, or the scoreboard says
+		 * the first segment is lost; RFC 5681 §3.2 without SACK */
+		if (tp->sack_ok && ((dup && tp->dupacks >= OPT_TCP_DUPTHRESH) ||
+				    SEQ_GT(tcp_sack_lost_edge(tp), tp->snd_una)))
+			enter_recovery(st, tp, true);
+		else if (!tp->sack_ok && dup && tp->dupacks == OPT_TCP_DUPTHRESH)
+			enter_recovery(st, tp, false);
+	} else if (dup && tp->in_recovery && !tp->sack_rec && tp->dupacks > OPT_TCP_DUPTHRESH) {
+		tp->cwnd += tp->mss; /* RFC 6582 §3.2 step 4: inflation */
+	}
+	if (tp->in_recovery && tp->sack_rec && SEQ_GT(tp->high_rxt, tp->snd_una) &&
+	    SEQ_GT(tcp_sack_high(tp), tp->rxt_mark)) {
+		/* data sent after our latest retransmission arrived, the
+		 * hole at snd_una is still open: its retransmission was lost
+		 * (Linux's tcp_mark_lost_retrans); resend the holes again */
+		tp->high_rxt = tp->snd_una;
+		tp->rxt_mark = tp->snd_max;
+		tp->undo_ok = 0;
+		tp->lost_segs++;
+		st->ctr.tcp_lost_retrans++;
 	}
 	/* RFC 9293 §3.10.7.4: window update from a newer segment */
 	if (SEQ_LT(tp->snd_wl1, seg->seq) ||

@@ -284,6 +284,19 @@ int tcp_send_segment(struct stack *st, struct tcb *tp, uint8_t flags, uint32_t s
 	}
 	t[TCP_FLAGS] = flags;
 	memcpy(t + TCP_HLEN, opts, olen);
+	if (!(flags & (TH_SYN | TH_RST)) && (len || (flags & TH_FIN)) && SEQ_LT(seq, tp->snd_max)) {
+		/* a retransmission: counted, and marked for the undo and
+		 * lost-retransmission logic (tcp_input.c) */
+		tp->total_retrans++;
+		tp->rxt_mark = tp->snd_max;
+		if (tp->undo_ok) {
+			if (!tp->undo_retrans && tp->ts_ok) {
+				tp->undo_tsval = (uint32_t)(st->now / STACK_NS_PER_MS) + tp->ts_offset;
+				tp->undo_ts = 1;
+			}
+			tp->undo_retrans++;
+		}
+	}
 	if (len)
 		sndq_copy(tp, seq, t + hlen, len);
 	p->len = (uint32_t)(hlen + len);
@@ -359,6 +372,42 @@ void tcp_reply_rst(struct stack *st, const struct pbuf *p, const struct tcp_seg 
 
 /* ---- the output engine -------------------------------------------------- */
 
+uint32_t tcp_resend(struct stack *st, struct tcb *tp, uint32_t seq, uint32_t max)
+{
+	uint32_t end = tcp_data_end(tp), len = SEQ_LT(seq, end) ? end - seq : 0;
+	uint8_t flags = TH_ACK;
+
+	if (len > max)
+		len = max;
+	if (len > tp->mss)
+		len = tp->mss;
+	/* the FIN goes again with the last byte, or alone, if it went */
+	if (seq + len == end && tp->fin_queued && !tp->fin_acked && SEQ_GT(tp->snd_max, end))
+		flags |= TH_FIN;
+	if (!len && !(flags & TH_FIN))
+		return 0;
+	if (len && seq + len == end)
+		flags |= TH_PSH; /* as the last piece carried it the first time */
+	if (tcp_send_segment(st, tp, flags, seq, len) < 0)
+		return 0;
+	return len + !!(flags & TH_FIN);
+}
+
+/* RFC 6675 §5 step (C): while pipe leaves a segment's room in cwnd, send
+ * what NextSeg() names — lost holes (rule 1) before new data, other holes
+ * below the highest SACK (rule 3) after it. */
+static void sack_resend(struct stack *st, struct tcb *tp, bool lost_only)
+{
+	uint32_t seq, end, n;
+
+	while (tcp_sack_pipe(tp) + tp->mss <= tp->cwnd && tcp_sack_next(tp, lost_only, &seq, &end)) {
+		n = tcp_resend(st, tp, seq, end - seq);
+		if (!n)
+			break;
+		tp->high_rxt = seq + n;
+	}
+}
+
 static void arm_persist(struct stack *st, struct tcb *tp)
 {
 	if (tp->t_rexmit.armed)
@@ -377,21 +426,40 @@ void tcp_output(struct stack *st, struct tcb *tp)
 		return;
 	}
 	tcp_update_mss(st, tp);
+	if (tp->sack_rec)
+		sack_resend(st, tp, true);
 	for (int guard = 0; guard < 100000; guard++) {
-		uint32_t end = tcp_data_end(tp);
-		uint32_t left = SEQ_GT(end, tp->snd_nxt) ? end - tp->snd_nxt : 0;
-		bool fin_pending = tp->fin_queued && !tp->fin_acked && SEQ_LEQ(tp->snd_nxt, end);
-		uint32_t flight = SEQ_GT(tp->snd_nxt, tp->snd_una) ? tp->snd_nxt - tp->snd_una : 0;
-		uint32_t win = tp->snd_wnd < tp->cwnd ? tp->snd_wnd : tp->cwnd;
-		uint32_t avail = win > flight ? win - flight : 0;
-		uint32_t len = left;
+		uint32_t end = tcp_data_end(tp), hole_end = 0;
+		uint32_t left, flight, pipe, avail, len;
+		bool fin_pending, all;
 		uint8_t flags = TH_ACK;
-		bool all;
 
+		/* going back after a timeout: what the peer SACKed stays
+		 * (RFC 6675 §5.1; Linux keeps the scoreboard) */
+		if (tp->sb_n && SEQ_LT(tp->snd_nxt, tp->snd_max)) {
+			uint32_t nx = tcp_sack_skip(tp, tp->snd_nxt, &hole_end);
+
+			if (nx != tp->snd_nxt) {
+				tp->snd_nxt = nx;
+				tp->snd_cur = NULL;
+			}
+		}
+		left = SEQ_GT(end, tp->snd_nxt) ? end - tp->snd_nxt : 0;
+		fin_pending = tp->fin_queued && !tp->fin_acked && SEQ_LEQ(tp->snd_nxt, end);
+		flight = SEQ_GT(tp->snd_nxt, tp->snd_una) ? tp->snd_nxt - tp->snd_una : 0;
+		/* the congestion window counts what is in the network (RFC
+		 * 6675 pipe in SACK recovery); the peer's window counts all */
+		pipe = tp->sack_rec ? tcp_sack_pipe(tp) : flight;
+		avail = tp->cwnd > pipe ? tp->cwnd - pipe : 0;
+		if (tp->snd_wnd < flight + avail)
+			avail = tp->snd_wnd > flight ? tp->snd_wnd - flight : 0;
+		len = left;
 		if (!left && !fin_pending)
 			break;
 		if (len > tp->mss)
 			len = tp->mss;
+		if (hole_end && SEQ_LT(tp->snd_nxt, hole_end) && len > hole_end - tp->snd_nxt)
+			len = hole_end - tp->snd_nxt;
 		if (len > avail)
 			len = avail;
 		if (left && !len) {
@@ -402,7 +470,8 @@ void tcp_output(struct stack *st, struct tcb *tp)
 			break;
 		}
 		all = len == left;
-		if (len && len < tp->mss) {
+		/* Nagle, cork and SWS avoidance hold new data, never a resend */
+		if (len && len < tp->mss && !SEQ_LT(tp->snd_nxt, tp->snd_max)) {
 			bool last_with_fin = all && fin_pending;
 
 			/* TCP_CORK and MSG_MORE hold partial segments,
@@ -453,12 +522,12 @@ void tcp_output(struct stack *st, struct tcb *tp)
 		tp->snd_nxt += len + !!(flags & TH_FIN);
 		if (SEQ_GT(tp->snd_nxt, tp->snd_max))
 			tp->snd_max = tp->snd_nxt;
-		if (!tp->t_rexmit.armed || tp->rexmit_mode == TRX_PERSIST) {
-			tp->rexmit_mode = TRX_RTO;
-			tcp_arm_rexmit(st, tp);
-		}
+		if (!tp->t_rexmit.armed || tp->rexmit_mode == TRX_PERSIST)
+			tcp_arm_rto_tlp(st, tp);
 		sent = true;
 	}
+	if (tp->sack_rec)
+		sack_resend(st, tp, false);
 	if (!sent && tp->ack_now)
 		tcp_send_ack(st, tp);
 }

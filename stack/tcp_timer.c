@@ -136,6 +136,68 @@ static void persist(struct stack *st, struct tcb *tp)
 	tcp_arm_rexmit(st, tp);
 }
 
+/* RFC 8985 §7.2: a probe after 2 SRTT of silence (plus the peer's
+ * delayed ACK when one segment is out), at the latest when the RTO would
+ * fire, which it then replaces; only with
+ * SACK (it is how the probe's answer is read), outside recovery and
+ * timeouts, one probe per tail. */
+void tcp_arm_rto_tlp(struct stack *st, struct tcb *tp)
+{
+	uint64_t pto, rto = tp->rto_us;
+	uint32_t flight = tp->snd_max - tp->snd_una;
+
+	tp->rexmit_mode = TRX_RTO;
+	if (!tp->sack_ok || tp->in_recovery || tp->retransmits || tp->tlp_out || !tp->srtt_us ||
+	    (tp->state != TCPS_ESTABLISHED && tp->state != TCPS_CLOSE_WAIT)) {
+		tcp_arm_rexmit(st, tp);
+		return;
+	}
+	pto = 2ull * tp->srtt_us;
+	if (flight <= tp->mss)
+		pto += OPT_TCP_TLP_DELACK_US;
+	if (pto < OPT_TCP_TLP_MIN_US)
+		pto = OPT_TCP_TLP_MIN_US;
+	for (unsigned i = 0; i < tp->backoff && rto < OPT_TCP_RTO_MAX_US; i++)
+		rto *= 2;
+	if (pto > rto)
+		pto = rto; /* the probe goes instead of the first timeout */
+	tp->rexmit_mode = TRX_TLP;
+	timer_arm(st, &tp->t_rexmit, st->now + us(pto));
+}
+
+/* RFC 8985 §7.3: send one new segment if the windows let one go, else the
+ * last segment again; then the RTO takes over. */
+static void tail_loss_probe(struct stack *st, struct tcb *tp)
+{
+	uint32_t end = tcp_data_end(tp), before = tp->snd_max, cwnd = tp->cwnd;
+	uint32_t sent_end = SEQ_LT(end, tp->snd_max) ? end : tp->snd_max;
+
+	tp->rexmit_mode = TRX_RTO;
+	tp->tlp_out = 1; /* also keeps tcp_output from arming another probe */
+	tp->tlp_rxt = 0;
+	tp->tlp_dsacked = 0;
+	if (SEQ_GT(end, tp->snd_nxt) && tp->snd_nxt == tp->snd_max) {
+		tp->cwnd = tp->snd_max - tp->snd_una + tp->mss; /* whatever cwnd says */
+		tcp_output(st, tp);
+		tp->cwnd = cwnd;
+	}
+	if (tp->snd_max != before) {
+		tp->tlp_seq = before;
+	} else {
+		uint32_t last = sent_end - tp->snd_una > tp->mss ? sent_end - tp->mss : tp->snd_una;
+
+		tp->tlp_seq = last;
+		tp->tlp_rxt = 1;
+		if (!tcp_resend(st, tp, last, sent_end - last))
+			tp->tlp_out = 0;
+	}
+	tp->tlp_high = tp->snd_max;
+	if (tp->tlp_out)
+		st->ctr.tcp_tlps++;
+	timer_cancel(st, &tp->t_rexmit);
+	tcp_arm_rexmit(st, tp);
+}
+
 void tcp_timer_rexmit(struct stack *st, struct timer *t)
 {
 	struct tcb *tp = container_of(t, struct tcb, t_rexmit);
@@ -166,19 +228,43 @@ void tcp_timer_rexmit(struct stack *st, struct timer *t)
 		tcp_drop(st, tp, tp->soft_err ? tp->soft_err : ETIMEDOUT);
 		return;
 	}
-	/* RFC 5681 §3.1 eqn. 4 and RFC 6298 §5.5-5.7: halve, restart from
-	 * one segment, back off, resend from the oldest unacked byte. */
+	if (tp->rexmit_mode == TRX_TLP) {
+		tail_loss_probe(st, tp);
+		return;
+	}
+	/* RFC 5681 §3.1 eqn. 4 and RFC 6298 §5.5-5.7: halve (once per
+	 * episode, as Linux's tcp_enter_loss), restart from one segment,
+	 * back off, resend from the oldest unacked byte — skipping what the
+	 * peer SACKed, until a second timeout in a row says to trust none
+	 * of it (RFC 2018 §8: the peer may have reneged). */
 	mss = tp->mss ? tp->mss : OPT_TCP_DEFAULT_MSS4;
-	if (!tp->in_recovery || tp->retransmits == 0)
+	if (tp->retransmits == 0) {
+		if (!tp->in_recovery) {
+			tp->undo_cwnd = tp->cwnd;
+			tp->undo_ssthresh = tp->ssthresh;
+			tp->undo_marker = tp->snd_una;
+			tp->undo_retrans = 0;
+			tp->undo_ts = 0;
+			tp->undo_ok = 1;
+		}
 		tcp_cc_loss(st, tp); /* RFC 9438 §4.8 / RFC 5681 eqn. 4 */
+	} else {
+		tcp_sack_reset(tp);
+		tp->undo_ok = 0;
+	}
 	tp->cwnd = mss;
 	tp->in_recovery = 0;
+	tp->sack_rec = 0;
+	tp->recover = tp->snd_max; /* no fast recovery for this flight */
+	tp->high_rxt = tp->lost_hint = tp->snd_una;
+	tp->tlp_out = 0;
 	tp->dupacks = 0;
 	tp->rtt_timing = 0;
+	tp->lost_segs++;
+	st->ctr.tcp_timeouts++;
 	if (tp->backoff < 31)
 		tp->backoff++;
 	tp->retransmits++;
-	tp->total_retrans++;
 	tp->snd_nxt = tp->snd_una;
 	tp->snd_cur = NULL;
 	tcp_output(st, tp);
