@@ -10,6 +10,7 @@
 #ifndef NETSHIM_STACK_H
 #define NETSHIM_STACK_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -53,6 +54,9 @@ struct stack_config {
 	uint32_t frag_budget;    /* bytes held by IP reassembly at most */
 	uint64_t seed[4];        /* random generator seed: arc4random in
 	                            production, fixed in tests */
+	bool tcp_no_sack;        /* Linux's net.ipv4.tcp_sack = 0: never offer
+	                            or accept SACK (NewReno recovery, no tail
+	                            loss probe) — a baseline for comparisons */
 };
 
 /* Fill cfg with the defaults of stack/opts.h. */

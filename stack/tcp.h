@@ -166,6 +166,7 @@ struct tcb {
 	 * RFC 2883 §4 by D-SACK; RFC 4015 response) */
 	uint32_t undo_cwnd, undo_ssthresh;
 	uint32_t undo_marker;  /* snd_una when the episode began */
+	uint32_t undo_rxt_end; /* end of the highest retransmission since */
 	uint32_t undo_tsval;   /* our TSval on the first retransmission */
 	int32_t undo_retrans;  /* retransmissions the peer has not D-SACKed */
 	uint8_t undo_ok;       /* an episode that may still be undone */

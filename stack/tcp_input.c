@@ -90,7 +90,7 @@ static void take_syn_options(struct stack *st, struct tcb *tp, const struct tcp_
 		tp->ts_recent = seg->opt.tsval;
 		tp->ts_recent_stamp = st->now;
 	}
-	tp->sack_ok = seg->opt.sack_perm;
+	tp->sack_ok = seg->opt.sack_perm && !st->cfg.tcp_no_sack;
 	tcp_update_mss(st, tp);
 }
 
@@ -301,7 +301,7 @@ static void undo_arm(struct tcb *tp)
 {
 	tp->undo_cwnd = tp->cwnd;
 	tp->undo_ssthresh = tp->ssthresh;
-	tp->undo_marker = tp->snd_una;
+	tp->undo_marker = tp->undo_rxt_end = tp->snd_una;
 	tp->undo_retrans = 0;
 	tp->undo_ts = 0;
 	tp->undo_ok = 1;
@@ -465,9 +465,10 @@ static bool ack_input(struct stack *st, struct tcb *tp, const struct tcp_seg *se
 				tp->tlp_dsacked = 1;
 			/* RFC 2883 §4.2 / Linux's undo_retrans: when every
 			 * retransmission of the episode comes back as a
-			 * duplicate, none was needed */
+			 * duplicate, none was needed (a duplicate of data we
+			 * never resent is the network's, not ours) */
 			if (tp->undo_ok && tp->undo_retrans > 0 && SEQ_GEQ(ds.start, tp->undo_marker) &&
-			    --tp->undo_retrans == 0)
+			    SEQ_LEQ(ds.end, tp->undo_rxt_end) && --tp->undo_retrans == 0)
 				undo(st, tp);
 		}
 	}
@@ -483,6 +484,7 @@ static bool ack_input(struct stack *st, struct tcb *tp, const struct tcp_seg *se
 			undo_arm(tp);
 			tp->undo_marker = tp->tlp_seq;
 			tp->undo_retrans = 1;
+			tp->undo_rxt_end = tp->tlp_high;
 			tcp_cc_loss(st, tp);
 			tp->cwnd = tp->ssthresh;
 			tp->lost_segs++;

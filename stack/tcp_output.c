@@ -143,7 +143,7 @@ static size_t build_sack(struct tcb *tp, uint8_t *o, size_t room)
 static size_t build_opts(struct stack *st, struct tcb *tp, uint8_t flags, uint8_t *o)
 {
 	bool syn = flags & TH_SYN, synack = syn && (flags & TH_ACK);
-	bool sack = syn && (!synack || tp->sack_ok);
+	bool sack = syn && (synack ? tp->sack_ok : !st->cfg.tcp_no_sack);
 	bool ts = syn && !synack ? true : tp->ts_ok;
 	bool ws = syn && (!synack || tp->ws_ok);
 	size_t n = 0;
@@ -295,6 +295,8 @@ int tcp_send_segment(struct stack *st, struct tcb *tp, uint8_t flags, uint32_t s
 				tp->undo_ts = 1;
 			}
 			tp->undo_retrans++;
+			if (SEQ_GT(seq + len, tp->undo_rxt_end))
+				tp->undo_rxt_end = seq + len;
 		}
 	}
 	if (len)

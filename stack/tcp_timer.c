@@ -242,7 +242,7 @@ void tcp_timer_rexmit(struct stack *st, struct timer *t)
 		if (!tp->in_recovery) {
 			tp->undo_cwnd = tp->cwnd;
 			tp->undo_ssthresh = tp->ssthresh;
-			tp->undo_marker = tp->snd_una;
+			tp->undo_marker = tp->undo_rxt_end = tp->snd_una;
 			tp->undo_retrans = 0;
 			tp->undo_ts = 0;
 			tp->undo_ok = 1;

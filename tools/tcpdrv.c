@@ -48,7 +48,7 @@ struct opts {
 	uint32_t mtu;
 	double loss, dup, reorder, corrupt;
 	uint64_t delay_ms, jitter_ms, rate_bps;
-	bool have_seed;
+	bool have_seed, no_sack;
 	uint64_t seed;
 	const char *stats, *ready;
 	/* TCP roles */
@@ -195,6 +195,8 @@ static void usage(FILE *f)
 		   "  --loss PCT --dup PCT --reorder PCT --corrupt PCT\n"
 		   "  --delay-ms N --jitter-ms N --rate-bps N   fault stage, both ways\n"
 		   "  --seed N          fixed random seed of the stack\n"
+		   "  --no-sack         never negotiate SACK (NewReno, no tail loss probe):\n"
+		   "                    part 1's recovery, a baseline\n"
 		   "  --stats FILE      counters as `key value` lines on exit and SIGUSR1\n"
 		   "  --ready FILE      created once the device is up and the role runs\n");
 }
@@ -356,6 +358,7 @@ static void parse_opts(struct opts *o, int argc, char **argv)
 		O_PLARGE,
 		O_NOHASH,
 		O_VERBOSE,
+		O_NOSACK,
 	};
 	static const struct option longopts[] = {
 	    {"tun", required_argument, NULL, O_TUN},
@@ -372,6 +375,7 @@ static void parse_opts(struct opts *o, int argc, char **argv)
 	    {"jitter-ms", required_argument, NULL, O_JITTER},
 	    {"rate-bps", required_argument, NULL, O_RATE},
 	    {"seed", required_argument, NULL, O_SEED},
+	    {"no-sack", no_argument, NULL, O_NOSACK},
 	    {"stats", required_argument, NULL, O_STATS},
 	    {"ready", required_argument, NULL, O_READY},
 	    {"listen", required_argument, NULL, O_LISTEN},
@@ -451,6 +455,9 @@ static void parse_opts(struct opts *o, int argc, char **argv)
 		case O_SEED:
 			o->seed = parse_u64("seed", optarg, UINT64_MAX);
 			o->have_seed = true;
+			break;
+		case O_NOSACK:
+			o->no_sack = true;
 			break;
 		case O_STATS:
 			o->stats = optarg;
@@ -631,6 +638,7 @@ static void create_stack(struct drv *d)
 		cfg->pbuf_small = d->o.pbuf_small;
 	if (d->o.pbuf_large)
 		cfg->pbuf_large = d->o.pbuf_large;
+	cfg->tcp_no_sack = d->o.no_sack;
 	if (d->o.have_seed) {
 		x = d->o.seed;
 		for (int i = 0; i < 4; i++)
@@ -738,6 +746,13 @@ static void print_stats(struct drv *d, FILE *f)
 	fprintf(f, "icmp_err_sent %" PRIu64 "\n", c.icmp_err_sent);
 	fprintf(f, "icmp_err_delivered %" PRIu64 "\n", c.icmp_err_delivered);
 	fprintf(f, "pmtu_updates %" PRIu64 "\n", c.pmtu_updates);
+	fprintf(f, "tcp.sack_recoveries %" PRIu64 "\n", c.tcp_sack_recoveries);
+	fprintf(f, "tcp.reno_recoveries %" PRIu64 "\n", c.tcp_reno_recoveries);
+	fprintf(f, "tcp.timeouts %" PRIu64 "\n", c.tcp_timeouts);
+	fprintf(f, "tcp.lost_retrans %" PRIu64 "\n", c.tcp_lost_retrans);
+	fprintf(f, "tcp.tlps %" PRIu64 "\n", c.tcp_tlps);
+	fprintf(f, "tcp.dsacks %" PRIu64 "\n", c.tcp_dsacks);
+	fprintf(f, "tcp.undos %" PRIu64 "\n", c.tcp_undos);
 	fprintf(f, "pbuf_small_used %" PRIu64 "\n", c.pbuf_small_used);
 	fprintf(f, "pbuf_large_used %" PRIu64 "\n", c.pbuf_large_used);
 	fprintf(f, "pbuf_small_total %" PRIu32 "\n", d->cfg.pbuf_small);

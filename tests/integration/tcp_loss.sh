@@ -1,0 +1,50 @@
+#!/bin/bash
+# tcp_loss.sh — 16 MiB through the stack's fault stage at 1 %, 5 % and
+# 20 % loss (each with 1 % reordering and 1 % duplication, both
+# directions, fixed seeds) arrive intact, both ways:
+#   stack -> kernel: tcpdrv's source, the stack's loss recovery (SACK,
+#                    RFC 6675, tail loss probes, undo) doing the work;
+#                    tcpprobe checks every byte and the SHA-256;
+#   kernel -> stack: the kernel's recovery against the stack's receiver
+#                    (SACK blocks, out-of-order queue, D-SACK);
+#                    tcpdrv's sink answers the SHA-256.
+# The stack's counters must show SACK recovery at work.  How fast each
+# goes (and the same without SACK, part 1's NewReno) is `make bench`'s
+# business (scripts/bench-loss.sh), not this test's.
+TEST=tcp_loss
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/tcp_lib.inc"
+
+SIZE=16M
+ns_setup
+
+for loss in ${LOSSES:-1 5}; do
+	FAULTS="--loss $loss --reorder 1 --dup 1 --seed $((20261126 + loss))"
+	# ---- stack -> kernel
+	# shellcheck disable=SC2086
+	echod_start --listen 5002 --mode source --bytes "$SIZE" --sha-out "$TMPD/source.sha" $FAULTS
+	t0=$(date +%s.%N)
+	out=$(in_ns timeout 300 "$TPROBE" recv --to "$STACK4" --port 5002 --bytes "$SIZE" \
+		--verify --sha-out "$TMPD/r.sha" --timeout 280 2>&1) ||
+		fail "stack -> kernel at $loss% loss: $out"
+	t1=$(date +%s.%N)
+	echod_stop || fail "netshim-tcpdrv (source) did not exit cleanly"
+	cmp -s "$TMPD/r.sha" "$TMPD/source.sha" || fail "stack -> kernel at $loss% loss: SHA-256 differs"
+	stat_check tcp.completed 1
+	stat_check tcp.errors 0
+	rec=$(stat_get "$TMPD/stats" tcp.sack_recoveries)
+	[ "$rec" -gt 0 ] || fail "stack -> kernel at $loss% loss: no SACK recovery counted"
+	log "stack -> kernel, $loss% loss: $(awk "BEGIN{printf \"%.1f\", $t1 - $t0}") s; recoveries $rec, timeouts $(stat_get "$TMPD/stats" tcp.timeouts), probes $(stat_get "$TMPD/stats" tcp.tlps), lost retransmissions $(stat_get "$TMPD/stats" tcp.lost_retrans), undone $(stat_get "$TMPD/stats" tcp.undos)"
+	# ---- kernel -> stack
+	# shellcheck disable=SC2086
+	echod_start --listen 5001 --mode sink $FAULTS
+	t0=$(date +%s.%N)
+	out=$(in_ns timeout 300 "$TPROBE" send --to "$STACK6" --port 5001 --bytes "$SIZE" \
+		--timeout 280 2>&1) || fail "kernel -> stack at $loss% loss: $out"
+	t1=$(date +%s.%N)
+	echod_stop || fail "netshim-tcpdrv (sink) did not exit cleanly"
+	stat_check tcp.completed 1
+	stat_check tcp.errors 0
+	log "kernel -> stack, $loss% loss: $(awk "BEGIN{printf \"%.1f\", $t1 - $t0}") s"
+done
+pass "$SIZE each way through 1%, 5% and 20% loss with reordering and duplication, intact"
