@@ -374,10 +374,10 @@ int stack_ep_changed(struct stack *st, int *hs, int max);
 	X(TCP_PAWS, "TCP timestamp older than TS.Recent (PAWS)")             \
 	X(TCP_BAD_ACK, "TCP ACK of unsent data or bad ACK in a handshake")   \
 	X(TCP_BAD_FLAGS, "TCP flags invalid for the state")                  \
-	X(TCP_LISTEN_OVERFLOW, "TCP accept queue full or no endpoint free")  \
-	X(TCP_OOQ_FULL, "TCP out-of-order queue: segment bound, or pool dry") \
+	X(TCP_LISTEN_OVERFLOW, "TCP accept queue full, or no endpoint")      \
+	X(TCP_OOQ_FULL, "TCP out-of-order queue: segment bound, pool dry")   \
 	X(TCP_OOQ_BYTES, "TCP out-of-order queue: byte bound")               \
-	X(TCP_OLD_ACK, "TCP ACK below SND.UNA - MAX.SND.WND (RFC 5961 5.2)") \
+	X(TCP_OLD_ACK, "TCP ACK older than the window (RFC 5961 5.2)")       \
 	X(TCP_RCVBUF_FULL, "TCP receive buffer full")                        \
 	X(FAULT_QUEUE, "fault stage: queue limit")
 

@@ -548,9 +548,8 @@ static void acceptq_add(struct stack *st, struct tcb *lp, struct tcb *child)
 	ep_changed(st, ep_of_tcb(st, lp));
 }
 
-struct tcb *tcp_new_cookie_child(struct stack *st, struct tcb *lp, int family,
-				 const uint8_t *laddr, uint16_t lport, const uint8_t *raddr,
-				 uint16_t rport)
+struct tcb *tcp_new_cookie_child(struct stack *st, struct tcb *lp, int family, const uint8_t *laddr,
+				 uint16_t lport, const uint8_t *raddr, uint16_t rport)
 {
 	struct tcb *tp = child_open(st, lp, family, laddr, lport, raddr, rport);
 

@@ -203,7 +203,7 @@ struct tcb {
 	TAILQ_ENTRY(tcb) q_link;   /* in the parent's acceptq */
 	uint8_t in_acceptq;
 	uint8_t synack_retries;
-	stack_ns_t cookie_stamp;   /* listener: when it last sent a SYN cookie */
+	stack_ns_t cookie_stamp; /* listener: when it last sent a SYN cookie */
 
 	/* RFC 5961 §7: no challenge ACK before this (tcp_invalid_ratelimit) */
 	stack_ns_t challenge_next;
@@ -311,9 +311,8 @@ bool tcp_child_ready(struct stack *st, struct tcb *child);
 /* A child rebuilt from a SYN cookie, queued for accept() at once (the
  * caller checked the queue has room and makes it ESTABLISHED); NULL when
  * no endpoint is free. */
-struct tcb *tcp_new_cookie_child(struct stack *st, struct tcb *lp, int family,
-				 const uint8_t *laddr, uint16_t lport, const uint8_t *raddr,
-				 uint16_t rport);
+struct tcb *tcp_new_cookie_child(struct stack *st, struct tcb *lp, int family, const uint8_t *laddr,
+				 uint16_t lport, const uint8_t *raddr, uint16_t rport);
 uint32_t tcp_rcv_space(struct stack *st, struct tcb *tp);
 uint32_t tcp_isn(struct stack *st, const struct tcb *tp);
 
@@ -325,12 +324,12 @@ uint32_t tcp_isn(struct stack *st, const struct tcb *tp);
  * With timestamps, the low 6 bits of our TSval carry the peer's window
  * scale (15: none) and SACK-permitted (bit 4), echoed back in TSecr. */
 struct tcp_cookie {
-	uint32_t iss;        /* our ISN: the cookie */
-	uint16_t mss;        /* the peer's MSS, rounded down to the table */
-	uint8_t ws;          /* the peer's window scale, when ws_ok */
+	uint32_t iss; /* our ISN: the cookie */
+	uint16_t mss; /* the peer's MSS, rounded down to the table */
+	uint8_t ws;   /* the peer's window scale, when ws_ok */
 	bool ts_ok, ws_ok, sack_ok;
-	uint32_t ts_offset;  /* our timestamp offset for this tuple */
-	uint16_t wnd;        /* the window our SYN-ACK offered */
+	uint32_t ts_offset; /* our timestamp offset for this tuple */
+	uint16_t wnd;	    /* the window our SYN-ACK offered */
 };
 /* Answer the SYN seg to listener lp statelessly. */
 void tcp_cookie_synack(struct stack *st, struct tcb *lp, const struct pbuf *p,

@@ -140,8 +140,8 @@ static void segment_input(struct stack *st, struct tcb *tp, struct pbuf *p, stru
  * ESTABLISHED and into the accept queue, and the segment is then its
  * first (it may carry data).  Returns true when it took p; *rst when the
  * ACK was no cookie and gets the listener's RST. */
-static bool cookie_ack_input(struct stack *st, struct tcb *lp, struct pbuf *p,
-			     struct tcp_seg *seg, bool *rst)
+static bool cookie_ack_input(struct stack *st, struct tcb *lp, struct pbuf *p, struct tcp_seg *seg,
+			     bool *rst)
 {
 	const struct pbuf_meta *m = &p->meta;
 	struct tcp_cookie ck;

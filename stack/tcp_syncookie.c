@@ -123,7 +123,10 @@ static uint32_t cookie_ts_offset(const struct stack *st, const struct pbuf_meta 
 	return cookie_hash(st, m, 2, 0);
 }
 
-static uint32_t ts_clock(const struct stack *st) { return (uint32_t)(st->now / STACK_NS_PER_MS); }
+static uint32_t ts_clock(const struct stack *st)
+{
+	return (uint32_t)(st->now / STACK_NS_PER_MS);
+}
 
 /* The window of a cookie SYN-ACK: the listener's buffer, whole segments,
  * at most 65535 (a SYN's window is never scaled, RFC 7323 §2.2); the
@@ -143,11 +146,14 @@ void tcp_cookie_synack(struct stack *st, struct tcb *lp, const struct pbuf *p,
 {
 	const struct pbuf_meta *m = &p->meta;
 	int family = m->src.family;
-	uint16_t peer_mss = seg->opt.has_mss ? seg->opt.mss
-			    : (family == STACK_AF_INET ? OPT_TCP_DEFAULT_MSS4 : OPT_TCP_DEFAULT_MSS6);
+	uint16_t peer_mss = family == STACK_AF_INET ? OPT_TCP_DEFAULT_MSS4 : OPT_TCP_DEFAULT_MSS6;
 	struct tcp_opts o = {0};
 	uint16_t mss;
-	uint32_t isn = tcp_cookie_isn(st, m, seg->seq, peer_mss, &mss);
+	uint32_t isn;
+
+	if (seg->opt.has_mss)
+		peer_mss = seg->opt.mss;
+	isn = tcp_cookie_isn(st, m, seg->seq, peer_mss, &mss);
 
 	o.has_mss = true;
 	o.mss = tcp_adv_mss_to(st, family, m->src.addr, lp->user_mss);

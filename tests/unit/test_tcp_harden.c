@@ -21,8 +21,14 @@ static struct tp_conn c, c2, c3, f, prev;
 static struct tp_seg s;
 static uint8_t data[2u << 20], buf[2u << 20];
 
-static void setup(void) { tp_setup(&h); }
-static void teardown(void) { tp_teardown(&h); }
+static void setup(void)
+{
+	tp_setup(&h);
+}
+static void teardown(void)
+{
+	tp_teardown(&h);
+}
 
 /* Pools large enough to fill an out-of-order queue to its bounds. */
 static void setup_big(void)
@@ -38,7 +44,10 @@ static void setup_big(void)
 	tp_setup_cfg(&h, &cfg, 1500);
 }
 
-static struct tp_cfg cfg4(void) { return tp_cfg(STACK_AF_INET); }
+static struct tp_cfg cfg4(void)
+{
+	return tp_cfg(STACK_AF_INET);
+}
 
 /* ---- helpers ------------------------------------------------------------------ */
 
@@ -69,7 +78,8 @@ static uint32_t ref_cookie(const struct tp_conn *k, unsigned ix)
 {
 	uint32_t count = (uint32_t)(h.now / TICK);
 
-	return ref_hash(k, 0, 0) + k->iss + (count << 24) + ((ref_hash(k, 1, count) + ix) & 0xffffff);
+	return ref_hash(k, 0, 0) + k->iss + (count << 24) +
+	       ((ref_hash(k, 1, count) + ix) & 0xffffff);
 }
 
 static unsigned eps_used(void)
@@ -90,9 +100,15 @@ static struct stack_tcp_info info(int fd)
 	return ti;
 }
 
-static struct tcb *tcb_fd(int fd) { return tcb_of(h.st, ep_get(h.st, fd)); }
+static struct tcb *tcb_fd(int fd)
+{
+	return tcb_of(h.st, ep_get(h.st, fd));
+}
 
-static uint64_t tcp_drops(enum stack_drop d) { return h_drops(&h, STACK_P_TCP, d); }
+static uint64_t tcp_drops(enum stack_drop d)
+{
+	return h_drops(&h, STACK_P_TCP, d);
+}
 
 /* ---- SYN cookies ----------------------------------------------------------------- */
 
@@ -171,7 +187,8 @@ START_TEST(syn_flood_answered_with_cookies)
 	tp_pump_to_peer(&c3, data, 300000);
 	/* our timestamps carry on from the cookie's, never below it */
 	ck_assert_int_ge((int32_t)(c3.ts_recent - cookie_tsval), 0);
-	ck_assert_int_le((int32_t)(c3.ts_recent - cookie_tsval), 64 + (int32_t)(h.now / MS % 100000));
+	ck_assert_int_le((int32_t)(c3.ts_recent - cookie_tsval),
+			 64 + (int32_t)(h.now / MS % 100000));
 	tp_close_active(&c3);
 }
 END_TEST
@@ -229,13 +246,21 @@ END_TEST
  * from the ACK's TSecr (cookie_timestamp_decode). */
 START_TEST(cookie_options_restored_from_timestamp)
 {
+	/* the peer's SYN (WS, SACK, MSS), then the msstab index, the MSS
+	 * the connection keeps and the peer's 1 MiB window as its shift
+	 * reads (a field of at most 65535) */
 	static const struct {
 		int ws;
 		bool sack;
 		uint16_t mss;
-		unsigned ix; /* msstab index */
+		unsigned ix;
+		uint16_t want_mss;
+		uint32_t want_wnd;
 	} cases[] = {
-	    {3, true, 1300, 1}, {-1, true, 1460, 3}, {5, false, 1450, 2}, {-1, false, 600, 0},
+	    {3, true, 1300, 1, 1300, 65535u << 3},
+	    {-1, true, 1460, 3, 1460, 65535},
+	    {5, false, 1450, 2, 1440, 1u << 20},
+	    {-1, false, 600, 0, 536, 65535},
 	};
 	struct tp_cfg cfg = cfg4();
 
@@ -244,9 +269,10 @@ START_TEST(cookie_options_restored_from_timestamp)
 	for (unsigned i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct tp_conn *k = &c2;
 		struct stack_tcp_info ti;
-		uint32_t low = (cases[i].ws >= 0 ? (uint32_t)cases[i].ws : 0xf) | (cases[i].sack ? 0x10 : 0);
-		uint16_t mss = (uint16_t)(cases[i].mss == 600 ? 536 : cases[i].mss == 1450 ? 1440 : cases[i].mss);
+		uint32_t low = cases[i].ws >= 0 ? (uint32_t)cases[i].ws : 0xf;
 
+		if (cases[i].sack)
+			low |= 0x10;
 		tp_server_more(k, &c, (uint16_t)(30000 + i));
 		k->cfg.ws = cases[i].ws;
 		k->cfg.sackok = cases[i].sack;
@@ -257,15 +283,14 @@ START_TEST(cookie_options_restored_from_timestamp)
 		ck_assert_uint_eq(k->syn_opts.tsval & 0x3f, low);
 		tp_server_finish(k);
 		ti = info(k->fd);
-		ck_assert_uint_eq(ti.options, 1 | (cases[i].sack ? 2 : 0) | (cases[i].ws >= 0 ? 4 : 0));
+		ck_assert_uint_eq(ti.options,
+				  1 | (cases[i].sack ? 2 : 0) | (cases[i].ws >= 0 ? 4 : 0));
 		ck_assert_uint_eq(ti.snd_wscale, cases[i].ws >= 0 ? cases[i].ws : 0);
 		ck_assert_uint_eq(ti.rcv_wscale, cases[i].ws >= 0 ? 7 : 0);
 		/* the MSS from the table, less the timestamp option */
-		ck_assert_uint_eq(ti.snd_mss, mss - 12);
-		/* the peer's 1 MiB window, as its shift says */
-		ck_assert_uint_eq(ti.snd_wnd, cases[i].ws == 3 ? 65535u << 3
-					      : cases[i].ws == 5 ? 1u << 20 : 65535u);
-		k->eff_mss = (uint16_t)(mss - 12);
+		ck_assert_uint_eq(ti.snd_mss, cases[i].want_mss - 12);
+		ck_assert_uint_eq(ti.snd_wnd, cases[i].want_wnd);
+		k->eff_mss = (uint16_t)(cases[i].want_mss - 12);
 		if (cases[i].sack) {
 			/* out of order: the ACK carries a SACK block (RFC 2018) */
 			fill_pattern(data, 200, i);
