@@ -115,11 +115,20 @@
  * worst-case delayed ACK when one segment is in flight, at least 10 ms. */
 #define OPT_TCP_TLP_MIN_US 10000u
 #define OPT_TCP_TLP_DELACK_US 200000u
-/* Out-of-order queue per connection: segments held at most. */
+/* Out-of-order queue per connection, two bounds (stack/README.md,
+ * "Hardening"): segments held, which bounds the packet buffers a peer can
+ * pin with tiny segments scattered over the window (512 x 2 KiB), and
+ * payload bytes held, which bounds what large segments (loopback, GRO)
+ * pin in the large pool.  Linux has one bound, the truesize of the
+ * receive and out-of-order queues against SO_RCVBUF (tcp_try_rmem_schedule).
+ * Over either bound the segments with the highest sequence numbers go,
+ * down to the one just arrived (Linux tcp_prune_ofo_queue); counted as
+ * drops TCP_OOQ_FULL and TCP_OOQ_BYTES. */
 #define OPT_TCP_OOQ_SEGS 512
-/* MSS assumed when the peer sends none (RFC 9293 §3.7.1, RFC 8200 §5). */
+#define OPT_TCP_OOQ_BYTES (1u << 20)
 /* The congestion control a new socket gets (Linux's default: cubic). */
 #define OPT_TCP_CC TCP_CC_CUBIC
+/* MSS assumed when the peer sends none (RFC 9293 §3.7.1, RFC 8200 §5). */
 #define OPT_TCP_DEFAULT_MSS4 536
 #define OPT_TCP_DEFAULT_MSS6 1220
 /* RTO: RFC 6298 with Linux's TCP_RTO_MIN 200 ms floor, TCP_RTO_MAX 120 s,
@@ -139,7 +148,9 @@
 #define OPT_TCP_DELACK_MAX_US 200000u
 #define OPT_TCP_MAX_QUICKACKS 16
 /* TIME_WAIT 60 s (TCP_TIMEWAIT_LEN), FIN_WAIT_2 60 s (tcp_fin_timeout);
- * the TIME_WAIT table is bounded (tcp_max_tw_buckets, scaled down). */
+ * the TIME_WAIT table is bounded (tcp_max_tw_buckets, scaled down): when
+ * it is full a closing connection skips TIME_WAIT and is gone at once, as
+ * on Linux; counted in tcp_tw_overflow (TCPTimeWaitOverflow). */
 #define OPT_TCP_TIMEWAIT_NS (60ull * 1000000000ull)
 #define OPT_TCP_FIN_TIMEOUT_S 60
 #define OPT_TCP_TW_MAX 4096
@@ -147,8 +158,32 @@
 #define OPT_TCP_KEEPIDLE_S 7200
 #define OPT_TCP_KEEPINTVL_S 75
 #define OPT_TCP_KEEPCNT 9
-/* listen(2) backlog cap: net.core.somaxconn 4096. */
+/* listen(2) backlog cap: net.core.somaxconn 4096.  The backlog bounds
+ * both queues of a listener, as Linux's: the accept queue holds backlog + 1
+ * connections (sk_acceptq_is_full; a SYN that finds it full is dropped,
+ * TCP_LISTEN_OVERFLOW), the SYN queue backlog embryonic ones
+ * (inet_csk_reqsk_queue_is_full); a SYN that finds the SYN queue full, or
+ * no endpoint free, is answered with a SYN cookie. */
 #define OPT_TCP_SOMAXCONN 4096
+/* SYN cookies (RFC 4987 §3.6, Linux net.ipv4.tcp_syncookies=1,
+ * net/ipv4/syncookies.c): the cookie's counter ticks every 60 s
+ * (TCP_SYNCOOKIE_PERIOD) and a cookie is good for the tick it was made in
+ * and the next (MAX_SYNCOOKIE_AGE 2); a listener tries an ACK as a cookie
+ * only while it has sent one within those two ticks
+ * (tcp_synq_no_recent_overflow).  Counted in tcp_syncookies_sent, _recv,
+ * _failed. */
+#define OPT_TCP_COOKIE_PERIOD_NS (60ull * 1000000000ull)
+#define OPT_TCP_COOKIE_MAX_AGE 2
+/* RFC 5961 §7 challenge ACKs (for an in-window RST that is not exact, a
+ * SYN on a synchronized connection, an ACK older than the window): one per
+ * connection each 500 ms (net.ipv4.tcp_invalid_ratelimit,
+ * __tcp_oow_rate_limited), and for the whole stack a budget each second
+ * drawn between half and one and a half times 1000
+ * (net.ipv4.tcp_challenge_ack_limit as Linux 4.7-5.19 had it, randomised
+ * against CVE-2016-5696; Linux 6.0 turned the global budget off by
+ * default).  Those held back: tcp_challenge_acks_limited. */
+#define OPT_TCP_INVALID_RATELIMIT_NS (500ull * 1000000ull)
+#define OPT_TCP_CHALLENGE_ACK_LIMIT 1000
 /* tcp(7): corked output goes out after at most 200 ms. */
 #define OPT_TCP_CORK_CEILING_NS (200ull * 1000000ull)
 /* RFC 6298 §5.7 / Linux TCP_TIMEOUT_FALLBACK: RTO after a handshake whose

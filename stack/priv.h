@@ -439,7 +439,9 @@ struct stack {
 	struct tcp_tw *tws;     /* OPT_TCP_TW_MAX */
 	struct tw_list tw_hash[OPT_TCP_HASH];
 	uint32_t tw_count;
-	uint32_t tcp_isn_key[4];
+	uint32_t tcp_isn_key[4];     /* RFC 6528 ISNs, SYN cookies, hash */
+	uint64_t tcp_challenge_sec;  /* second of the budget below, + 1 */
+	uint32_t tcp_challenge_left; /* challenge ACKs left this second */
 	uint32_t ep_free_hint;
 	struct ep_list udp_bound;
 	struct ep_list tcp_bound;

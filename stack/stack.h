@@ -378,8 +378,10 @@ int stack_ep_changed(struct stack *st, int *hs, int max);
 	X(TCP_PAWS, "TCP timestamp older than TS.Recent (PAWS)")             \
 	X(TCP_BAD_ACK, "TCP ACK of unsent data or bad ACK in a handshake")   \
 	X(TCP_BAD_FLAGS, "TCP flags invalid for the state")                  \
-	X(TCP_LISTEN_OVERFLOW, "TCP accept or SYN queue full")               \
-	X(TCP_OOQ_FULL, "TCP out-of-order queue full")                       \
+	X(TCP_LISTEN_OVERFLOW, "TCP accept queue full, or no endpoint")      \
+	X(TCP_OOQ_FULL, "TCP out-of-order queue: segment bound, pool dry")   \
+	X(TCP_OOQ_BYTES, "TCP out-of-order queue: byte bound")               \
+	X(TCP_OLD_ACK, "TCP ACK older than the window (RFC 5961 5.2)")       \
 	X(TCP_RCVBUF_FULL, "TCP receive buffer full")                        \
 	X(TCP_SACK_INVALID, "TCP SACK block outside what was sent")          \
 	X(TCP_SACK_FULL, "TCP SACK scoreboard full (highest range forgotten)") \
@@ -430,6 +432,15 @@ struct stack_counters {
 	uint64_t tcp_sack_recoveries, tcp_reno_recoveries, tcp_timeouts, tcp_lost_retrans,
 		tcp_tlps, tcp_dsacks, tcp_undos;
 	uint64_t pbuf_small_used, pbuf_large_used; /* in use right now */
+	/* TCP hardening (stack/README.md, "Hardening"), Linux's MIB names:
+	 * SYN cookies sent (SyncookiesSent), ACKs that carried a valid one
+	 * (SyncookiesRecv) or an invalid one (SyncookiesFailed); closes that
+	 * skipped TIME_WAIT, the table being full (TCPTimeWaitOverflow);
+	 * RFC 5961 challenge ACKs sent (TCPChallengeACK) and held back by the
+	 * rate limits (TCPACKSkippedChallenge and the global budget). */
+	uint64_t tcp_syncookies_sent, tcp_syncookies_recv, tcp_syncookies_failed;
+	uint64_t tcp_tw_overflow;
+	uint64_t tcp_challenge_acks, tcp_challenge_acks_limited;
 };
 
 void stack_get_counters(const struct stack *st, struct stack_counters *out);

@@ -142,7 +142,8 @@ void tcp_tw_free(struct stack *st, struct tcp_tw *tw)
 
 /* RFC 9293 §3.6.1: keep the connection's identity for 2 MSL (Linux: 60 s)
  * in a small record; the endpoint itself is done.  A full table skips
- * TIME_WAIT, as Linux does when tcp_max_tw_buckets is reached. */
+ * TIME_WAIT, as Linux does when tcp_max_tw_buckets is reached
+ * (inet_twsk_alloc fails: TCPTimeWaitOverflow), and counts it. */
 void tcp_time_wait(struct stack *st, struct tcb *tp)
 {
 	struct tcp_tw *tw = NULL;
@@ -178,6 +179,8 @@ void tcp_time_wait(struct stack *st, struct tcb *tp)
 							  tw->rport)],
 				  tw, link);
 		st->tw_count++;
+	} else {
+		st->ctr.tcp_tw_overflow++;
 	}
 	ep_of_tcb(st, tp)->so_error = 0;
 	tp->done = 1;
@@ -468,8 +471,10 @@ int tcp_listen(struct stack *st, struct ep *e, int backlog)
 	return 0;
 }
 
-struct tcb *tcp_new_child(struct stack *st, struct tcb *lp, int family, const uint8_t *laddr,
-			  uint16_t lport, const uint8_t *raddr, uint16_t rport)
+/* A connection of listener lp to (raddr, rport): a hidden endpoint with the
+ * listener's options, hashed, not yet on either queue. */
+static struct tcb *child_open(struct stack *st, struct tcb *lp, int family, const uint8_t *laddr,
+			      uint16_t lport, const uint8_t *raddr, uint16_t rport)
 {
 	struct ep *le = ep_of_tcb(st, lp), *ce;
 	struct stack_sockaddr lw = {.family = (uint16_t)family, .port = lport};
@@ -477,17 +482,9 @@ struct tcb *tcp_new_child(struct stack *st, struct tcb *lp, int family, const ui
 	struct tcb *tp;
 	int h;
 
-	/* Linux drops the SYN when the accept queue is full, and bounds the
-	 * SYN queue by the backlog (reqsk_queue_is_full). */
-	if (lp->acceptq_len > lp->backlog || lp->synq_len >= lp->backlog + 1) {
-		DROP(st, TCP, TCP_LISTEN_OVERFLOW);
-		return NULL;
-	}
 	h = stack_ep_open(st, le->family, STACK_SOCK_STREAM, 0);
-	if (h < 0) {
-		DROP(st, TCP, TCP_LISTEN_OVERFLOW);
+	if (h < 0)
 		return NULL;
-	}
 	ce = &st->eps[h];
 	tp = tcb_of(st, ce);
 	ce->hidden = 1;
@@ -527,9 +524,37 @@ struct tcb *tcp_new_child(struct stack *st, struct tcb *lp, int family, const ui
 	set_identity(tp, &lw, &rw);
 	start_connection(st, tp);
 	tp->parent = ep_handle(st, le);
-	lp->synq_len++;
 	tcp_hash(st, tp);
+	return tp;
+}
+
+struct tcb *tcp_new_child(struct stack *st, struct tcb *lp, int family, const uint8_t *laddr,
+			  uint16_t lport, const uint8_t *raddr, uint16_t rport)
+{
+	struct tcb *tp = child_open(st, lp, family, laddr, lport, raddr, rport);
+
+	if (!tp)
+		return NULL;
+	lp->synq_len++;
 	tp->state = TCPS_SYN_RECEIVED;
+	return tp;
+}
+
+static void acceptq_add(struct stack *st, struct tcb *lp, struct tcb *child)
+{
+	TAILQ_INSERT_TAIL(&lp->acceptq, child, q_link);
+	child->in_acceptq = 1;
+	lp->acceptq_len++;
+	ep_changed(st, ep_of_tcb(st, lp));
+}
+
+struct tcb *tcp_new_cookie_child(struct stack *st, struct tcb *lp, int family, const uint8_t *laddr,
+				 uint16_t lport, const uint8_t *raddr, uint16_t rport)
+{
+	struct tcb *tp = child_open(st, lp, family, laddr, lport, raddr, rport);
+
+	if (tp)
+		acceptq_add(st, lp, tp);
 	return tp;
 }
 
@@ -547,10 +572,7 @@ bool tcp_child_ready(struct stack *st, struct tcb *child)
 	}
 	if (lp->synq_len)
 		lp->synq_len--;
-	TAILQ_INSERT_TAIL(&lp->acceptq, child, q_link);
-	child->in_acceptq = 1;
-	lp->acceptq_len++;
-	ep_changed(st, pe);
+	acceptq_add(st, lp, child);
 	return true;
 }
 

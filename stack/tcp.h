@@ -3,6 +3,7 @@
  *   tcp_input.c   segment arrival: demux, the state machine, ACK and data
  *   tcp_output.c  what to send and building segments; RST and ACK replies
  *   tcp_timer.c   retransmission, persist, delayed ACK, keepalive, TIME_WAIT
+ *   tcp_syncookie.c  SYN cookies when a listener's SYN queue is full
  *   tcp.c         the endpoint side: connect, listen, accept, send, receive,
  *                 shutdown, close, options, readiness, the TIME_WAIT table
  */
@@ -236,6 +237,10 @@ struct tcb {
 	TAILQ_ENTRY(tcb) q_link;   /* in the parent's acceptq */
 	uint8_t in_acceptq;
 	uint8_t synack_retries;
+	stack_ns_t cookie_stamp; /* listener: when it last sent a SYN cookie */
+
+	/* RFC 5961 §7: no challenge ACK before this (tcp_invalid_ratelimit) */
+	stack_ns_t challenge_next;
 
 	struct timer t_rexmit;  /* RTO, persist, SYN and SYN-ACK retries */
 	struct timer t_delack;
@@ -291,14 +296,18 @@ void tcp_send_ack(struct stack *st, struct tcb *tp);
 uint32_t tcp_resend(struct stack *st, struct tcb *tp, uint32_t seq, uint32_t max);
 /* An RST in reply to a segment that has no connection (RFC 9293 §3.10.7.1). */
 void tcp_reply_rst(struct stack *st, const struct pbuf *p, const struct tcp_seg *seg);
-/* A segment with explicit addressing (RST, TIME_WAIT ACK). */
+/* A segment with explicit addressing (RST, TIME_WAIT ACK, cookie
+ * SYN-ACK), with the options o says it has (NULL: none): has_mss, and on
+ * a SYN sack_perm and has_ws (o->ws is our shift), has_ts. */
 void tcp_send_raw(struct stack *st, int family, const uint8_t *src, const uint8_t *dst,
 		  uint16_t sport, uint16_t dport, uint32_t seq, uint32_t ack, uint8_t flags,
-		  uint16_t wnd, const struct tcp_opts *ts);
+		  uint16_t wnd, const struct tcp_opts *o);
 uint16_t tcp_window_field(struct stack *st, struct tcb *tp);
 /* The MSS for sending now (path MTU, peer's MSS, options). */
 void tcp_update_mss(struct stack *st, struct tcb *tp);
 uint16_t tcp_adv_mss(struct stack *st, struct tcb *tp);
+/* The same for a connection that has no tcb yet (a SYN cookie). */
+uint16_t tcp_adv_mss_to(struct stack *st, int family, const uint8_t *raddr, uint16_t user_mss);
 
 /* tcp_timer.c */
 void tcp_timer_rexmit(struct stack *st, struct timer *t);
@@ -333,11 +342,17 @@ struct tcb *tcp_lookup_listener(struct stack *st, int family, const uint8_t *lad
 struct tcp_tw *tcp_lookup_tw(struct stack *st, int family, const uint8_t *laddr,
 			     uint16_t lport, const uint8_t *raddr, uint16_t rport);
 void tcp_tw_free(struct stack *st, struct tcp_tw *tw);
-/* A child for a SYN to listener lp (NULL when the queue or table is full). */
+/* A child for a SYN to listener lp (NULL when no endpoint is free; the
+ * caller checked the queues). */
 struct tcb *tcp_new_child(struct stack *st, struct tcb *lp, int family, const uint8_t *laddr,
 			  uint16_t lport, const uint8_t *raddr, uint16_t rport);
 /* The child completed its handshake: queue it for accept (false: full). */
 bool tcp_child_ready(struct stack *st, struct tcb *child);
+/* A child rebuilt from a SYN cookie, queued for accept() at once (the
+ * caller checked the queue has room and makes it ESTABLISHED); NULL when
+ * no endpoint is free. */
+struct tcb *tcp_new_cookie_child(struct stack *st, struct tcb *lp, int family, const uint8_t *laddr,
+				 uint16_t lport, const uint8_t *raddr, uint16_t rport);
 uint32_t tcp_rcv_space(struct stack *st, struct tcb *tp);
 uint32_t tcp_isn(struct stack *st, const struct tcb *tp);
 
@@ -365,6 +380,39 @@ static inline uint32_t tcp_sack_high(const struct tcb *tp)
 {
 	return tp->sb_n ? tp->sb[tp->sb_n - 1].end : tp->snd_una;
 }
+/* tcp_syncookie.c — SYN cookies (RFC 4987 §3.6, Linux syncookies.c).
+ * The ISN of a cookie SYN-ACK is, for the connection's tuple T and the
+ * peer's ISN, with H a keyed SipHash (the key of RFC 6528 ISNs) and c a
+ * counter of 60 s ticks:
+ *   H(T, 0) + peer ISN + (c << 24) + ((H(T, c) + MSS index) mod 2^24)
+ * With timestamps, the low 6 bits of our TSval carry the peer's window
+ * scale (15: none) and SACK-permitted (bit 4), echoed back in TSecr. */
+struct tcp_cookie {
+	uint32_t iss; /* our ISN: the cookie */
+	uint16_t mss; /* the peer's MSS, rounded down to the table */
+	uint8_t ws;   /* the peer's window scale, when ws_ok */
+	bool ts_ok, ws_ok, sack_ok;
+	uint32_t ts_offset; /* our timestamp offset for this tuple */
+	uint16_t wnd;	    /* the window our SYN-ACK offered */
+};
+/* Answer the SYN seg to listener lp statelessly. */
+void tcp_cookie_synack(struct stack *st, struct tcb *lp, const struct pbuf *p,
+		       const struct tcp_seg *seg);
+/* Has lp sent a cookie recently enough for an ACK to be one? */
+bool tcp_cookie_recent(const struct stack *st, const struct tcb *lp);
+/* An ACK to lp that may complete a cookie handshake: true and *ck filled
+ * when ack - 1 is a cookie of the last two ticks for seq - 1 and the
+ * options check out; counted as tcp_syncookies_recv or _failed. */
+bool tcp_cookie_check(struct stack *st, const struct tcb *lp, const struct pbuf *p,
+		      const struct tcp_seg *seg, struct tcp_cookie *ck);
+/* The pieces, for the tests: the MSS table of a family, the ISN, the
+ * check (0: not a cookie, else the MSS), the TSval with options. */
+unsigned tcp_cookie_msstab(int family, const uint16_t **tab);
+uint32_t tcp_cookie_isn(struct stack *st, const struct pbuf_meta *m, uint32_t peer_isn,
+			uint16_t peer_mss, uint16_t *mss);
+uint16_t tcp_cookie_mss(struct stack *st, const struct pbuf_meta *m, uint32_t peer_isn,
+			uint32_t cookie);
+uint32_t tcp_cookie_tsval(uint32_t ts_now, const struct tcp_opts *syn);
 
 /* tcp_cc.c */
 enum tcp_cc_algo { TCP_CC_RENO, TCP_CC_CUBIC };

@@ -142,27 +142,107 @@ static void established(struct stack *st, struct tcb *tp)
 
 /* ---- LISTEN ----------------------------------------------------------- */
 
-static void listen_input(struct stack *st, struct tcb *lp, struct pbuf *p,
-			 const struct tcp_seg *seg)
+static void segment_input(struct stack *st, struct tcb *tp, struct pbuf *p, struct tcp_seg *seg);
+
+/* The ACK that completes a cookie handshake (Linux cookie_v4_check ->
+ * tcp_get_cookie_sock): the connection is rebuilt from the cookie —
+ * the peer's MSS from the table, window scaling and SACK from the TSecr
+ * when timestamps are on, neither otherwise — goes straight to
+ * ESTABLISHED and into the accept queue, and the segment is then its
+ * first (it may carry data).  Returns true when it took p; *rst when the
+ * ACK was no cookie and gets the listener's RST. */
+static bool cookie_ack_input(struct stack *st, struct tcb *lp, struct pbuf *p, struct tcp_seg *seg,
+			     bool *rst)
+{
+	const struct pbuf_meta *m = &p->meta;
+	struct tcp_cookie ck;
+	struct tcb *tp;
+
+	*rst = false;
+	if (!tcp_cookie_check(st, lp, p, seg, &ck)) {
+		*rst = true; /* Linux: the listener's answer to a stray ACK */
+		return false;
+	}
+	/* syn_recv_sock: a full accept queue drops the ACK, no RST; the
+	 * peer retransmits, or its data does */
+	if (lp->acceptq_len > lp->backlog) {
+		DROP(st, TCP, TCP_LISTEN_OVERFLOW);
+		return false;
+	}
+	tp = tcp_new_cookie_child(st, lp, m->dst.family, m->dst.addr, m->dst.port, m->src.addr,
+				  m->src.port);
+	if (!tp) {
+		DROP(st, TCP, TCP_LISTEN_OVERFLOW);
+		return false;
+	}
+	tp->iss = ck.iss;
+	tp->snd_una = tp->snd_nxt = tp->snd_max = ck.iss + 1;
+	tp->snd_up = tp->snd_sml = ck.iss + 1;
+	tp->irs = seg->seq - 1;
+	tp->rcv_nxt = seg->seq;
+	tp->rcv_adv = tp->rcv_nxt + ck.wnd;
+	tp->peer_mss = ck.mss;
+	tp->ws_ok = ck.ws_ok;
+	tp->snd_wscale = ck.ws;
+	tp->rcv_wscale = ck.ws_ok ? OPT_TCP_RCV_WSCALE : 0;
+	tp->sack_ok = ck.sack_ok;
+	tp->ts_ok = ck.ts_ok;
+	tp->ts_offset = ck.ts_offset;
+	if (tp->ts_ok) {
+		tp->ts_recent = seg->opt.tsval;
+		tp->ts_recent_stamp = st->now;
+	}
+	/* the ACK itself updates the window: it is newer than the SYN */
+	tp->snd_wl1 = tp->irs;
+	tp->snd_wl2 = ck.iss;
+	tp->retrans_stamp = st->now;
+	/* no RTT sample: the cookie's TSval is up to 63 ms older than the
+	 * SYN-ACK, whose time was not kept */
+	established(st, tp);
+	segment_input(st, tp, p, seg);
+	return true;
+}
+
+/* Returns true when it took p. */
+static bool listen_input(struct stack *st, struct tcb *lp, struct pbuf *p, struct tcp_seg *seg)
 {
 	const struct pbuf_meta *m = &p->meta;
 	struct tcb *tp;
 
 	/* RFC 9293 §3.10.7.2: RST ignored, ACK answered with RST, SYN opens */
 	if (seg->flags & TH_RST)
-		return;
+		return false;
 	if (seg->flags & TH_ACK) {
-		tcp_reply_rst(st, p, seg);
-		return;
+		bool rst = true;
+
+		/* an ACK is tried as a cookie only while cookies have been
+		 * sent lately (tcp_synq_no_recent_overflow) */
+		if (!(seg->flags & TH_SYN) && tcp_cookie_recent(st, lp) &&
+		    cookie_ack_input(st, lp, p, seg, &rst))
+			return true;
+		if (rst)
+			tcp_reply_rst(st, p, seg);
+		return false;
 	}
 	if (!(seg->flags & TH_SYN) || (seg->flags & TH_FIN)) {
 		DROP(st, TCP, TCP_BAD_FLAGS);
-		return;
+		return false;
 	}
-	tp = tcp_new_child(st, lp, m->dst.family, m->dst.addr, m->dst.port, m->src.addr,
-			   m->src.port);
-	if (!tp)
-		return;
+	/* Linux tcp_conn_request: a full accept queue drops the SYN, cookie
+	 * or not (sk_acceptq_is_full: more than the backlog queued) */
+	if (lp->acceptq_len > lp->backlog) {
+		DROP(st, TCP, TCP_LISTEN_OVERFLOW);
+		return false;
+	}
+	/* A full SYN queue (inet_csk_reqsk_queue_is_full: backlog requests)
+	 * or no endpoint free: answer with a SYN cookie and keep nothing
+	 * (RFC 4987 §3.6, tcp_syncookies=1), so a SYN flood costs no state. */
+	if (lp->synq_len >= lp->backlog ||
+	    !(tp = tcp_new_child(st, lp, m->dst.family, m->dst.addr, m->dst.port, m->src.addr,
+				 m->src.port))) {
+		tcp_cookie_synack(st, lp, p, seg);
+		return false;
+	}
 	tp->irs = seg->seq;
 	tp->rcv_nxt = seg->seq + 1;
 	take_syn_options(st, tp, seg);
@@ -175,6 +255,7 @@ static void listen_input(struct stack *st, struct tcb *lp, struct pbuf *p,
 	tp->snd_nxt = tp->snd_max = tp->iss + 1;
 	tp->rexmit_mode = TRX_RTO;
 	tcp_arm_rexmit(st, tp);
+	return false;
 }
 
 /* ---- TIME_WAIT (RFC 9293 §3.10.7.4, Linux tcp_timewait_state_process) -- */
@@ -197,6 +278,7 @@ static bool tw_input(struct stack *st, struct tcp_tw *tw, const struct tcp_seg *
 	if ((seg->flags & TH_FIN) && seg->seq + seg->len + 1 == tw->rcv_nxt)
 		timer_arm(st, &tw->timer, st->now + OPT_TCP_TIMEWAIT_NS); /* RFC 9293: restart 2 MSL */
 	if (tw->ts_ok) {
+		ts.has_ts = true;
 		ts.tsval = (uint32_t)(st->now / STACK_NS_PER_MS) + tw->ts_offset;
 		ts.tsecr = seg->opt.has_ts ? seg->opt.tsval : tw->ts_recent;
 	}
@@ -601,6 +683,36 @@ static bool ooq_drain(struct stack *st, struct tcb *tp)
 	return true;
 }
 
+/* Over a bound of the out-of-order queue (OPT_TCP_OOQ_SEGS, _BYTES), the
+ * segments with the highest sequence numbers go first, down to the one
+ * just inserted, which goes itself if that is not enough: the segments
+ * nearest the hole are the ones that let the queue drain once it fills,
+ * and a peer that scattered tiny segments far ahead cannot keep out the
+ * ones that matter (Linux tcp_prune_ofo_queue; RFC 2018 §8 lets a
+ * receiver renege on what it SACKed). */
+static void ooq_prune(struct stack *st, struct tcb *tp)
+{
+	while (tp->ooq_segs > OPT_TCP_OOQ_SEGS || tp->ooq_bytes > OPT_TCP_OOQ_BYTES) {
+		struct pbuf *q = STAILQ_FIRST(&tp->ooq), *prev = NULL;
+
+		while (STAILQ_NEXT(q, next)) {
+			prev = q;
+			q = STAILQ_NEXT(q, next);
+		}
+		if (tp->ooq_segs > OPT_TCP_OOQ_SEGS)
+			DROP(st, TCP, TCP_OOQ_FULL);
+		else
+			DROP(st, TCP, TCP_OOQ_BYTES);
+		if (prev)
+			STAILQ_REMOVE_AFTER(&tp->ooq, prev, next);
+		else
+			STAILQ_REMOVE_HEAD(&tp->ooq, next);
+		tp->ooq_bytes -= q->len;
+		tp->ooq_segs--;
+		pbuf_free(st, q);
+	}
+}
+
 /* Keep a segment beyond a hole, sorted, overlaps trimmed, within limits. */
 static void ooq_insert(struct stack *st, struct tcb *tp, struct pbuf *p, uint32_t seq, bool fin)
 {
@@ -608,11 +720,6 @@ static void ooq_insert(struct stack *st, struct tcb *tp, struct pbuf *p, uint32_
 	uint32_t end = seq + p->len;
 
 	tp->sack_last = seq;
-	if (tp->ooq_segs >= OPT_TCP_OOQ_SEGS) {
-		DROP(st, TCP, TCP_OOQ_FULL);
-		pbuf_free(st, p);
-		return;
-	}
 	STAILQ_FOREACH(q, &tp->ooq, next) {
 		if (SEQ_GT((uint32_t)q->t, seq))
 			break;
@@ -661,6 +768,7 @@ static void ooq_insert(struct stack *st, struct tcb *tp, struct pbuf *p, uint32_
 		STAILQ_INSERT_HEAD(&tp->ooq, p, next);
 	tp->ooq_bytes += p->len;
 	tp->ooq_segs++;
+	ooq_prune(st, tp);
 }
 
 /* Linux's tcp_event_data_recv: the delayed-ACK timeout follows the
@@ -728,6 +836,34 @@ static void reset_input(struct stack *st, struct tcb *tp)
 	default:
 		tcp_drop(st, tp, ECONNRESET);
 	}
+}
+
+/* RFC 5961 §7 ACK throttling, as Linux's tcp_send_challenge_ack: at most
+ * one challenge ACK per connection each 500 ms (__tcp_oow_rate_limited,
+ * tcp_invalid_ratelimit), and a budget per second for the whole stack,
+ * drawn anew each second between half and one and a half times the limit
+ * so that an off-path attacker cannot count it down (CVE-2016-5696). */
+static void challenge_ack(struct stack *st, struct tcb *tp)
+{
+	uint64_t sec = st->now / STACK_NS_PER_S + 1;
+
+	if (st->now < tp->challenge_next) {
+		st->ctr.tcp_challenge_acks_limited++;
+		return;
+	}
+	tp->challenge_next = st->now + OPT_TCP_INVALID_RATELIMIT_NS;
+	if (st->tcp_challenge_sec != sec) {
+		st->tcp_challenge_sec = sec;
+		st->tcp_challenge_left = (OPT_TCP_CHALLENGE_ACK_LIMIT + 1) / 2 +
+					 rand_u32(st) % OPT_TCP_CHALLENGE_ACK_LIMIT;
+	}
+	if (!st->tcp_challenge_left) {
+		st->ctr.tcp_challenge_acks_limited++;
+		return;
+	}
+	st->tcp_challenge_left--;
+	st->ctr.tcp_challenge_acks++;
+	tcp_send_ack(st, tp);
 }
 
 static void segment_input(struct stack *st, struct tcb *tp, struct pbuf *p, struct tcp_seg *seg)
@@ -815,7 +951,7 @@ static void segment_input(struct stack *st, struct tcb *tp, struct pbuf *p, stru
 	 * match resets; in the window otherwise: challenge ACK) */
 	if (seg->flags & TH_RST) {
 		if (seq != tp->rcv_nxt) {
-			tcp_send_ack(st, tp);
+			challenge_ack(st, tp);
 			goto drop;
 		}
 		reset_input(st, tp);
@@ -824,7 +960,7 @@ static void segment_input(struct stack *st, struct tcb *tp, struct pbuf *p, stru
 	/* SYN in a synchronized state: RFC 5961 §4 challenge ACK */
 	if (seg->flags & TH_SYN) {
 		DROP(st, TCP, TCP_BAD_FLAGS);
-		tcp_send_ack(st, tp);
+		challenge_ack(st, tp);
 		goto drop;
 	}
 	if (!(seg->flags & TH_ACK))
@@ -859,9 +995,17 @@ static void segment_input(struct stack *st, struct tcb *tp, struct pbuf *p, stru
 		timer_cancel(st, &tp->t_rexmit);
 		established(st, tp);
 	} else if (SEQ_GT(seg->ack, tp->snd_max)) {
-		/* an ACK for something not yet sent */
+		/* an ACK for something not yet sent (RFC 5961 §5.2: discard,
+		 * and an ACK — a challenge ACK, rate-limited as the others) */
 		DROP(st, TCP, TCP_BAD_ACK);
-		tcp_send_ack(st, tp);
+		challenge_ack(st, tp);
+		goto drop;
+	} else if (SEQ_LT(seg->ack, tp->snd_una - tp->max_sndwnd)) {
+		/* RFC 5961 §5.2: older than any window the peer offered, so
+		 * not from the peer — blind data injection; discard, with a
+		 * challenge ACK (Linux tcp_ack: TCP_TOO_OLD_ACK) */
+		DROP(st, TCP, TCP_OLD_ACK);
+		challenge_ack(st, tp);
 		goto drop;
 	}
 	if (!ack_input(st, tp, seg))
@@ -1039,7 +1183,8 @@ void tcp_input(struct stack *st, struct iface *ifp, struct pbuf *p)
 		goto drop;
 	tp = tcp_lookup_listener(st, family, m->dst.addr, m->dst.port);
 	if (tp) {
-		listen_input(st, tp, p, &seg);
+		if (listen_input(st, tp, p, &seg))
+			return;
 		goto drop;
 	}
 	DROP(st, TCP, NO_PORT);

@@ -2,7 +2,8 @@
  * tcp_output.c — what TCP sends and how a segment is built.
  * tcp_send / tcp_input / the timers -> tcp_output() (windows, Nagle, cork,
  * silly-window avoidance, FIN) -> tcp_send_segment() -> ip_output().
- * Replies without a connection (RST, TIME_WAIT ACKs) use tcp_send_raw().
+ * Replies without a connection (RST, TIME_WAIT ACKs, SYN cookie SYN-ACKs)
+ * use tcp_send_raw().
  */
 #include <errno.h>
 
@@ -13,21 +14,25 @@ static size_t ip_hlen(int family) { return family == STACK_AF_INET ? IP4_HLEN : 
 
 /* The MSS we announce: the outgoing link's MTU less the headers
  * (RFC 9293 §3.7.1; RFC 6691). */
-uint16_t tcp_adv_mss(struct stack *st, struct tcb *tp)
+uint16_t tcp_adv_mss_to(struct stack *st, int family, const uint8_t *raddr, uint16_t user_mss)
 {
 	struct stack_route_result rr;
 	struct iface *ifp;
 	uint32_t mtu = OPT_MTU_DEFAULT, mss;
 
-	if (route_lookup(st, tp->wfamily, tp->raddr, &rr) == 0 &&
-	    (ifp = iface_get(st, rr.ifindex)) != NULL)
+	if (route_lookup(st, family, raddr, &rr) == 0 && (ifp = iface_get(st, rr.ifindex)) != NULL)
 		mtu = ifp->mtu;
-	mss = mtu - (uint32_t)ip_hlen(tp->wfamily) - TCP_HLEN;
+	mss = mtu - (uint32_t)ip_hlen(family) - TCP_HLEN;
 	if (mss > 65535 - 40)
 		mss = 65535 - 40;
-	if (tp->user_mss && tp->user_mss < mss)
-		mss = tp->user_mss;
+	if (user_mss && user_mss < mss)
+		mss = user_mss;
 	return (uint16_t)mss;
+}
+
+uint16_t tcp_adv_mss(struct stack *st, struct tcb *tp)
+{
+	return tcp_adv_mss_to(st, tp->wfamily, tp->raddr, tp->user_mss);
 }
 
 /* Payload per segment now: the peer's MSS, the path MTU, TCP_MAXSEG, less
@@ -321,11 +326,51 @@ void tcp_send_ack(struct stack *st, struct tcb *tp)
 	tcp_send_segment(st, tp, TH_ACK, tp->snd_nxt, 0);
 }
 
+/* Options of a segment without a tcb, in build_opts' layout. */
+static size_t raw_opts(const struct tcp_opts *o, uint8_t flags, uint8_t *b)
+{
+	bool syn = flags & TH_SYN, sack = syn && o->sack_perm;
+	size_t n = 0;
+
+	if (syn && o->has_mss) {
+		b[n++] = TCPOPT_MSS;
+		b[n++] = 4;
+		put16(b + n, o->mss);
+		n += 2;
+	}
+	if (sack && o->has_ts) {
+		b[n++] = TCPOPT_SACK_PERM;
+		b[n++] = 2;
+	} else if (sack || o->has_ts) {
+		b[n++] = TCPOPT_NOP;
+		b[n++] = TCPOPT_NOP;
+		if (sack) {
+			b[n++] = TCPOPT_SACK_PERM;
+			b[n++] = 2;
+		}
+	}
+	if (o->has_ts) {
+		b[n++] = TCPOPT_TS;
+		b[n++] = 10;
+		put32(b + n, o->tsval);
+		put32(b + n + 4, o->tsecr);
+		n += 8;
+	}
+	if (syn && o->has_ws) {
+		b[n++] = TCPOPT_NOP;
+		b[n++] = TCPOPT_WS;
+		b[n++] = 3;
+		b[n++] = o->ws;
+	}
+	return n;
+}
+
 void tcp_send_raw(struct stack *st, int family, const uint8_t *src, const uint8_t *dst,
 		  uint16_t sport, uint16_t dport, uint32_t seq, uint32_t ack, uint8_t flags,
-		  uint16_t wnd, const struct tcp_opts *ts)
+		  uint16_t wnd, const struct tcp_opts *o)
 {
-	size_t olen = ts ? 12 : 0;
+	uint8_t opts[TCP_MAX_OPTLEN];
+	size_t olen = o ? raw_opts(o, flags, opts) : 0;
 	struct pbuf *p = pbuf_alloc(st, TCP_HLEN + olen);
 	uint8_t *t;
 
@@ -334,7 +379,7 @@ void tcp_send_raw(struct stack *st, int family, const uint8_t *src, const uint8_
 		return;
 	}
 	t = pbuf_data(p);
-	memset(t, 0, TCP_HLEN + olen);
+	memset(t, 0, TCP_HLEN);
 	put16(t + TCP_SPORT, sport);
 	put16(t + TCP_DPORT, dport);
 	put32(t + TCP_SEQ, seq);
@@ -342,14 +387,7 @@ void tcp_send_raw(struct stack *st, int family, const uint8_t *src, const uint8_
 	t[TCP_OFF] = (uint8_t)(((TCP_HLEN + olen) / 4) << 4);
 	t[TCP_FLAGS] = flags;
 	put16(t + TCP_WIN, wnd);
-	if (ts) {
-		t[TCP_HLEN] = TCPOPT_NOP;
-		t[TCP_HLEN + 1] = TCPOPT_NOP;
-		t[TCP_HLEN + 2] = TCPOPT_TS;
-		t[TCP_HLEN + 3] = 10;
-		put32(t + TCP_HLEN + 4, ts->tsval);
-		put32(t + TCP_HLEN + 8, ts->tsecr);
-	}
+	memcpy(t + TCP_HLEN, opts, olen);
 	p->len = (uint32_t)(TCP_HLEN + olen);
 	emit(st, NULL, family, src, dst, p);
 }

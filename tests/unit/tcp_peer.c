@@ -32,6 +32,12 @@ void tp_setup(struct harness *h)
 	h_setup(h);
 }
 
+void tp_setup_cfg(struct harness *h, const struct stack_config *cfg, uint32_t mtu)
+{
+	nregistry = 0;
+	h_setup_cfg(h, cfg, mtu);
+}
+
 void tp_teardown(struct harness *h)
 {
 	/* A peer RST (exact sequence number, RFC 5961 §3.2) ends whatever

@@ -176,6 +176,8 @@ struct tp_out {
  * be finished before h_teardown checks the pools, so a test that stops in
  * a state holding buffers for longer than 120 s still tears down clean. */
 void tp_setup(struct harness *h);
+/* The same with a stack of cfg on a link of mtu (h_setup_cfg). */
+void tp_setup_cfg(struct harness *h, const struct stack_config *cfg, uint32_t mtu);
 void tp_teardown(struct harness *h);
 
 /* ---- configuration and fixtures -------------------------------------- */
