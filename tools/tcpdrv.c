@@ -510,7 +510,8 @@ static void parse_opts(struct opts *o, int argc, char **argv)
 			o->pbuf_large = (uint32_t)parse_u64("pbuf-large", optarg, 1u << 20);
 			break;
 		case O_UTO:
-			o->user_timeout_ms = (uint32_t)parse_u64("user-timeout-ms", optarg, INT32_MAX);
+			o->user_timeout_ms =
+			    (uint32_t)parse_u64("user-timeout-ms", optarg, INT32_MAX);
 			break;
 		case O_NOHASH:
 			o->nohash = true;
@@ -1554,8 +1555,8 @@ static int open_listener(struct drv *d, int family)
 	if (d->o.user_timeout_ms) {
 		int v = (int)d->o.user_timeout_ms;
 
-		err = stack_ep_setopt(d->st, h, STACK_SOL_TCP, STACK_TCP_USER_TIMEOUT, &v,
-				      sizeof(v));
+		err =
+		    stack_ep_setopt(d->st, h, STACK_SOL_TCP, STACK_TCP_USER_TIMEOUT, &v, sizeof(v));
 		if (err)
 			die("TCP_USER_TIMEOUT: %s", errtext(err));
 	}

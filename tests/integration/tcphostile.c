@@ -49,11 +49,11 @@
 #include "pattern.h"
 
 #define PROG "tcphostile"
-#define MAXRC 1024	 /* raw connections */
-#define MAXLC 64	 /* kernel-socket connections (inject) */
-#define PKT_MAX 2048	 /* what we build and what we parse */
-#define DATA_MSS 1400	 /* payload per segment we send; the MSS we announce */
-#define LC_AHEAD 32768	 /* inject: bytes a connection may have unechoed */
+#define MAXRC 1024	    /* raw connections */
+#define MAXLC 64	    /* kernel-socket connections (inject) */
+#define PKT_MAX 2048	    /* what we build and what we parse */
+#define DATA_MSS 1400	    /* payload per segment we send; the MSS we announce */
+#define LC_AHEAD 32768	    /* inject: bytes a connection may have unechoed */
 #define LC_MAX (256u << 20) /* inject: bytes a connection sends at most */
 #define LC_STALL 3.0	    /* inject: seconds without an echoed byte that end it */
 #define HOSTILE_TAG "HOSTILE!"
@@ -151,8 +151,8 @@ static uint64_t rng_state;
 static double t_start, deadline;
 static volatile sig_atomic_t got_stop;
 static FILE *rep;
-static bool syn_sackok;	  /* offer SACK in our SYNs */
-static bool syn_full_mss; /* and the MSS of a 1500-byte MTU, not DATA_MSS */
+static bool syn_sackok;	   /* offer SACK in our SYNs */
+static bool syn_full_mss;  /* and the MSS of a 1500-byte MTU, not DATA_MSS */
 static uint64_t frag_seen; /* IP fragments from the stack */
 static uint64_t tx_packets, tx_dropped, rx_packets, rx_stray, stray_synack, stray_rst;
 
@@ -200,7 +200,10 @@ static uint64_t rnd64(void)
 	return z ^ (z >> 31);
 }
 
-static uint32_t rnd32(void) { return (uint32_t)(rnd64() >> 32); }
+static uint32_t rnd32(void)
+{
+	return (uint32_t)(rnd64() >> 32);
+}
 
 static void put16(uint8_t *p, uint16_t v)
 {
@@ -214,13 +217,25 @@ static void put32(uint8_t *p, uint32_t v)
 	put16(p + 2, (uint16_t)v);
 }
 
-static uint16_t get16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
+static uint16_t get16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
 
-static uint32_t get32(const uint8_t *p) { return (uint32_t)get16(p) << 16 | get16(p + 2); }
+static uint32_t get32(const uint8_t *p)
+{
+	return (uint32_t)get16(p) << 16 | get16(p + 2);
+}
 
-static size_t addr_len(int family) { return family == AF_INET ? 4 : 16; }
+static size_t addr_len(int family)
+{
+	return family == AF_INET ? 4 : 16;
+}
 
-static int fam_ix(int family) { return family == AF_INET ? 0 : 1; }
+static int fam_ix(int family)
+{
+	return family == AF_INET ? 0 : 1;
+}
 
 static const char *addr_str(const struct addr *a)
 {
@@ -280,7 +295,9 @@ static void net_parse(const char *s, struct net *n)
 		die("--spoof %s: the prefix length must be %u..%u", s, min, max);
 	for (unsigned i = 0; i < addr_len(n->base.family); i++) {
 		unsigned b0 = i * 8;
-		uint8_t m = b0 >= n->plen ? 0 : b0 + 8 <= n->plen ? 0xff : (uint8_t)(0xff << (8 - (n->plen - b0)));
+		uint8_t m = b0 >= n->plen	? 0
+			    : b0 + 8 <= n->plen ? 0xff
+						: (uint8_t)(0xff << (8 - (n->plen - b0)));
 
 		n->base.a[i] &= m;
 	}
@@ -292,7 +309,9 @@ static bool net_contains(const struct net *n, const struct addr *a)
 		return false;
 	for (unsigned i = 0; i < addr_len(a->family); i++) {
 		unsigned b0 = i * 8;
-		uint8_t m = b0 >= n->plen ? 0 : b0 + 8 <= n->plen ? 0xff : (uint8_t)(0xff << (8 - (n->plen - b0)));
+		uint8_t m = b0 >= n->plen	? 0
+			    : b0 + 8 <= n->plen ? 0xff
+						: (uint8_t)(0xff << (8 - (n->plen - b0)));
 
 		if ((a->a[i] & m) != n->base.a[i])
 			return false;
@@ -311,7 +330,7 @@ static void net_random(const struct net *n, struct addr *a)
 		*a = n->base;
 		for (unsigned i = 0; i < len; i++) {
 			unsigned b0 = i * 8;
-			uint8_t m = b0 >= n->plen	  ? 0
+			uint8_t m = b0 >= n->plen	? 0
 				    : b0 + 8 <= n->plen ? 0xff
 							: (uint8_t)(0xff << (8 - (n->plen - b0)));
 			uint8_t r = (uint8_t)rnd64();
@@ -401,7 +420,10 @@ static uint64_t dev_tx_dropped(void)
 	return v;
 }
 
-static bool out_of_time(void) { return got_stop || now_s() >= deadline; }
+static bool out_of_time(void)
+{
+	return got_stop || now_s() >= deadline;
+}
 
 /* ---- building and sending segments ---------------------------------------- */
 
@@ -410,7 +432,7 @@ struct seg {
 	uint8_t flags;
 	uint16_t win;
 	uint16_t mss; /* an MSS option with this value (SYNs), 0: none */
-	bool sackok; /* and SACK-permitted (RFC 2018) */
+	bool sackok;  /* and SACK-permitted (RFC 2018) */
 	const void *data;
 	size_t len;
 };
@@ -544,8 +566,8 @@ static void xmit(const struct addr *dst, const uint8_t *pkt, size_t n)
 	tx_dropped++;
 }
 
-static void send_seg(const struct addr *src, const struct addr *dst, uint16_t sport,
-		     uint16_t dport, const struct seg *s)
+static void send_seg(const struct addr *src, const struct addr *dst, uint16_t sport, uint16_t dport,
+		     const struct seg *s)
 {
 	uint8_t pkt[PKT_MAX];
 
@@ -729,13 +751,16 @@ static void sniff_open(void)
 
 static void rc_send(struct rc *c, uint32_t seq, uint8_t flags, const void *data, size_t len)
 {
-	struct seg s = {.seq = seq, .ack = c->rcv_nxt, .flags = flags, .win = c->win,
-			.data = data, .len = len};
+	struct seg s = {
+	    .seq = seq, .ack = c->rcv_nxt, .flags = flags, .win = c->win, .data = data, .len = len};
 
 	send_seg(&c->src, &c->dst, c->sport, c->dport, &s);
 }
 
-static void rc_ack(struct rc *c) { rc_send(c, c->snd_nxt, TH_ACK, NULL, 0); }
+static void rc_ack(struct rc *c)
+{
+	rc_send(c, c->snd_nxt, TH_ACK, NULL, 0);
+}
 
 static struct rc *rc_new(const struct addr *dst)
 {
@@ -905,9 +930,12 @@ static void rc_handshake_all(uint16_t ack_win)
 	for (int round = 0; round < 4 && !all_synack(); round++) {
 		for (unsigned i = 0; i < nrc; i++) {
 			struct rc *c = &rcs[i];
-			struct seg s = {.seq = c->iss, .flags = TH_SYN, .win = 65535,
-					.mss = syn_full_mss ? (c->dst.family == AF_INET ? 1460 : 1440)
-							    : DATA_MSS,
+			struct seg s = {.seq = c->iss,
+					.flags = TH_SYN,
+					.win = 65535,
+					.mss = syn_full_mss
+						   ? (c->dst.family == AF_INET ? 1460 : 1440)
+						   : DATA_MSS,
 					.sackok = syn_sackok};
 
 			if (c->synack)
@@ -1108,7 +1136,8 @@ static void lc_fail(struct lc *c, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(c->why, sizeof(c->why), fmt, ap);
 	va_end(ap);
-	fprintf(stderr, PROG ": conn %s port %u: %s (after %" PRIu64 " bytes out, %" PRIu64 " back)\n",
+	fprintf(stderr,
+		PROG ": conn %s port %u: %s (after %" PRIu64 " bytes out, %" PRIu64 " back)\n",
 		addr_str(&c->la), c->lport, c->why, c->tx, c->rx);
 	c->failed = c->done = true;
 	if (inj_at_failure == UINT64_MAX)
@@ -1210,8 +1239,8 @@ static void lc_read(struct lc *c)
 		if (n == 0) {
 			c->eof = true;
 			if (c->rx != c->tx)
-				lc_fail(c, "EOF after %" PRIu64 " of %" PRIu64 " bytes echoed", c->rx,
-					c->tx);
+				lc_fail(c, "EOF after %" PRIu64 " of %" PRIu64 " bytes echoed",
+					c->rx, c->tx);
 			else if (!c->shut)
 				lc_fail(c, "EOF before we shut down");
 			else {
@@ -1464,7 +1493,9 @@ static void rfc5961_conn(struct rc *c, const char *sfx)
 	/* 3. SYNs inside the window: a challenge ACK each (RFC 5961 §4) */
 	before = c->n_pure;
 	for (uint64_t i = 0; i < o.syns && !out_of_time(); i++) {
-		struct seg s = {.seq = c->snd_nxt + rnd32() % wnd, .flags = TH_SYN, .win = 65535,
+		struct seg s = {.seq = c->snd_nxt + rnd32() % wnd,
+				.flags = TH_SYN,
+				.win = 65535,
 				.mss = DATA_MSS};
 
 		pace(&pc);
@@ -1477,8 +1508,11 @@ static void rfc5961_conn(struct rc *c, const char *sfx)
 	/* 4. data at exactly rcv_nxt with an ACK outside [SND.UNA -
 	 * MAX.SND.WND, SND.NXT]: RFC 5961 §5 says drop it (and challenge) */
 	{
-		struct seg s = {.seq = c->snd_nxt, .ack = c->rcv_nxt - 0x40000000u,
-				.flags = TH_ACK | TH_PSH, .win = c->win, .data = old_ack,
+		struct seg s = {.seq = c->snd_nxt,
+				.ack = c->rcv_nxt - 0x40000000u,
+				.flags = TH_ACK | TH_PSH,
+				.win = c->win,
+				.data = old_ack,
 				.len = sizeof(old_ack) - 1};
 
 		send_seg(&c->src, &c->dst, c->sport, c->dport, &s);
@@ -1490,8 +1524,11 @@ static void rfc5961_conn(struct rc *c, const char *sfx)
 		}
 	}
 	{
-		struct seg s = {.seq = c->snd_nxt, .ack = c->rcv_nxt + 0x40000000u,
-				.flags = TH_ACK | TH_PSH, .win = c->win, .data = new_ack,
+		struct seg s = {.seq = c->snd_nxt,
+				.ack = c->rcv_nxt + 0x40000000u,
+				.flags = TH_ACK | TH_PSH,
+				.win = c->win,
+				.data = new_ack,
 				.len = sizeof(new_ack) - 1};
 
 		send_seg(&c->src, &c->dst, c->sport, c->dport, &s);
@@ -1621,7 +1658,8 @@ static int mode_ooo(void)
 	for (uint32_t j = 0; j < o.segs && !out_of_time(); j++) {
 		for (unsigned i = nby; i < nrc; i++) {
 			struct rc *c = &rcs[i];
-			uint32_t room = c->peer_wnd > o.seg_bytes + 1 ? c->peer_wnd - o.seg_bytes - 1 : 0;
+			uint32_t room =
+			    c->peer_wnd > o.seg_bytes + 1 ? c->peer_wnd - o.seg_bytes - 1 : 0;
 			uint32_t stride = room / o.segs;
 
 			if (stride <= o.seg_bytes)
@@ -1775,36 +1813,40 @@ static void on_signal(int sig)
 
 static void usage(void)
 {
-	fprintf(stderr,
-		"usage: " PROG " MODE --to ADDR [--to ADDR6] --port P [options]\n"
-		"  synflood  --spoof NET [--spoof NET6] --count N [--rate PPS] [--ready F --ready-after N]\n"
-		"  inject    --kind rst|data --conns K --bytes N --random N [--sweep STRIDE] [--rate PPS]\n"
-		"            [--payload BYTES] (data: per hostile segment, default 24)\n"
-		"  rfc5961   --spoof NET [--spoof NET6] [--rsts N] [--syns N]   (one connection per --to)\n"
-		"  ooo       --spoof NET --conns K [--segs M] [--seg-bytes B] [--hold S] [--ready F]\n"
-		"            [--bystanders N] (the first N send one segment after a hole only)\n"
-		"  zerowin   --spoof NET --conns K --bytes N [--hold S] [--ready F] [--until-reset]\n"
-		"  sackmss   --spoof NET [--spoof NET6]   (one connection per --to)\n"
-		"common: --dev TUN (ns0)  --report FILE  --timeout S (30)  --seed N\n"
-		"        --leave rst|silent|mute (ooo, zerowin: how the attacker goes; mute: never\n"
-		"        answers a probe either)\n"
-		"Addresses, spoofed ones too, must be in 192.0.2.0/24, 198.51.100.0/24 or 2001:db8::/32.\n");
+	fprintf(
+	    stderr,
+	    "usage: " PROG " MODE --to ADDR [--to ADDR6] --port P [options]\n"
+	    "  synflood  --spoof NET [--spoof NET6] --count N [--rate PPS] [--ready F "
+	    "--ready-after N]\n"
+	    "  inject    --kind rst|data --conns K --bytes N --random N [--sweep STRIDE] [--rate "
+	    "PPS]\n"
+	    "            [--payload BYTES] (data: per hostile segment, default 24)\n"
+	    "  rfc5961   --spoof NET [--spoof NET6] [--rsts N] [--syns N]   (one connection per "
+	    "--to)\n"
+	    "  ooo       --spoof NET --conns K [--segs M] [--seg-bytes B] [--hold S] [--ready F]\n"
+	    "            [--bystanders N] (the first N send one segment after a hole only)\n"
+	    "  zerowin   --spoof NET --conns K --bytes N [--hold S] [--ready F] [--until-reset]\n"
+	    "  sackmss   --spoof NET [--spoof NET6]   (one connection per --to)\n"
+	    "common: --dev TUN (ns0)  --report FILE  --timeout S (30)  --seed N\n"
+	    "        --leave rst|silent|mute (ooo, zerowin: how the attacker goes; mute: never\n"
+	    "        answers a probe either)\n"
+	    "Addresses, spoofed ones too, must be in 192.0.2.0/24, 198.51.100.0/24 or "
+	    "2001:db8::/32.\n");
 	exit(2);
 }
 
 int main(int argc, char **argv)
 {
 	static const struct option lo[] = {
-	    {"to", 1, 0, 't'},	      {"port", 1, 0, 'p'},	 {"spoof", 1, 0, 'S'},
-	    {"dev", 1, 0, 'd'},	      {"conns", 1, 0, 'k'},	 {"count", 1, 0, 'c'},
-	    {"bytes", 1, 0, 'b'},     {"random", 1, 0, 'R'},	 {"sweep", 1, 0, 'W'},
-	    {"rate", 1, 0, 'r'},      {"kind", 1, 0, 'K'},	 {"segs", 1, 0, 'g'},
-	    {"seg-bytes", 1, 0, 'B'}, {"hold", 1, 0, 'h'},	 {"ready", 1, 0, 'y'},
-	    {"ready-after", 1, 0, 'a'}, {"report", 1, 0, 'o'},	 {"timeout", 1, 0, 'T'},
-	    {"seed", 1, 0, 's'},      {"leave", 1, 0, 'l'},	 {"until-reset", 0, 0, 'u'},
-	    {"rsts", 1, 0, 'x'},      {"syns", 1, 0, 'z'},	 {"payload", 1, 0, 'P'},
-	    {"bystanders", 1, 0, 'Y'},
-	    {0, 0, 0, 0},
+	    {"to", 1, 0, 't'},		{"port", 1, 0, 'p'},   {"spoof", 1, 0, 'S'},
+	    {"dev", 1, 0, 'd'},		{"conns", 1, 0, 'k'},  {"count", 1, 0, 'c'},
+	    {"bytes", 1, 0, 'b'},	{"random", 1, 0, 'R'}, {"sweep", 1, 0, 'W'},
+	    {"rate", 1, 0, 'r'},	{"kind", 1, 0, 'K'},   {"segs", 1, 0, 'g'},
+	    {"seg-bytes", 1, 0, 'B'},	{"hold", 1, 0, 'h'},   {"ready", 1, 0, 'y'},
+	    {"ready-after", 1, 0, 'a'}, {"report", 1, 0, 'o'}, {"timeout", 1, 0, 'T'},
+	    {"seed", 1, 0, 's'},	{"leave", 1, 0, 'l'},  {"until-reset", 0, 0, 'u'},
+	    {"rsts", 1, 0, 'x'},	{"syns", 1, 0, 'z'},   {"payload", 1, 0, 'P'},
+	    {"bystanders", 1, 0, 'Y'},	{0, 0, 0, 0},
 	};
 	struct sigaction sa;
 	int ch, rc;
