@@ -230,7 +230,7 @@ oow=$(d rst data tcp.drop.TCP_OUT_OF_WINDOW)
 # the stack took (a lower bound: a connection closed early leaves some unread)
 taken=$(($(d rst data tcp.bytes_rx) - $(rep data bytes_sent) - LEGIT_BYTES))
 [ "$taken" -gt 0 ] || taken=0
-log "blind data: $n segments of 1400 bytes in $(rep data inject_seconds) s; stack: TCP_OUT_OF_WINDOW +$oow, TCP_BAD_ACK +$(d rst data tcp.drop.TCP_BAD_ACK) ($(rep data injected_before_first_failure) sent while every victim lived), lost before the stack (TUN queue full) $(rep data device_drops), TCP segments sent +$(d rst data tcp.tx) (an ACK answers each, no rate limit); injected bytes the stack took: at least $taken; pbufs $(pb data)"
+log "blind data: $n segments of 1400 bytes in $(rep data inject_seconds) s; stack: TCP_OUT_OF_WINDOW +$oow, TCP_BAD_ACK +$(d rst data tcp.drop.TCP_BAD_ACK) ($(rep data injected_before_first_failure) sent while every victim lived), lost before the stack (TUN queue full) $(rep data device_drops), TCP segments sent +$(d rst data tcp.tx) (an ACK answers each, no rate limit); pbufs $(pb data)"
 need "$(rep data conns_reset) -eq 0" "blind data: $(rep data conns_reset) connections were reset: $(rep data failure)"
 lost=$(rep data device_drops)
 m=$(rep data injected_before_first_failure)
@@ -238,7 +238,7 @@ need "$oow -ge $(((m - lost) * 9 / 10))" "blind data: only $oow of the $m segmen
 need "$(($(rep data conns_ok) + $(rep data conns_corrupt) + $(rep data conns_stalled))) -eq 4" \
 	"blind data: connections failed other than by injected bytes: $(rep data failure)"
 bug_check inject-data "$([ "$(rep data conns_corrupt)" = 0 ] && [ "$(rep data conns_stalled)" = 0 ] && [ "$taken" = 0 ] && echo 1)" \
-	"blind data: injected bytes got into the stream: $(rep data conns_corrupt) of 4 echo streams carried them, $(rep data conns_stalled) wedged (the stack took bytes its peer never sent and acknowledges them; at least $taken such bytes counted): $(rep data failure)"
+	"blind data: injected bytes got into the stream: $(rep data conns_corrupt) of 4 echo streams carried them, $(rep data conns_stalled) wedged (the stack took bytes its peer never sent and acknowledges them)$([ "$taken" -gt 0 ] && echo ", the echo server read $taken bytes more than the clients sent"): $(rep data failure)"
 
 # ---- 3. RFC 5961 and the MSS, on connections the attacker opened -------------------
 snap pre3
@@ -282,7 +282,7 @@ need "$(rep ooo holes_still_open) -eq 10" "ooo: the stack acknowledged data that
 need "$(pb post4) -le $(($(pb pre4) + 8))" "ooo: $(pb post4) pbufs in use after the attackers left (before: $(pb pre4))"
 need "$(stat_get "$TMPD/post4" tcp.conns_open) -eq 0" "ooo: connections left open after the attackers reset them"
 bug_check ooo-bystanders "$([ "$(rep ooo bystanders_data_held)" = 2 ] && echo 1)" \
-	"ooo: $((2 - $(rep ooo bystanders_data_held))) of 2 well-behaved connections lost their out-of-order segment (the stack reneged) because 8 attackers drained the pool"
+	"ooo: $((2 - $(rep ooo bystanders_data_held))) of 2 well-behaved connections lost their out-of-order segment (the stack reneged): 8 attackers drained the pool (tcp NOBUF +$(d pre4 post4 tcp.drop.NOBUF)) and tcp_reclaim dropped everyone's"
 
 # ---- 5. zero window for ever ----------------------------------------------------------
 snap pre5
