@@ -12,12 +12,16 @@
  *   tcphostile rfc5961   RFC 5961 on a connection it opened itself from a
  *                        spoofed source: in-window RST and SYN (challenge
  *                        ACK, no reset), data with an unacceptable ACK
+ *   tcphostile sackmss   full-sized segments while a hole is open: their
+ *                        SACK block must not push them past the MTU
  *   tcphostile ooo       out-of-order segments whose hole is never filled
+ *                        (and well-behaved "bystanders" with one hole)
  *   tcphostile zerowin   connections that advertise window 0 for ever and
  *                        answer the stack's persist probes
  * The long-running ones write --ready once in place and hold until SIGTERM
- * or --hold seconds, then leave (--leave rst: a reset at the exact
- * sequence number; silent: just go).
+ * or --hold seconds, then leave (--leave rst: a reset at the sequence
+ * number the stack last acknowledged; silent: just go; mute: never answer
+ * a probe either).
  * Results go to --report FILE as `key value` lines for the script to judge;
  * the exit status is 1 only when the attack itself could not be run.
  * Safety: every address, spoofed ones too, must be a documentation address
@@ -92,7 +96,6 @@ struct rc {
 	bool answer_probes, take_data;
 	uint64_t seed; /* the pattern we send */
 	double t_progress, t_first_probe, t_last_probe, t_rst, t_leave;
-	uint32_t last_ack_seen;
 	uint64_t n_synack, n_ack, n_pure, n_probe, n_rst, n_data, n_sack;
 	uint64_t zw_bytes, probes_after_leave, rexmit_rounds;
 	double probe_t[8];
