@@ -29,7 +29,7 @@ SHIM_OBJ      := $(SHIM_SRC:%.c=$(B)/obj/%.o)
 UNIT_OBJ      := $(UNIT_SRC:%.c=$(B)/san/%.o) $(SHIM_UNIT_SRC:%.c=$(B)/san/%.o)
 
 TOOLS := $(B)/netshim-echod $(B)/netshim-tcpdrv
-TEST_TOOLS := $(B)/tests/udpprobe $(B)/tests/tcpprobe
+TEST_TOOLS := $(B)/tests/udpprobe $(B)/tests/tcpprobe $(B)/tests/tcphostile $(B)/tests/tcpdrv-san
 PD_SO := $(B)/netshim-packetdrill.so
 PD_DRIVE := $(B)/tests/pdrive
 
@@ -82,6 +82,18 @@ $(B)/netshim-tcpdrv: tools/tcpdrv.c tools/sha256.c tools/sha256.h tools/pattern.
 $(B)/tests/tcpprobe: tests/integration/tcpprobe.c tools/sha256.c tools/sha256.h tools/pattern.h
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Itools -o $@ tests/integration/tcpprobe.c tools/sha256.c
+
+# The hostile peer of tcp_hostile.sh (raw sockets, crafted segments).
+$(B)/tests/tcphostile: tests/integration/tcphostile.c tools/pattern.h
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Itools -o $@ tests/integration/tcphostile.c
+
+# netshim-tcpdrv over the stack built with ASan and UBSan: tcp_hostile.sh
+# feeds the stack hostile input, where a memory error must not pass quietly.
+$(B)/tests/tcpdrv-san: tools/tcpdrv.c tools/sha256.c tools/sha256.h tools/pattern.h $(TUN_OBJ) \
+		$(STACK_SAN_OBJ) $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(SAN) -o $@ tools/tcpdrv.c tools/sha256.c $(TUN_OBJ) $(STACK_SAN_OBJ) $(LIBS)
 
 $(B)/tests/udpprobe: tests/integration/udpprobe.c
 	@mkdir -p $(dir $@)

@@ -65,6 +65,7 @@ struct opts {
 	const char *sha_out;
 	uint64_t timeout_s;
 	uint64_t linger_ms;
+	uint32_t user_timeout_ms; /* TCP_USER_TIMEOUT on the listeners */
 	uint32_t max_endpoints, pbuf_small, pbuf_large;
 	bool nohash;
 	bool verbose;
@@ -184,6 +185,8 @@ static void usage(FILE *f)
 		   "  --linger-ms N     run the stack this long after the work is done\n"
 		   "                    (default 300), so FINs and ACKs go out\n"
 		   "  --max-endpoints N --pbuf-small N --pbuf-large N   stack sizes\n"
+		   "  --user-timeout-ms N  server: TCP_USER_TIMEOUT on the listeners, so\n"
+		   "                    on every connection they accept\n"
 		   "  --verbose         a line per connection\n"
 		   "the link (as netshim-echod):\n"
 		   "  --tun NAME        TUN device (default ns0), created if missing\n"
@@ -356,6 +359,7 @@ static void parse_opts(struct opts *o, int argc, char **argv)
 		O_MAXEP,
 		O_PSMALL,
 		O_PLARGE,
+		O_UTO,
 		O_NOHASH,
 		O_VERBOSE,
 		O_NOSACK,
@@ -392,6 +396,7 @@ static void parse_opts(struct opts *o, int argc, char **argv)
 	    {"max-endpoints", required_argument, NULL, O_MAXEP},
 	    {"pbuf-small", required_argument, NULL, O_PSMALL},
 	    {"pbuf-large", required_argument, NULL, O_PLARGE},
+	    {"user-timeout-ms", required_argument, NULL, O_UTO},
 	    {"no-hash", no_argument, NULL, O_NOHASH},
 	    {"verbose", no_argument, NULL, O_VERBOSE},
 	    {"help", no_argument, NULL, 'h'},
@@ -510,6 +515,10 @@ static void parse_opts(struct opts *o, int argc, char **argv)
 			break;
 		case O_PLARGE:
 			o->pbuf_large = (uint32_t)parse_u64("pbuf-large", optarg, 1u << 20);
+			break;
+		case O_UTO:
+			o->user_timeout_ms =
+			    (uint32_t)parse_u64("user-timeout-ms", optarg, INT32_MAX);
 			break;
 		case O_NOHASH:
 			o->nohash = true;
@@ -1564,6 +1573,14 @@ static int open_listener(struct drv *d, int family)
 	if (err)
 		die("bind TCP port %u (%s): %s", d->o.listen_port,
 		    family == STACK_AF_INET ? "IPv4" : "IPv6", errtext(err));
+	if (d->o.user_timeout_ms) {
+		int v = (int)d->o.user_timeout_ms;
+
+		err =
+		    stack_ep_setopt(d->st, h, STACK_SOL_TCP, STACK_TCP_USER_TIMEOUT, &v, sizeof(v));
+		if (err)
+			die("TCP_USER_TIMEOUT: %s", errtext(err));
+	}
 	err = stack_ep_listen(d->st, h, 4096);
 	if (err)
 		die("listen: %s", errtext(err));
