@@ -126,6 +126,10 @@
  * drops TCP_OOQ_FULL and TCP_OOQ_BYTES. */
 #define OPT_TCP_OOQ_SEGS 512
 #define OPT_TCP_OOQ_BYTES (1u << 20)
+/* A listener's SYN queue holds at most this fraction of the endpoint
+ * table (half-open children are whole endpoints here); beyond, SYN
+ * cookies — so a flood leaves endpoints for the connections they make. */
+#define OPT_TCP_SYNQ_EP_DIV 4
 /* The congestion control a new socket gets (Linux's default: cubic). */
 #define OPT_TCP_CC TCP_CC_CUBIC
 /* MSS assumed when the peer sends none (RFC 9293 §3.7.1, RFC 8200 §5). */

@@ -740,19 +740,24 @@ uint32_t tcp_rcv_space(struct stack *st, struct tcb *tp) { return rcv_space(st, 
  * so that the segments filling the holes can still be received. */
 bool tcp_reclaim(struct stack *st)
 {
-	bool freed = false;
+	struct tcb *big = NULL;
 
+	/* from the connection holding the most: a peer that scatters tiny
+	 * segments over its window pays, not its neighbours (Linux prunes
+	 * per socket, against that socket's own budget) */
 	for (uint32_t i = 0; i < st->cfg.max_endpoints; i++) {
 		struct tcb *tp = &st->tcbs[i];
 
-		if (!st->eps[i].used || st->eps[i].type != STACK_SOCK_STREAM || !tp->ooq_segs)
-			continue;
-		DROP(st, TCP, TCP_OOQ_FULL);
-		pbuf_freeq(st, &tp->ooq);
-		tp->ooq_bytes = tp->ooq_segs = 0;
-		freed = true;
+		if (st->eps[i].used && st->eps[i].type == STACK_SOCK_STREAM && tp->ooq_segs &&
+		    (!big || tp->ooq_segs > big->ooq_segs))
+			big = tp;
 	}
-	return freed;
+	if (!big)
+		return false;
+	DROP(st, TCP, TCP_OOQ_FULL);
+	pbuf_freeq(st, &big->ooq);
+	big->ooq_bytes = big->ooq_segs = 0;
+	return true;
 }
 
 /* Receive-buffer auto-tuning (Linux tcp_rcv_space_adjust, simplified):

@@ -185,7 +185,7 @@ static bool cookie_ack_input(struct stack *st, struct tcb *lp, struct pbuf *p, s
 	tp->ws_ok = ck.ws_ok;
 	tp->snd_wscale = ck.ws;
 	tp->rcv_wscale = ck.ws_ok ? OPT_TCP_RCV_WSCALE : 0;
-	tp->sack_ok = ck.sack_ok;
+	tp->sack_ok = ck.sack_ok && !st->cfg.tcp_no_sack;
 	tp->ts_ok = ck.ts_ok;
 	tp->ts_offset = ck.ts_offset;
 	if (tp->ts_ok) {
@@ -234,10 +234,14 @@ static bool listen_input(struct stack *st, struct tcb *lp, struct pbuf *p, struc
 		DROP(st, TCP, TCP_LISTEN_OVERFLOW);
 		return false;
 	}
-	/* A full SYN queue (inet_csk_reqsk_queue_is_full: backlog requests)
-	 * or no endpoint free: answer with a SYN cookie and keep nothing
+	/* A full SYN queue (inet_csk_reqsk_queue_is_full: backlog requests;
+	 * here also at most a quarter of the endpoint table, as our half-open
+	 * children are whole endpoints, unlike Linux's request socks: the rest
+	 * stays for the connections cookies complete) or no endpoint free:
+	 * answer with a SYN cookie and keep nothing
 	 * (RFC 4987 §3.6, tcp_syncookies=1), so a SYN flood costs no state. */
 	if (lp->synq_len >= lp->backlog ||
+	    lp->synq_len >= st->cfg.max_endpoints / OPT_TCP_SYNQ_EP_DIV ||
 	    !(tp = tcp_new_child(st, lp, m->dst.family, m->dst.addr, m->dst.port, m->src.addr,
 				 m->src.port))) {
 		tcp_cookie_synack(st, lp, p, seg);

@@ -412,6 +412,18 @@ void tcp_reply_rst(struct stack *st, const struct pbuf *p, const struct tcp_seg 
 
 /* ---- the output engine -------------------------------------------------- */
 
+/* Payload of a full segment now: tp->mss allows for timestamps only; SACK
+ * blocks on our segments (while we hold out-of-order data) take room too
+ * (Linux's tcp_current_mss), or a full segment would exceed the path MTU. */
+static uint32_t seg_mss(const struct tcb *tp)
+{
+	uint32_t m = tp->mss;
+
+	if (tp->sack_ok && (tp->ooq_segs || tp->dsack))
+		m -= tp->ts_ok ? 4 + 3 * 8 : 4 + 4 * 8; /* as many blocks as fit */
+	return m;
+}
+
 uint32_t tcp_resend(struct stack *st, struct tcb *tp, uint32_t seq, uint32_t max)
 {
 	uint32_t end = tcp_data_end(tp), len = SEQ_LT(seq, end) ? end - seq : 0;
@@ -419,8 +431,8 @@ uint32_t tcp_resend(struct stack *st, struct tcb *tp, uint32_t seq, uint32_t max
 
 	if (len > max)
 		len = max;
-	if (len > tp->mss)
-		len = tp->mss;
+	if (len > seg_mss(tp))
+		len = seg_mss(tp);
 	/* the FIN goes again with the last byte, or alone, if it went */
 	if (seq + len == end && tp->fin_queued && !tp->fin_acked && SEQ_GT(tp->snd_max, end))
 		flags |= TH_FIN;
@@ -470,7 +482,7 @@ void tcp_output(struct stack *st, struct tcb *tp)
 		sack_resend(st, tp, true);
 	for (int guard = 0; guard < 100000; guard++) {
 		uint32_t end = tcp_data_end(tp), hole_end = 0;
-		uint32_t left, flight, pipe, avail, len;
+		uint32_t left, flight, pipe, avail, len, mss = seg_mss(tp);
 		bool fin_pending, all;
 		uint8_t flags = TH_ACK;
 
@@ -496,8 +508,8 @@ void tcp_output(struct stack *st, struct tcb *tp)
 		len = left;
 		if (!left && !fin_pending)
 			break;
-		if (len > tp->mss)
-			len = tp->mss;
+		if (len > mss)
+			len = mss;
 		if (hole_end && SEQ_LT(tp->snd_nxt, hole_end) && len > hole_end - tp->snd_nxt)
 			len = hole_end - tp->snd_nxt;
 		if (len > avail)
@@ -511,7 +523,7 @@ void tcp_output(struct stack *st, struct tcb *tp)
 		}
 		all = len == left;
 		/* Nagle, cork and SWS avoidance hold new data, never a resend */
-		if (len && len < tp->mss && !SEQ_LT(tp->snd_nxt, tp->snd_max)) {
+		if (len && len < mss && !SEQ_LT(tp->snd_nxt, tp->snd_max)) {
 			bool last_with_fin = all && fin_pending;
 
 			/* TCP_CORK and MSG_MORE hold partial segments,
@@ -557,7 +569,7 @@ void tcp_output(struct stack *st, struct tcb *tp)
 			}
 			break;
 		}
-		if (len < tp->mss)
+		if (len < mss)
 			tp->snd_sml = tp->snd_nxt + len;
 		tp->snd_nxt += len + !!(flags & TH_FIN);
 		if (SEQ_GT(tp->snd_nxt, tp->snd_max))

@@ -487,12 +487,12 @@ static void print_stats(struct echod *d, FILE *f)
 	fprintf(f, "pmtu_updates %" PRIu64 "\n", c.pmtu_updates);
 	fprintf(f, "pbuf_small_used %" PRIu64 "\n", c.pbuf_small_used);
 	fprintf(f, "pbuf_large_used %" PRIu64 "\n", c.pbuf_large_used);
-	fprintf(f, "tcp_syncookies_sent %" PRIu64 "\n", c.tcp_syncookies_sent);
-	fprintf(f, "tcp_syncookies_recv %" PRIu64 "\n", c.tcp_syncookies_recv);
-	fprintf(f, "tcp_syncookies_failed %" PRIu64 "\n", c.tcp_syncookies_failed);
-	fprintf(f, "tcp_tw_overflow %" PRIu64 "\n", c.tcp_tw_overflow);
-	fprintf(f, "tcp_challenge_acks %" PRIu64 "\n", c.tcp_challenge_acks);
-	fprintf(f, "tcp_challenge_acks_limited %" PRIu64 "\n", c.tcp_challenge_acks_limited);
+	fprintf(f, "tcp.syncookies_sent %" PRIu64 "\n", c.tcp_syncookies_sent);
+	fprintf(f, "tcp.syncookies_recv %" PRIu64 "\n", c.tcp_syncookies_recv);
+	fprintf(f, "tcp.syncookies_failed %" PRIu64 "\n", c.tcp_syncookies_failed);
+	fprintf(f, "tcp.tw_overflow %" PRIu64 "\n", c.tcp_tw_overflow);
+	fprintf(f, "tcp.challenge_acks %" PRIu64 "\n", c.tcp_challenge_acks);
+	fprintf(f, "tcp.challenge_acks_limited %" PRIu64 "\n", c.tcp_challenge_acks_limited);
 	for (int dir = 0; dir < 2; dir++) {
 		struct stack_fault_counters fc;
 

@@ -764,12 +764,12 @@ static void print_stats(struct drv *d, FILE *f)
 	fprintf(f, "tcp.undos %" PRIu64 "\n", c.tcp_undos);
 	fprintf(f, "pbuf_small_used %" PRIu64 "\n", c.pbuf_small_used);
 	fprintf(f, "pbuf_large_used %" PRIu64 "\n", c.pbuf_large_used);
-	fprintf(f, "tcp_syncookies_sent %" PRIu64 "\n", c.tcp_syncookies_sent);
-	fprintf(f, "tcp_syncookies_recv %" PRIu64 "\n", c.tcp_syncookies_recv);
-	fprintf(f, "tcp_syncookies_failed %" PRIu64 "\n", c.tcp_syncookies_failed);
-	fprintf(f, "tcp_tw_overflow %" PRIu64 "\n", c.tcp_tw_overflow);
-	fprintf(f, "tcp_challenge_acks %" PRIu64 "\n", c.tcp_challenge_acks);
-	fprintf(f, "tcp_challenge_acks_limited %" PRIu64 "\n", c.tcp_challenge_acks_limited);
+	fprintf(f, "tcp.syncookies_sent %" PRIu64 "\n", c.tcp_syncookies_sent);
+	fprintf(f, "tcp.syncookies_recv %" PRIu64 "\n", c.tcp_syncookies_recv);
+	fprintf(f, "tcp.syncookies_failed %" PRIu64 "\n", c.tcp_syncookies_failed);
+	fprintf(f, "tcp.tw_overflow %" PRIu64 "\n", c.tcp_tw_overflow);
+	fprintf(f, "tcp.challenge_acks %" PRIu64 "\n", c.tcp_challenge_acks);
+	fprintf(f, "tcp.challenge_acks_limited %" PRIu64 "\n", c.tcp_challenge_acks_limited);
 	fprintf(f, "pbuf_small_total %" PRIu32 "\n", d->cfg.pbuf_small);
 	fprintf(f, "pbuf_large_total %" PRIu32 "\n", d->cfg.pbuf_large);
 	fprintf(f, "arena.bytes %zu\n", d->arena_size);

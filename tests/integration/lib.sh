@@ -34,7 +34,7 @@ cleanup() {
 	if [ -n "$NS_MADE" ]; then
 		ip netns del "$NS" 2>/dev/null || true
 	fi
-	rm -rf "$TMPD"
+	[ -n "${KEEP_TMPD:-}" ] || rm -rf "$TMPD"
 	exit "$rc"
 }
 trap cleanup EXIT

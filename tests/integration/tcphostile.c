@@ -1493,7 +1493,9 @@ static void rfc5961_conn(struct rc *c, const char *sfx)
 	rep_line(KEY("rst_in_window_sent"), "%" PRIu64, o.rsts);
 	rep_line(KEY("rst_challenge_acks"), "%" PRIu64, c->n_pure - before);
 
-	/* 3. SYNs inside the window: a challenge ACK each (RFC 5961 §4) */
+	/* 3. SYNs inside the window: challenge ACKs (RFC 5961 §4), after
+	 * the per-connection rate limit (one per 500 ms, §7) let go */
+	pump(now_s() + 0.6);
 	before = c->n_pure;
 	for (uint64_t i = 0; i < o.syns && !out_of_time(); i++) {
 		struct seg s = {.seq = c->snd_nxt + rnd32() % wnd,

@@ -501,6 +501,41 @@ START_TEST(scoreboard_full_still_completes)
 }
 END_TEST
 
+/* While the stack holds out-of-order data its segments carry SACK blocks:
+ * the payload shrinks so that no packet exceeds the MTU (found by the
+ * hostile-peer test: 36 bytes over, fragmented). */
+START_TEST(sack_blocks_fit_in_the_mtu)
+{
+	struct tp_cfg cfg = big(STACK_AF_INET);
+	struct tp_seg s;
+	uint8_t junk[1000];
+	unsigned n = 0, full = 0;
+
+	start(&cfg, 20);
+	memset(junk, 'x', sizeof(junk));
+	/* the peer sends beyond a hole of 100 bytes, twice (two blocks) */
+	tp_send_at(&c, TH_ACK, c.snd_nxt + 100, junk, 200);
+	tp_send_at(&c, TH_ACK, c.snd_nxt + 400, junk, 200);
+	while (tp_pull_any(&h, &s) || tp_run(&h, 1 * SEC) != STACK_NS_NEVER) {
+		if (!s.len)
+			continue;
+		n++;
+		ck_assert_uint_le(20 + 20 + s.optlen + s.len, 1500);
+		if (s.o.nsack) {
+			ck_assert_uint_le(s.len, 1448 - 28); /* with TS: 3 blocks' room */
+			full += s.len == 1448 - 28;
+		}
+		take(&s);
+		if (cum() == rx.total)
+			break;
+	}
+	ck_assert_uint_ge(n, 20);
+	ck_assert_uint_ge(full, 5);
+	ck_assert(memcmp(rxd, data, rx.total) == 0);
+	tp_send_rst(&c);
+}
+END_TEST
+
 Suite *suite_tcp_loss(void)
 {
 	Suite *su = suite_create("tcp_loss");
@@ -529,6 +564,7 @@ Suite *suite_tcp_loss(void)
 	tcase_add_test(ot, newreno_several_holes_without_sack);
 	tcase_add_test(ot, bogus_sack_blocks_ignored);
 	tcase_add_test(ot, scoreboard_full_still_completes);
+	tcase_add_test(ot, sack_blocks_fit_in_the_mtu);
 	suite_add_tcase(su, ot);
 	return su;
 }
