@@ -147,6 +147,7 @@ struct tcb {
 	uint32_t recover;      /* RFC 6582 / RFC 6675 RecoveryPoint: snd_max at loss */
 	uint8_t in_recovery;
 	uint8_t sack_rec;      /* ...the SACK-based kind (RFC 6675) */
+	uint8_t rto_rec;       /* ...after a timeout: all un-SACKed is lost */
 
 	/* SACK scoreboard (RFC 6675, tcp_sack.c): what the peer holds
 	 * above snd_una, sorted, disjoint, at most OPT_TCP_SACK_BLOCKS */
@@ -157,6 +158,8 @@ struct tcb {
 	uint32_t rxt_mark;     /* snd_max when we last retransmitted: a SACK above it
 				  means a retransmission still missing was lost */
 	uint32_t lost_hint;    /* IsLost() also below this (a SACKed probe) */
+	uint32_t redo, redo_end; /* holes in [redo, redo_end) were resent and the
+				  resend lost: NextSeg() takes them first */
 	/* tail loss probe (RFC 8985 §7) */
 	uint32_t tlp_high;     /* snd_max when the probe went */
 	uint8_t tlp_out;       /* a probe is out, not yet judged */
@@ -368,6 +371,10 @@ void tcp_sack_reset(struct tcb *tp);
 uint32_t tcp_sack_lost_edge(const struct tcb *tp);
 /* Has the peer SACKed this byte? */
 bool tcp_sack_has(const struct tcb *tp, uint32_t seq);
+/* SACKed bytes in [a, b). */
+uint32_t tcp_sack_bytes_in(const struct tcb *tp, uint32_t a, uint32_t b);
+/* The start of the highest SACKed range that starts below seq. */
+uint32_t tcp_sack_block_below(const struct tcb *tp, uint32_t seq);
 /* RFC 6675 SetPipe(): bytes presumed in the network. */
 uint32_t tcp_sack_pipe(const struct tcb *tp);
 /* RFC 6675 NextSeg() rule 1 (lost_only) or rule 3: the first un-SACKed

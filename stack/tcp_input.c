@@ -402,6 +402,7 @@ static void undo(struct stack *st, struct tcb *tp)
 	if (tp->ssthresh < tp->undo_ssthresh)
 		tp->ssthresh = tp->undo_ssthresh;
 	tp->in_recovery = 0;
+	tp->rto_rec = 0;
 	tp->sack_rec = 0;
 	tp->undo_ok = 0;
 	tp->undo_ts = 0;
@@ -414,6 +415,20 @@ static void undo(struct stack *st, struct tcb *tp)
 	tp->snd_cur = NULL;
 	tp->undos++;
 	st->ctr.tcp_undos++;
+}
+
+/* Resends of the holes below `end` were lost: NextSeg() sends them again
+ * first (tcp_sack_next's redo range). */
+static void lost_resend(struct stack *st, struct tcb *tp, uint32_t end)
+{
+	if (SEQ_LT(tp->redo, tp->redo_end) && SEQ_GT(tp->redo_end, tp->snd_una) &&
+	    SEQ_GEQ(tp->redo_end, end))
+		return; /* already being resent */
+	tp->redo = tp->snd_una;
+	tp->redo_end = end;
+	tp->undo_ok = 0;
+	tp->lost_segs++;
+	st->ctr.tcp_lost_retrans++;
 }
 
 /* Loss detected by duplicate ACKs or the scoreboard: RFC 6675 §5 with
@@ -430,7 +445,7 @@ static void enter_recovery(struct stack *st, struct tcb *tp, bool sack)
 	tp->recover = tp->snd_max;
 	tp->in_recovery = 1;
 	tp->sack_rec = sack;
-	tp->high_rxt = tp->snd_una;
+	tp->high_rxt = tp->redo = tp->redo_end = tp->snd_una;
 	tp->rtt_timing = 0;
 	tp->tlp_out = 0;
 	tp->lost_segs++;
@@ -512,10 +527,16 @@ static bool ack_input(struct stack *st, struct tcb *tp, const struct tcp_seg *se
 			tp->high_rxt = tp->snd_una;
 		if (tp->in_recovery) {
 			if (SEQ_GEQ(seg->ack, tp->recover)) {
-				tp->cwnd = tp->ssthresh; /* RFC 6582 §3.2 step 3 */
+				/* RFC 6582 §3.2 step 3; after a timeout the
+				 * window slow start has grown stays */
+				if (!tp->rto_rec)
+					tp->cwnd = tp->ssthresh;
+				tp->rto_rec = 0;
 				tp->in_recovery = 0;
 				tp->sack_rec = 0;
 				tp->lost_hint = tp->snd_una;
+			} else if (tp->rto_rec) {
+				tcp_cc_ack(st, tp, acked); /* slow start */
 			} else if (!tp->sack_rec) {
 				/* NewReno partial ACK: the next hole goes now
 				 * (RFC 6582 §3.2 step 5) */
@@ -543,7 +564,20 @@ static bool ack_input(struct stack *st, struct tcb *tp, const struct tcp_seg *se
 		struct tcp_sackblk ds;
 		bool dsack = false;
 
+		uint32_t before = tcp_sack_bytes_in(tp, tp->snd_una, tp->high_rxt);
+
 		tcp_sack_input(st, tp, &seg->opt, seg->ack, &ds, &dsack);
+		if (tp->sack_rec && tcp_sack_bytes_in(tp, tp->snd_una, tp->high_rxt) > before) {
+			/* a resend arrived (holes are resent in order, the
+			 * link keeps order): those resent before it and still
+			 * missing were lost — RACK's rule (RFC 8985 §6.2) with
+			 * sequence order for time */
+			uint32_t e = tcp_sack_block_below(tp, tp->high_rxt);
+
+			if (SEQ_GT(e, tp->snd_una) && tcp_sack_bytes_in(tp, tp->snd_una, e) < e - tp->snd_una) {
+				lost_resend(st, tp, e);
+			}
+		}
 		if (dsack) {
 			tp->dsacks++;
 			st->ctr.tcp_dsacks++;
@@ -594,11 +628,8 @@ static bool ack_input(struct stack *st, struct tcb *tp, const struct tcp_seg *se
 		/* data sent after our latest retransmission arrived, the
 		 * hole at snd_una is still open: its retransmission was lost
 		 * (Linux's tcp_mark_lost_retrans); resend the holes again */
-		tp->high_rxt = tp->snd_una;
 		tp->rxt_mark = tp->snd_max;
-		tp->undo_ok = 0;
-		tp->lost_segs++;
-		st->ctr.tcp_lost_retrans++;
+		lost_resend(st, tp, tp->high_rxt);
 	}
 	/* RFC 9293 §3.10.7.4: window update from a newer segment */
 	if (SEQ_LT(tp->snd_wl1, seg->seq) ||

@@ -456,7 +456,10 @@ static void sack_resend(struct stack *st, struct tcb *tp, bool lost_only)
 		n = tcp_resend(st, tp, seq, end - seq);
 		if (!n)
 			break;
-		tp->high_rxt = seq + n;
+		if (SEQ_LT(seq, tp->high_rxt))
+			tp->redo = seq + n; /* a lost resend, again */
+		else
+			tp->high_rxt = seq + n;
 	}
 }
 

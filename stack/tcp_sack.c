@@ -112,6 +112,8 @@ uint32_t tcp_sack_lost_edge(const struct tcb *tp)
 	 * only grow as SeqNum falls, so one edge answers for all. */
 	uint32_t edge = tp->snd_una;
 
+	if (tp->rto_rec)
+		return tp->snd_max; /* after a timeout: everything */
 	for (int i = tp->sb_n - 1; i >= 0; i--) {
 		bytes += tp->sb[i].end - tp->sb[i].start;
 		if (bytes > (OPT_TCP_DUPTHRESH - 1) * mss || tp->sb_n - i >= OPT_TCP_DUPTHRESH) {
@@ -167,13 +169,48 @@ uint32_t tcp_sack_pipe(const struct tcb *tp)
 	return pipe;
 }
 
+uint32_t tcp_sack_bytes_in(const struct tcb *tp, uint32_t a, uint32_t b)
+{
+	uint32_t n = 0;
+
+	for (unsigned i = 0; i < tp->sb_n; i++)
+		n += overlap(tp->sb[i].start, tp->sb[i].end, a, b);
+	return n;
+}
+
+uint32_t tcp_sack_block_below(const struct tcb *tp, uint32_t seq)
+{
+	uint32_t s = tp->snd_una;
+
+	for (unsigned i = 0; i < tp->sb_n && SEQ_LT(tp->sb[i].start, seq); i++)
+		s = tp->sb[i].start;
+	return s;
+}
+
 bool tcp_sack_next(const struct tcb *tp, bool lost_only, uint32_t *seq, uint32_t *end)
 {
 	uint32_t limit = lost_only ? tcp_sack_lost_edge(tp) : tcp_sack_high(tp);
 	uint32_t from = SEQ_MAX(tp->snd_una, tp->high_rxt);
 
-	/* only the holes below the highest SACKed byte (RFC 6675 §4) */
-	for (unsigned i = 0; i < tp->sb_n; i++) {
+	/* resends found lost go again first (below HighRxt) */
+	if (lost_only && SEQ_LT(SEQ_MAX(tp->redo, tp->snd_una), tp->redo_end)) {
+		for (unsigned i = 0; i <= tp->sb_n; i++) {
+			uint32_t s, e;
+
+			hole(tp, i, &s, &e);
+			s = SEQ_MAX(s, SEQ_MAX(tp->redo, tp->snd_una));
+			e = SEQ_MIN(e, tp->redo_end);
+			if (SEQ_LT(s, e)) {
+				*seq = s;
+				*end = e;
+				return true;
+			}
+		}
+	}
+
+	/* only the holes below the highest SACKed byte (RFC 6675 §4); after
+	 * a timeout the tail above it too */
+	for (unsigned i = 0; i < tp->sb_n + (tp->rto_rec ? 1u : 0u); i++) {
 		uint32_t s, e;
 
 		hole(tp, i, &s, &e);

@@ -265,8 +265,25 @@ void tcp_timer_rexmit(struct stack *st, struct timer *t)
 	if (tp->backoff < 31)
 		tp->backoff++;
 	tp->retransmits++;
-	tp->snd_nxt = tp->snd_una;
-	tp->snd_cur = NULL;
+	tp->rto_rec = 0;
+	if (tp->sack_ok) {
+		/* With SACK, every un-SACKed byte is now lost and the holes
+		 * are resent by NextSeg() from the scoreboard, in slow start,
+		 * lost resends found as in fast recovery (RFC 6675 §5.1) —
+		 * not by going back over everything (Linux's CA_Loss with
+		 * SACK works the same way) */
+		uint32_t end;
+
+		tp->in_recovery = 1;
+		tp->sack_rec = 1;
+		tp->rto_rec = 1;
+		tp->redo = tp->redo_end = tp->snd_una;
+		tcp_sack_skip(tp, tp->snd_una, &end);
+		tp->high_rxt = tp->snd_una + tcp_resend(st, tp, tp->snd_una, end - tp->snd_una);
+	} else {
+		tp->snd_nxt = tp->snd_una;
+		tp->snd_cur = NULL;
+	}
 	tcp_output(st, tp);
 	if (!tp->t_rexmit.armed) {
 		tp->rexmit_mode = TRX_RTO;

@@ -8,9 +8,11 @@
 #   kernel -> stack: the kernel's recovery against the stack's receiver
 #                    (SACK blocks, out-of-order queue, D-SACK);
 #                    tcpdrv's sink answers the SHA-256.
-# The stack's counters must show SACK recovery at work.  How fast each
-# goes (and the same without SACK, part 1's NewReno) is `make bench`'s
-# business (scripts/bench-loss.sh), not this test's.
+# The stack's counters must show SACK recovery at work.  At 20 % the
+# stack's own sending is too slow for 16 MiB (about 1 MiB a minute: it
+# lives on timeouts — README "Known differences"), so that one case moves
+# 256 KiB.  How fast each goes (and the same without SACK, part 1's
+# NewReno) is `make bench`'s business (scripts/bench.sh), not this test's.
 TEST=tcp_loss
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/tcp_lib.inc"
@@ -18,13 +20,15 @@ TEST=tcp_loss
 SIZE=16M
 ns_setup
 
-for loss in ${LOSSES:-1 5}; do
+for loss in ${LOSSES:-1 5 20}; do
+	out_size=$SIZE
+	[ "$loss" -lt 20 ] || out_size=256K
 	FAULTS="--loss $loss --reorder 1 --dup 1 --seed $((20261126 + loss))"
 	# ---- stack -> kernel
 	# shellcheck disable=SC2086
-	echod_start --listen 5002 --mode source --bytes "$SIZE" --sha-out "$TMPD/source.sha" $FAULTS
+	echod_start --listen 5002 --mode source --bytes "$out_size" --sha-out "$TMPD/source.sha" $FAULTS
 	t0=$(date +%s.%N)
-	out=$(in_ns timeout 300 "$TPROBE" recv --to "$STACK4" --port 5002 --bytes "$SIZE" \
+	out=$(in_ns timeout 300 "$TPROBE" recv --to "$STACK4" --port 5002 --bytes "$out_size" \
 		--verify --sha-out "$TMPD/r.sha" --timeout 280 2>&1) ||
 		fail "stack -> kernel at $loss% loss: $out"
 	t1=$(date +%s.%N)
@@ -34,7 +38,7 @@ for loss in ${LOSSES:-1 5}; do
 	stat_check tcp.errors 0
 	rec=$(stat_get "$TMPD/stats" tcp.sack_recoveries)
 	[ "$rec" -gt 0 ] || fail "stack -> kernel at $loss% loss: no SACK recovery counted"
-	log "stack -> kernel, $loss% loss: $(awk "BEGIN{printf \"%.1f\", $t1 - $t0}") s; recoveries $rec, timeouts $(stat_get "$TMPD/stats" tcp.timeouts), probes $(stat_get "$TMPD/stats" tcp.tlps), lost retransmissions $(stat_get "$TMPD/stats" tcp.lost_retrans), undone $(stat_get "$TMPD/stats" tcp.undos)"
+	log "stack -> kernel, $out_size at $loss% loss: $(awk "BEGIN{printf \"%.1f\", $t1 - $t0}") s; recoveries $rec, timeouts $(stat_get "$TMPD/stats" tcp.timeouts), probes $(stat_get "$TMPD/stats" tcp.tlps), lost retransmissions $(stat_get "$TMPD/stats" tcp.lost_retrans), undone $(stat_get "$TMPD/stats" tcp.undos)"
 	# ---- kernel -> stack
 	# shellcheck disable=SC2086
 	echod_start --listen 5001 --mode sink $FAULTS
@@ -47,4 +51,4 @@ for loss in ${LOSSES:-1 5}; do
 	stat_check tcp.errors 0
 	log "kernel -> stack, $loss% loss: $(awk "BEGIN{printf \"%.1f\", $t1 - $t0}") s"
 done
-pass "$SIZE each way through 1%, 5% and 20% loss with reordering and duplication, intact"
+pass "$SIZE each way through 1% and 5% loss, and through 20% ($SIZE in, 256K out), with reordering and duplication, intact"
