@@ -12,7 +12,8 @@
 #
 # Workloads: bulk throughput each way (BENCH_BYTES, default 512M, no
 # hashing so the transport is measured), 1-byte request/response
-# (BENCH_RR exchanges, default 20000) — each the median of BENCH_REPS
+# (BENCH_RR exchanges, default 20000), bulk stack -> kernel at 1 % loss with
+# and without SACK (BENCH_LOSS_BYTES, default 16M) — each the median of BENCH_REPS
 # runs (default 3) — and memory per idle connection
 # (BENCH_IDLE connections, default 1000: the tcpdrv process's resident
 # memory and the stack's packet buffers and endpoints; for the kernel,
@@ -35,6 +36,7 @@ TCPDRV="$ROOT/build/netshim-tcpdrv"
 TPROBE="$ROOT/build/tests/tcpprobe"
 BYTES=${BENCH_BYTES:-512M}
 RR=${BENCH_RR:-20000}
+LOSS_BYTES=${BENCH_LOSS_BYTES:-16M}
 IDLE=${BENCH_IDLE:-1000}
 REPS=${BENCH_REPS:-3}
 REDIS_N=${BENCH_REDIS_N:-100000}
@@ -183,6 +185,21 @@ drv_stop
 ksrv "$NSB" --port 5002 --mode source --bytes "$BYTES" --no-hash
 k_out=$(reps "$NSA" recv --to 192.0.2.2 --port 5002 --bytes "$BYTES" --no-hash)
 ksrv_stop
+
+# ---- loss recovery: stack -> kernel through the fault stage ---------------------
+# LOSS_BYTES (16M) at 1 % loss, 1 % reordering, 1 % duplication, both ways,
+# fixed seed: this part's recovery (SACK, RFC 6675, tail loss probes,
+# undo) against part 1's (tcpdrv --no-sack: NewReno and timeouts), the
+# same run, the same faults.
+LOSS_FAULTS="--loss 1 --reorder 1 --dup 1 --seed 20261126"
+# shellcheck disable=SC2086
+drv_start --listen 5005 --mode source --bytes "$LOSS_BYTES" --no-hash $LOSS_FAULTS
+l_sack=$(reps "$NSS" recv --to 192.0.2.2 --port 5005 --bytes "$LOSS_BYTES" --no-hash)
+drv_stop
+# shellcheck disable=SC2086
+drv_start --listen 5006 --mode source --bytes "$LOSS_BYTES" --no-hash --no-sack $LOSS_FAULTS
+l_reno=$(reps "$NSS" recv --to 192.0.2.2 --port 5006 --bytes "$LOSS_BYTES" --no-hash)
+drv_stop
 
 # ---- request/response ----------------------------------------------------------
 drv_start --listen 5003 --mode echo
@@ -422,6 +439,8 @@ printf '%-34s %14s %14s %8s\n' "shim: nginx, wrk -c 64 (req/s)" "$n_s" "$n_k" "$
 printf '%-34s %14s %14s %8s\n' "shim: redis SET, 50 clients (/s)" "$r_sset" "$r_kset" "$(ratio "$r_sset" "$r_kset")"
 printf '%-34s %14s %14s %8s\n' "shim: redis GET, 50 clients (/s)" "$r_sget" "$r_kget" "$(ratio "$r_sget" "$r_kget")"
 printf '%-34s %14s %14s %8s\n' "memory per idle connection (B)" "$s_rss" "$k_mem" "$(ratio "$s_rss" "$k_mem")"
+echo
+printf '%-34s %14s %14s %8s\n' "1% loss, stack -> kernel (MB/s)" "SACK $l_sack" "NewReno $l_reno" "$(ratio "$l_sack" "$l_reno")"
 echo
 say "stack side of $IDLE idle connections: $eps endpoints, $pb_s small + $pb_l large packet buffers held; arena $arena bytes, $per_ep bytes per endpoint slot (preallocated; resident growth measured above)"
 say "kernel memory: growth of Slab in /proc/meminfo per socket (both ends counted); noisy"

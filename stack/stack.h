@@ -247,7 +247,7 @@ int stack_if_set_fault(struct stack *st, int ifindex,
 #define STACK_TCP_WINDOW_CLAMP 10
 #define STACK_TCP_INFO 11
 #define STACK_TCP_QUICKACK 12
-#define STACK_TCP_CONGESTION 13 /* "reno" (the stack's only algorithm) */
+#define STACK_TCP_CONGESTION 13 /* "cubic" (default) or "reno" (tcp_cc.c) */
 #define STACK_TCP_USER_TIMEOUT 18
 
 /* TCP_INFO: Linux's struct tcp_info, field for field (include/uapi/linux/
