@@ -459,8 +459,7 @@ static void enter_recovery(struct stack *st, struct tcb *tp, bool sack)
 		tp->cwnd = tp->ssthresh + 3u * tp->mss;
 		tcp_resend(st, tp, tp->snd_una, tp->mss);
 	}
-	tp->rexmit_mode = TRX_RTO;
-	tcp_arm_rexmit(st, tp);
+	tcp_arm_rto_tlp(st, tp);
 }
 
 /* Was the window the limit before this ACK?  Growing cwnd when the

@@ -294,6 +294,10 @@ int tcp_send_segment(struct stack *st, struct tcb *tp, uint8_t flags, uint32_t s
 		 * lost-retransmission logic (tcp_input.c) */
 		tp->total_retrans++;
 		tp->rxt_mark = tp->snd_max;
+		/* Karn: the timed segment sent again measures nothing (a
+		 * resend in recovery once made a 20 % loss run's RTO seconds) */
+		if (tp->rtt_timing && SEQ_GEQ(tp->rtt_seq, seq) && SEQ_LT(tp->rtt_seq, seq + len + 1))
+			tp->rtt_timing = 0;
 		if (tp->undo_ok) {
 			if (!tp->undo_retrans && tp->ts_ok) {
 				tp->undo_tsval = (uint32_t)(st->now / STACK_NS_PER_MS) + tp->ts_offset;

@@ -164,7 +164,9 @@ uint32_t tcp_sack_pipe(const struct tcb *tp)
 		if (!SEQ_LT(s, e))
 			continue;
 		pipe += overlap(s, e, lost, tp->snd_max);
-		pipe += overlap(s, e, tp->snd_una, tp->high_rxt);
+		/* resent, less what was found lost and not yet sent again */
+		pipe += overlap(s, e, tp->snd_una, tp->high_rxt) -
+			overlap(s, e, SEQ_MAX(tp->redo, tp->snd_una), SEQ_MIN(tp->redo_end, tp->high_rxt));
 	}
 	return pipe;
 }
