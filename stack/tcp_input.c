@@ -633,6 +633,13 @@ static bool ack_input(struct stack *st, struct tcb *tp, const struct tcp_seg *se
 	/* RFC 9293 §3.10.7.4: window update from a newer segment */
 	if (SEQ_LT(tp->snd_wl1, seg->seq) ||
 	    (tp->snd_wl1 == seg->seq && SEQ_LEQ(tp->snd_wl2, seg->ack))) {
+		if (tp->snd_wnd == 0 && wnd && tp->sack_rec && SEQ_GT(tp->high_rxt, tp->snd_una)) {
+			/* resends made while the window was shut were dropped
+			 * by the peer: pipe must not count them, or recovery
+			 * after a timeout waits for the next, backed-off one */
+			tp->redo = tp->snd_una;
+			tp->redo_end = tp->high_rxt;
+		}
 		tp->snd_wnd = wnd;
 		if (wnd > tp->max_sndwnd)
 			tp->max_sndwnd = wnd;
