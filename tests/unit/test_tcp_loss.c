@@ -536,6 +536,45 @@ START_TEST(sack_blocks_fit_in_the_mtu)
 }
 END_TEST
 
+/* Resends made while the peer's window is shut are dropped by it; once the
+ * window opens they must not count as in flight, or recovery after a
+ * timeout waits for the next, backed-off one. */
+START_TEST(window_opens_during_timeout_recovery)
+{
+	struct tp_cfg cfg = big(STACK_AF_INET);
+	struct tp_seg sg;
+	struct tp_out o;
+	stack_ns_t t;
+
+	start(&cfg, 10);
+	while (tp_pull_any(&h, &sg))
+		;
+	/* the peer takes five and shuts its window */
+	c.wnd = 0;
+	o = tp_out(&c, TH_ACK);
+	o.ack = rx.base + 5 * c.eff_mss;
+	tp_inject(&c, &o);
+	/* the probe, then the timeout's resend: both dropped, answered
+	 * with the shut window */
+	for (int i = 0; i < 3 && ctr().tcp_timeouts == 0; i++) {
+		ck_assert_uint_ne(tp_run(&h, 5 * SEC), STACK_NS_NEVER);
+		while (tp_pull_any(&h, &sg))
+			tp_inject(&c, &o);
+	}
+	ck_assert_uint_ge(ctr().tcp_timeouts, 1);
+	/* the window opens: the hole goes at once, not at the next timeout */
+	c.wnd = 1 << 20;
+	o = tp_out(&c, TH_ACK);
+	o.ack = rx.base + 5 * c.eff_mss;
+	tp_inject(&c, &o);
+	t = tp_run(&h, 10 * MS);
+	ck_assert_uint_ne(t, STACK_NS_NEVER);
+	ck_assert(tp_pull_any(&h, &sg));
+	ck_assert_uint_eq(sg.seq, rx.base + 5 * c.eff_mss);
+	tp_send_rst(&c);
+}
+END_TEST
+
 Suite *suite_tcp_loss(void)
 {
 	Suite *su = suite_create("tcp_loss");
@@ -565,6 +604,7 @@ Suite *suite_tcp_loss(void)
 	tcase_add_test(ot, bogus_sack_blocks_ignored);
 	tcase_add_test(ot, scoreboard_full_still_completes);
 	tcase_add_test(ot, sack_blocks_fit_in_the_mtu);
+	tcase_add_test(ot, window_opens_during_timeout_recovery);
 	suite_add_tcase(su, ot);
 	return su;
 }
