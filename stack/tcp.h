@@ -281,6 +281,8 @@ struct tcb *tcb_of(struct stack *st, struct ep *e);
 struct ep *ep_of_tcb(struct stack *st, struct tcb *tp);
 
 /* tcp_input.c */
+/* A loss episode begins: remember what an undo gives back (RFC 4015). */
+void tcp_undo_arm(struct tcb *tp);
 void tcp_input(struct stack *st, struct iface *ifp, struct pbuf *p);
 /* An ICMP error about one of our segments (RFC 5927, RFC 1122 §4.2.3.9). */
 void tcp_err(struct stack *st, const struct icmp_err *err);
@@ -297,6 +299,8 @@ void tcp_send_ack(struct stack *st, struct tcb *tp);
 /* Send again up to max bytes (one segment at most) from seq, with the FIN
  * when it ends there; returns the sequence space sent, 0 if nothing. */
 uint32_t tcp_resend(struct stack *st, struct tcb *tp, uint32_t seq, uint32_t max);
+/* Recovery starts: resend the hole at snd_una, HighRxt after it. */
+void tcp_resend_head(struct stack *st, struct tcb *tp);
 /* An RST in reply to a segment that has no connection (RFC 9293 §3.10.7.1). */
 void tcp_reply_rst(struct stack *st, const struct pbuf *p, const struct tcp_seg *seg);
 /* A segment with explicit addressing (RST, TIME_WAIT ACK, cookie

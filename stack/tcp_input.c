@@ -382,8 +382,7 @@ static void sndq_trim(struct stack *st, struct tcb *tp, uint32_t n)
 	}
 }
 
-/* A loss episode begins: remember what an undo gives back (RFC 4015). */
-static void undo_arm(struct tcb *tp)
+void tcp_undo_arm(struct tcb *tp)
 {
 	tp->undo_cwnd = tp->cwnd;
 	tp->undo_ssthresh = tp->ssthresh;
@@ -438,9 +437,7 @@ static void lost_resend(struct stack *st, struct tcb *tp, uint32_t end)
  * algorithm (tcp_cc.c). */
 static void enter_recovery(struct stack *st, struct tcb *tp, bool sack)
 {
-	uint32_t end;
-
-	undo_arm(tp);
+	tcp_undo_arm(tp);
 	tcp_cc_loss(st, tp);
 	tp->recover = tp->snd_max;
 	tp->in_recovery = 1;
@@ -452,8 +449,7 @@ static void enter_recovery(struct stack *st, struct tcb *tp, bool sack)
 	if (sack) {
 		st->ctr.tcp_sack_recoveries++;
 		tp->cwnd = tp->ssthresh;
-		tcp_sack_skip(tp, tp->snd_una, &end);
-		tp->high_rxt = tp->snd_una + tcp_resend(st, tp, tp->snd_una, end - tp->snd_una);
+		tcp_resend_head(st, tp);
 	} else {
 		st->ctr.tcp_reno_recoveries++;
 		tp->cwnd = tp->ssthresh + 3u * tp->mss;
@@ -600,7 +596,7 @@ static bool ack_input(struct stack *st, struct tcb *tp, const struct tcp_seg *se
 		if (tp->tlp_rxt && !tp->tlp_dsacked) {
 			/* ...unless a D-SACK for the probe comes later: then
 			 * undo() gives the window back */
-			undo_arm(tp);
+			tcp_undo_arm(tp);
 			tp->undo_marker = tp->tlp_seq;
 			tp->undo_retrans = 1;
 			tp->undo_rxt_end = tp->tlp_high;

@@ -449,6 +449,14 @@ uint32_t tcp_resend(struct stack *st, struct tcb *tp, uint32_t seq, uint32_t max
 	return len + !!(flags & TH_FIN);
 }
 
+void tcp_resend_head(struct stack *st, struct tcb *tp)
+{
+	uint32_t end;
+
+	tcp_sack_skip(tp, tp->snd_una, &end);
+	tp->high_rxt = tp->snd_una + tcp_resend(st, tp, tp->snd_una, end - tp->snd_una);
+}
+
 /* RFC 6675 §5 step (C): while pipe leaves a segment's room in cwnd, send
  * what NextSeg() names — lost holes (rule 1) before new data, other holes
  * below the highest SACK (rule 3) after it. */

@@ -189,30 +189,11 @@ uint32_t tcp_sack_block_below(const struct tcb *tp, uint32_t seq)
 	return s;
 }
 
-bool tcp_sack_next(const struct tcb *tp, bool lost_only, uint32_t *seq, uint32_t *end)
+/* The first un-SACKed byte in [from, limit) among the first n holes. */
+static bool first_hole(const struct tcb *tp, uint32_t from, uint32_t limit, unsigned n,
+		       uint32_t *seq, uint32_t *end)
 {
-	uint32_t limit = lost_only ? tcp_sack_lost_edge(tp) : tcp_sack_high(tp);
-	uint32_t from = SEQ_MAX(tp->snd_una, tp->high_rxt);
-
-	/* resends found lost go again first (below HighRxt) */
-	if (lost_only && SEQ_LT(SEQ_MAX(tp->redo, tp->snd_una), tp->redo_end)) {
-		for (unsigned i = 0; i <= tp->sb_n; i++) {
-			uint32_t s, e;
-
-			hole(tp, i, &s, &e);
-			s = SEQ_MAX(s, SEQ_MAX(tp->redo, tp->snd_una));
-			e = SEQ_MIN(e, tp->redo_end);
-			if (SEQ_LT(s, e)) {
-				*seq = s;
-				*end = e;
-				return true;
-			}
-		}
-	}
-
-	/* only the holes below the highest SACKed byte (RFC 6675 §4); after
-	 * a timeout the tail above it too */
-	for (unsigned i = 0; i < tp->sb_n + (tp->rto_rec ? 1u : 0u); i++) {
+	for (unsigned i = 0; i < n; i++) {
 		uint32_t s, e;
 
 		hole(tp, i, &s, &e);
@@ -225,6 +206,20 @@ bool tcp_sack_next(const struct tcb *tp, bool lost_only, uint32_t *seq, uint32_t
 		}
 	}
 	return false;
+}
+
+bool tcp_sack_next(const struct tcb *tp, bool lost_only, uint32_t *seq, uint32_t *end)
+{
+	uint32_t limit = lost_only ? tcp_sack_lost_edge(tp) : tcp_sack_high(tp);
+
+	/* resends found lost go again first (below HighRxt) */
+	if (lost_only && first_hole(tp, SEQ_MAX(tp->redo, tp->snd_una), tp->redo_end,
+				    tp->sb_n + 1u, seq, end))
+		return true;
+	/* only the holes below the highest SACKed byte (RFC 6675 §4); after
+	 * a timeout the tail above it too */
+	return first_hole(tp, SEQ_MAX(tp->snd_una, tp->high_rxt), limit,
+			  tp->sb_n + (tp->rto_rec ? 1u : 0u), seq, end);
 }
 
 uint32_t tcp_sack_skip(const struct tcb *tp, uint32_t seq, uint32_t *end)

@@ -239,14 +239,8 @@ void tcp_timer_rexmit(struct stack *st, struct timer *t)
 	 * of it (RFC 2018 §8: the peer may have reneged). */
 	mss = tp->mss ? tp->mss : OPT_TCP_DEFAULT_MSS4;
 	if (tp->retransmits == 0) {
-		if (!tp->in_recovery) {
-			tp->undo_cwnd = tp->cwnd;
-			tp->undo_ssthresh = tp->ssthresh;
-			tp->undo_marker = tp->undo_rxt_end = tp->snd_una;
-			tp->undo_retrans = 0;
-			tp->undo_ts = 0;
-			tp->undo_ok = 1;
-		}
+		if (!tp->in_recovery)
+			tcp_undo_arm(tp);
 		tcp_cc_loss(st, tp); /* RFC 9438 §4.8 / RFC 5681 eqn. 4 */
 	} else {
 		tcp_sack_reset(tp);
@@ -272,14 +266,11 @@ void tcp_timer_rexmit(struct stack *st, struct timer *t)
 		 * lost resends found as in fast recovery (RFC 6675 §5.1) —
 		 * not by going back over everything (Linux's CA_Loss with
 		 * SACK works the same way) */
-		uint32_t end;
-
 		tp->in_recovery = 1;
 		tp->sack_rec = 1;
 		tp->rto_rec = 1;
 		tp->redo = tp->redo_end = tp->snd_una;
-		tcp_sack_skip(tp, tp->snd_una, &end);
-		tp->high_rxt = tp->snd_una + tcp_resend(st, tp, tp->snd_una, end - tp->snd_una);
+		tcp_resend_head(st, tp);
 	} else {
 		tp->snd_nxt = tp->snd_una;
 		tp->snd_cur = NULL;
