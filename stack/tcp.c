@@ -871,12 +871,14 @@ ssize_t tcp_recv(struct stack *st, struct ep *e, const struct iovec *iov, int io
 		}
 		return (ssize_t)copied;
 	}
-	/* tcp_recvmsg with nothing to copy */
-	if (tp->done && !e->so_error)
+	/* tcp_recvmsg with nothing to copy: the peer's FIN (Linux's
+	 * SOCK_DONE) reads as end of file even when a reset came after it;
+	 * that error stays for a send or SO_ERROR */
+	if (tp->done || tp->fin_rcvd)
 		return 0;
 	if (e->so_error)
 		return take_error(e);
-	if (tp->fin_rcvd || tp->rd_shut)
+	if (tp->rd_shut)
 		return 0;
 	if (tp->state == TCPS_CLOSED)
 		return -ENOTCONN;

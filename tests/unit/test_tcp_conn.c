@@ -719,6 +719,28 @@ START_TEST(established_rst_econnreset_then_epipe)
 }
 END_TEST
 
+/* FIN, then a reset in CLOSE_WAIT: Linux's tcp_recvmsg sees SOCK_DONE
+ * first, so reads give end of file while the reset's EPIPE waits in sk_err
+ * for SO_ERROR or a send (the shim's engine once read EPIPE here). */
+START_TEST(close_wait_rst_reads_eof_keeps_epipe)
+{
+	struct tp_cfg cfg = cfg4();
+
+	tp_server(&c, &h, &cfg);
+	tp_send_fin(&c);
+	tp_run(&h, 250 * MS);
+	tp_flush(&c);
+	tp_send_rst(&c);
+	tp_expect_nothing(&c);
+	ck_assert_uint_ne(stack_ep_events(h.st, c.fd) & STACK_EV_ERR, 0);
+	ck_assert_int_eq(tp_read(&h, c.fd, buf, 10, 0), 0);
+	ck_assert_int_eq(tp_read(&h, c.fd, buf, 10, 0), 0);
+	ck_assert_int_eq(tp_so_error(&h, c.fd), EPIPE);
+	ck_assert_int_eq(tp_write(&h, c.fd, "x", 1, 0), -EPIPE);
+	c.done = true;
+}
+END_TEST
+
 START_TEST(established_rst_send_reports_econnreset)
 {
 	struct tp_cfg cfg = cfg6();
@@ -1480,6 +1502,7 @@ Suite *suite_tcp_conn(void)
 	tcase_add_test(rs, syn_sent_rst_bad_ack_ignored);
 	tcase_add_test(rs, syn_sent_bad_ack_gets_rst);
 	tcase_add_test(rs, established_rst_econnreset_then_epipe);
+	tcase_add_test(rs, close_wait_rst_reads_eof_keeps_epipe);
 	tcase_add_test(rs, established_rst_send_reports_econnreset);
 	tcase_add_test(rs, established_rst_out_of_window_ignored);
 	tcase_add_test(rs, established_rst_in_window_challenge_ack);
