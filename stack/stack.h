@@ -57,6 +57,9 @@ struct stack_config {
 	bool tcp_no_sack;        /* Linux's net.ipv4.tcp_sack = 0: never offer
 	                            or accept SACK (NewReno recovery, no tail
 	                            loss probe) — a baseline for comparisons */
+	bool tcp_rfc1337_off;    /* Linux's default net.ipv4.tcp_rfc1337 = 0:
+	                            an in-window RST ends TIME_WAIT; by
+	                            default it is ignored (RFC 1337 §3) */
 };
 
 /* Fill cfg with the defaults of stack/opts.h. */
@@ -441,6 +444,7 @@ struct stack_counters {
 	uint64_t tcp_syncookies_sent, tcp_syncookies_recv, tcp_syncookies_failed;
 	uint64_t tcp_tw_overflow;
 	uint64_t tcp_challenge_acks, tcp_challenge_acks_limited;
+	uint64_t tcp_oow_acks_limited; /* duplicate ACKs held back (below) */
 };
 
 void stack_get_counters(const struct stack *st, struct stack_counters *out);

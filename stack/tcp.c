@@ -346,13 +346,40 @@ static void set_identity(struct tcb *tp, const struct stack_sockaddr *lw,
 	tp->rport = rw->port;
 }
 
+void tcp_set_iss(struct tcb *tp, uint32_t iss)
+{
+	tp->iss = iss;
+	tp->snd_una = tp->snd_nxt = tp->snd_max = iss;
+	tp->snd_up = iss;
+	tp->snd_sml = iss;
+}
+
+/* Our timestamp clock's offset for a connection: a keyed hash of its
+ * tuple (RFC 7323 §7; Linux: secure_tcp_ts_off), random to anyone
+ * else yet the same for every incarnation of the tuple, so a new
+ * incarnation's TSvals follow the old one's and the peer's TIME_WAIT
+ * takes its SYN (RFC 6191 §2). */
+uint32_t tcp_ts_offset(const struct stack *st, int family, const uint8_t *laddr,
+		       const uint8_t *raddr, uint16_t lport, uint16_t rport)
+{
+	uint8_t in[1 + 2 * 16 + 4 + 1] = {0};
+	uint64_t key[2] = {(uint64_t)st->tcp_isn_key[0] << 32 | st->tcp_isn_key[1],
+			   (uint64_t)st->tcp_isn_key[2] << 32 | st->tcp_isn_key[3]};
+	size_t alen = addr_len(family);
+
+	in[0] = (uint8_t)family;
+	memcpy(in + 1, laddr, alen);
+	memcpy(in + 17, raddr, alen);
+	put16(in + 33, lport);
+	put16(in + 35, rport);
+	in[37] = 0x75; /* a tag of its own: unlike any ISN or cookie input */
+	return (uint32_t)siphash24(key, in, sizeof(in));
+}
+
 static void start_connection(struct stack *st, struct tcb *tp)
 {
-	tp->iss = tcp_isn(st, tp);
-	tp->snd_una = tp->snd_nxt = tp->snd_max = tp->iss;
-	tp->snd_up = tp->iss;
-	tp->snd_sml = tp->iss;
-	tp->ts_offset = rand_u32(st);
+	tcp_set_iss(tp, tcp_isn(st, tp));
+	tp->ts_offset = tcp_ts_offset(st, tp->wfamily, tp->laddr, tp->raddr, tp->lport, tp->rport);
 	tp->rcv_wscale = OPT_TCP_RCV_WSCALE;
 	tp->adv_mss = tcp_adv_mss(st, tp);
 	tp->retrans_stamp = st->now;

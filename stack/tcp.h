@@ -242,8 +242,9 @@ struct tcb {
 	uint8_t synack_retries;
 	stack_ns_t cookie_stamp; /* listener: when it last sent a SYN cookie */
 
-	/* RFC 5961 §7: no challenge ACK before this (tcp_invalid_ratelimit) */
-	stack_ns_t challenge_next;
+	/* no challenge ACK (RFC 5961 §7) nor duplicate ACK for an unacceptable
+	 * ACK or SYN before this (Linux last_oow_ack_time, 500 ms) */
+	stack_ns_t oow_next;
 
 	struct timer t_rexmit;  /* RTO, persist, SYN and SYN-ACK retries */
 	struct timer t_delack;
@@ -273,11 +274,17 @@ struct tcp_tw {
 	uint32_t snd_nxt, rcv_nxt;
 	uint32_t ts_recent, ts_offset;
 	uint16_t wnd;           /* window field of our ACKs (tw_rcv_wnd) */
+	stack_ns_t oow_next;    /* no duplicate ACK for an ACK or SYN before */
 	struct timer timer;
 	TAILQ_ENTRY(tcp_tw) link;
 };
 
 struct tcb *tcb_of(struct stack *st, struct ep *e);
+/* A connection's initial send sequence number and everything that starts
+ * from it. */
+void tcp_set_iss(struct tcb *tp, uint32_t iss);
+uint32_t tcp_ts_offset(const struct stack *st, int family, const uint8_t *laddr,
+		       const uint8_t *raddr, uint16_t lport, uint16_t rport);
 struct ep *ep_of_tcb(struct stack *st, struct tcb *tp);
 
 /* tcp_input.c */

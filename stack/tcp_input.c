@@ -204,7 +204,9 @@ static bool cookie_ack_input(struct stack *st, struct tcb *lp, struct pbuf *p, s
 }
 
 /* Returns true when it took p. */
-static bool listen_input(struct stack *st, struct tcb *lp, struct pbuf *p, struct tcp_seg *seg)
+/* tw_isn: the ISN a SYN that ended a TIME_WAIT must use (0: any). */
+static bool listen_input(struct stack *st, struct tcb *lp, struct pbuf *p, struct tcp_seg *seg,
+			 uint32_t tw_isn)
 {
 	const struct pbuf_meta *m = &p->meta;
 	struct tcb *tp;
@@ -247,6 +249,8 @@ static bool listen_input(struct stack *st, struct tcb *lp, struct pbuf *p, struc
 		tcp_cookie_synack(st, lp, p, seg);
 		return false;
 	}
+	if (tw_isn)
+		tcp_set_iss(tp, tw_isn);
 	tp->irs = seg->seq;
 	tp->rcv_nxt = seg->seq + 1;
 	take_syn_options(st, tp, seg);
@@ -262,25 +266,80 @@ static bool listen_input(struct stack *st, struct tcb *lp, struct pbuf *p, struc
 	return false;
 }
 
+/* The duplicate ACK an unacceptable segment earns (RFC 9293 §3.10.7.4)
+ * is rate-limited as Linux's tcp_oow_rate_limited does, sharing the
+ * connection's 500 ms with challenge ACKs: two stacks that disagree
+ * about a window (or an attacker's spoofed ACKs) cannot drive an endless
+ * ACK loop.  Data or a FIN without SYN is always answered: no loop.
+ * *next is the connection's (or TIME_WAIT record's) time of the next
+ * allowed one; true means hold this ACK back. */
+static bool oow_rate_limited(struct stack *st, const struct tcp_seg *seg, stack_ns_t *next)
+{
+	if ((seg->len || (seg->flags & TH_FIN)) && !(seg->flags & TH_SYN))
+		return false;
+	if (st->now < *next) {
+		st->ctr.tcp_oow_acks_limited++;
+		return true;
+	}
+	*next = st->now + OPT_TCP_INVALID_RATELIMIT_NS;
+	return false;
+}
+
 /* ---- TIME_WAIT (RFC 9293 §3.10.7.4, Linux tcp_timewait_state_process) -- */
 
-/* Returns true when the segment may open a new connection (a SYN clearly
- * newer than the old one, RFC 6191 in its simplest form). */
-static bool tw_input(struct stack *st, struct tcp_tw *tw, const struct tcp_seg *seg)
+/* Returns true when the segment may open a new connection: a SYN clearly
+ * newer than the old incarnation (RFC 6191 §2: a newer timestamp when
+ * both sides use them, a higher sequence number otherwise — Linux takes
+ * either unless PAWS rejects the SYN).  *isn is then the ISN the new
+ * connection must use, above anything the old one sent (Linux:
+ * tw_snd_nxt + 65535 + 2), so the peer cannot take an old duplicate of
+ * ours for new data. */
+static bool tw_input(struct stack *st, struct tcp_tw *tw, const struct tcp_seg *seg,
+		     uint32_t *isn)
 {
 	struct tcp_opts ts = {0};
+	bool rst = seg->flags & TH_RST;
+	bool has_ts = tw->ts_ok && seg->opt.has_ts;
+	/* RFC 7323 §5.3 PAWS (Linux tcp_paws_reject: a window of 1, RSTs
+	 * exempt) */
+	bool paws_reject = has_ts && !rst && (int32_t)(tw->ts_recent - seg->opt.tsval) > 1;
 
-	if (seg->flags & TH_RST) {
-		/* Linux kills TIME_WAIT on RST (net.ipv4.tcp_rfc1337=0) */
-		tcp_tw_free(st, tw);
+	if (!paws_reject && seg->seq == tw->rcv_nxt && (seg->len == 0 || rst) &&
+	    !(seg->flags & (TH_SYN | TH_FIN))) {
+		/* in window: only an RST or a bare ACK can be, and neither is
+		 * answered (Linux tcp_timewait_state_process) */
+		if (rst && st->cfg.tcp_rfc1337_off) {
+			tcp_tw_free(st, tw);
+			return false;
+		}
+		/* RFC 1337 §3: TIME_WAIT ignores RSTs, so an old duplicate
+		 * cannot end it early ("TIME-WAIT assassination") */
+		if (!rst)
+			timer_arm(st, &tw->timer, st->now + OPT_TCP_TIMEWAIT_NS);
+		if (has_ts && (int32_t)(seg->opt.tsval - tw->ts_recent) > 0)
+			tw->ts_recent = seg->opt.tsval;
 		return false;
 	}
-	if ((seg->flags & TH_SYN) && !(seg->flags & TH_ACK) && SEQ_GT(seg->seq, tw->rcv_nxt)) {
+	if ((seg->flags & (TH_SYN | TH_RST | TH_ACK)) == TH_SYN && !paws_reject &&
+	    (SEQ_GT(seg->seq, tw->rcv_nxt) ||
+	     (has_ts && (int32_t)(seg->opt.tsval - tw->ts_recent) > 0))) {
+		*isn = tw->snd_nxt + 65535 + 2;
+		if (*isn == 0)
+			*isn = 1;
 		tcp_tw_free(st, tw);
 		return true;
 	}
-	if ((seg->flags & TH_FIN) && seg->seq + seg->len + 1 == tw->rcv_nxt)
-		timer_arm(st, &tw->timer, st->now + OPT_TCP_TIMEWAIT_NS); /* RFC 9293: restart 2 MSL */
+	if (rst)
+		return false; /* out of window: ignored */
+	if (paws_reject)
+		DROP(st, TCP, TCP_PAWS);
+	/* anything else gets an ACK; the 2 MSL restart (RFC 9293 §3.10.7.4,
+	 * for a retransmitted FIN) for ACK-bearing or PAWS-rejected ones — an
+	 * ACK-less SYN below rcv_nxt may be a new SYN with a random ISN */
+	if (paws_reject || (seg->flags & TH_ACK))
+		timer_arm(st, &tw->timer, st->now + OPT_TCP_TIMEWAIT_NS);
+	if (oow_rate_limited(st, seg, &tw->oow_next))
+		return false;
 	if (tw->ts_ok) {
 		ts.has_ts = true;
 		ts.tsval = (uint32_t)(st->now / STACK_NS_PER_MS) + tw->ts_offset;
@@ -884,11 +943,11 @@ static void challenge_ack(struct stack *st, struct tcb *tp)
 {
 	uint64_t sec = st->now / STACK_NS_PER_S + 1;
 
-	if (st->now < tp->challenge_next) {
+	if (st->now < tp->oow_next) {
 		st->ctr.tcp_challenge_acks_limited++;
 		return;
 	}
-	tp->challenge_next = st->now + OPT_TCP_INVALID_RATELIMIT_NS;
+	tp->oow_next = st->now + OPT_TCP_INVALID_RATELIMIT_NS;
 	if (st->tcp_challenge_sec != sec) {
 		st->tcp_challenge_sec = sec;
 		st->tcp_challenge_left = (OPT_TCP_CHALLENGE_ACK_LIMIT + 1) / 2 +
@@ -928,7 +987,8 @@ static void segment_input(struct stack *st, struct tcb *tp, struct pbuf *p, stru
 	    (int32_t)(seg->opt.tsval - tp->ts_recent) < 0 &&
 	    st->now - tp->ts_recent_stamp < 24ull * 86400 * STACK_NS_PER_S) {
 		DROP(st, TCP, TCP_PAWS);
-		tcp_send_ack(st, tp);
+		if (!oow_rate_limited(st, seg, &tp->oow_next))
+			tcp_send_ack(st, tp);
 		goto drop;
 	}
 	if (!acceptable(tp, seq, seglen, rwnd)) {
@@ -941,7 +1001,8 @@ static void segment_input(struct stack *st, struct tcb *tp, struct pbuf *p, stru
 				tp->dsack_start = seq;
 				tp->dsack_end = seq + seg->len;
 			}
-			if (!(seg->flags & TH_RST))
+			if (!(seg->flags & TH_RST) &&
+			    !oow_rate_limited(st, seg, &tp->oow_next))
 				tcp_send_ack(st, tp);
 			goto drop;
 		}
@@ -1167,6 +1228,7 @@ void tcp_input(struct stack *st, struct iface *ifp, struct pbuf *p)
 	struct tcp_seg seg;
 	struct tcb *tp;
 	struct tcp_tw *tw;
+	uint32_t tw_isn = 0;
 
 	(void)ifp;
 	CTR(st, TCP).rx++;
@@ -1216,11 +1278,11 @@ void tcp_input(struct stack *st, struct iface *ifp, struct pbuf *p)
 		return;
 	}
 	tw = tcp_lookup_tw(st, family, m->dst.addr, m->dst.port, m->src.addr, m->src.port);
-	if (tw && !tw_input(st, tw, &seg))
+	if (tw && !tw_input(st, tw, &seg, &tw_isn))
 		goto drop;
 	tp = tcp_lookup_listener(st, family, m->dst.addr, m->dst.port);
 	if (tp) {
-		if (listen_input(st, tp, p, &seg))
+		if (listen_input(st, tp, p, &seg, tw_isn))
 			return;
 		goto drop;
 	}

@@ -120,7 +120,8 @@ uint32_t tcp_cookie_tsval(uint32_t ts_now, const struct tcp_opts *syn)
  * tuple gives back (Linux: secure_tcp_ts_off), not a random one. */
 static uint32_t cookie_ts_offset(const struct stack *st, const struct pbuf_meta *m)
 {
-	return cookie_hash(st, m, 2, 0);
+	return tcp_ts_offset(st, m->src.family, m->dst.addr, m->src.addr, m->dst.port,
+			     m->src.port);
 }
 
 static uint32_t ts_clock(const struct stack *st)

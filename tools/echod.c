@@ -493,6 +493,7 @@ static void print_stats(struct echod *d, FILE *f)
 	fprintf(f, "tcp.tw_overflow %" PRIu64 "\n", c.tcp_tw_overflow);
 	fprintf(f, "tcp.challenge_acks %" PRIu64 "\n", c.tcp_challenge_acks);
 	fprintf(f, "tcp.challenge_acks_limited %" PRIu64 "\n", c.tcp_challenge_acks_limited);
+	fprintf(f, "tcp.oow_acks_limited %" PRIu64 "\n", c.tcp_oow_acks_limited);
 	for (int dir = 0; dir < 2; dir++) {
 		struct stack_fault_counters fc;
 

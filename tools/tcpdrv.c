@@ -770,6 +770,7 @@ static void print_stats(struct drv *d, FILE *f)
 	fprintf(f, "tcp.tw_overflow %" PRIu64 "\n", c.tcp_tw_overflow);
 	fprintf(f, "tcp.challenge_acks %" PRIu64 "\n", c.tcp_challenge_acks);
 	fprintf(f, "tcp.challenge_acks_limited %" PRIu64 "\n", c.tcp_challenge_acks_limited);
+	fprintf(f, "tcp.oow_acks_limited %" PRIu64 "\n", c.tcp_oow_acks_limited);
 	fprintf(f, "pbuf_small_total %" PRIu32 "\n", d->cfg.pbuf_small);
 	fprintf(f, "pbuf_large_total %" PRIu32 "\n", d->cfg.pbuf_large);
 	fprintf(f, "arena.bytes %zu\n", d->arena_size);

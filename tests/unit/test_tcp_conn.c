@@ -1046,21 +1046,6 @@ START_TEST(time_wait_refin_restarts_timer)
 }
 END_TEST
 
-START_TEST(time_wait_rst_kills_it)
-{
-	struct tp_cfg cfg = cfg4();
-
-	tp_server(&c, &h, &cfg);
-	tp_close_active(&c);
-	h_advance(&h, 5 * SEC);
-	/* tcp_rfc1337 0: an RST ends TIME_WAIT */
-	tp_send_rst(&c);
-	tp_expect_nothing(&c);
-	tp_send_at(&c, TH_FIN | TH_ACK, c.snd_nxt - 1, NULL, 0);
-	tp_expect(&c, &s, TH_RST, c.irs + 2, TP_ANY, 0);
-}
-END_TEST
-
 START_TEST(close_sends_queued_data_then_fin)
 {
 	struct tp_cfg cfg = cfg4();
@@ -1524,7 +1509,6 @@ Suite *suite_tcp_conn(void)
 	tcase_add_test(td, time_wait_alive_at_59s);
 	tcase_add_test(td, time_wait_gone_after_60s);
 	tcase_add_test(td, time_wait_refin_restarts_timer);
-	tcase_add_test(td, time_wait_rst_kills_it);
 	tcase_add_test(td, close_sends_queued_data_then_fin);
 	tcase_add_test(td, fin_retransmitted);
 	tcase_add_test(td, fin_wait_2_orphan_alive_at_59s);

@@ -3,7 +3,8 @@
  * (stack/tcp_syncookie.c, tcp_input.c, tcp.c): SYN cookies when a
  * listener's SYN queue is full or no endpoint is free, the memory bounds
  * (TIME_WAIT table, out-of-order queue by segments and by bytes), and
- * RFC 5961: challenge ACKs with their rate limits, RST and ACK validation.
+ * RFC 5961: challenge ACKs with their rate limits, RST and ACK validation;
+ * TIME_WAIT against old duplicates: RFC 6191 reuse, PAWS, RFC 1337.
  * The remote side is the scripted peer of tcp_peer.c; Linux is the
  * reference, the kernel function a rule comes from named next to it.
  */
@@ -41,6 +42,18 @@ static void setup_big(void)
 	cfg.max_endpoints = 64;
 	for (int i = 0; i < 4; i++)
 		cfg.seed[i] = (uint64_t)i + 1;
+	tp_setup_cfg(&h, &cfg, 1500);
+}
+
+/* Linux's default net.ipv4.tcp_rfc1337 = 0. */
+static void setup_rfc1337_off(void)
+{
+	struct stack_config cfg;
+
+	stack_config_default(&cfg);
+	for (int i = 0; i < 4; i++)
+		cfg.seed[i] = (uint64_t)i + 1;
+	cfg.tcp_rfc1337_off = true;
 	tp_setup_cfg(&h, &cfg, 1500);
 }
 
@@ -845,6 +858,174 @@ START_TEST(ack_older_than_window_dropped)
 }
 END_TEST
 
+/* Duplicate ACKs for out-of-window ACKs share the 500 ms limit
+ * (tcp_oow_rate_limited): no ACK loop with a confused or spoofing peer;
+ * out-of-window data is still answered every time. */
+START_TEST(out_of_window_acks_rate_limited)
+{
+	struct tp_cfg cfg = cfg4();
+	struct tp_out o;
+	uint64_t before;
+
+	tp_server(&c, &h, &cfg);
+	before = h.st->ctr.tcp_oow_acks_limited;
+	o = tp_out(&c, TH_ACK);
+	o.seq = c.snd_nxt + (8u << 20); /* beyond the window */
+	for (int i = 0; i < 3; i++)
+		tp_inject(&c, &o);
+	tp_expect(&c, &s, TH_ACK, c.rcv_nxt, c.snd_nxt, 0);
+	tp_expect_nothing(&c);
+	ck_assert_uint_eq(h.st->ctr.tcp_oow_acks_limited, before + 2);
+	/* data out of window: answered each time */
+	o.data = "zz";
+	o.len = 2;
+	tp_inject(&c, &o);
+	tp_expect(&c, &s, TH_ACK, c.rcv_nxt, c.snd_nxt, 0);
+	tp_inject(&c, &o);
+	tp_expect(&c, &s, TH_ACK, c.rcv_nxt, c.snd_nxt, 0);
+	/* 500 ms on, one more pure ACK is answered */
+	h_advance(&h, 501 * MS);
+	o.data = NULL;
+	o.len = 0;
+	tp_inject(&c, &o);
+	tp_expect(&c, &s, TH_ACK, c.rcv_nxt, c.snd_nxt, 0);
+	ck_assert_uint_eq(h.st->ctr.tcp_oow_acks_limited, before + 2);
+	tp_close_active(&c);
+}
+END_TEST
+
+/* ---- TIME_WAIT: RFC 6191, PAWS, RFC 1337 --------------------------------------- */
+
+/* The stack (server) closes first and sits in TIME_WAIT; returns the
+ * ISN a new incarnation must use: its old SND.NXT + 65535 + 2 (Linux
+ * tcp_timewait_state_process). */
+static uint32_t into_time_wait(struct tp_cfg *cfg)
+{
+	tp_server(&c, &h, cfg);
+	tp_close_active(&c);
+	h_advance(&h, 2 * SEC);
+	return c.rcv_nxt + 65535 + 2;
+}
+
+/* A new SYN from the same tuple at seq: its SYN-ACK (ISN isn) or the
+ * old connection's ACK. */
+static void tw_syn(uint32_t seq, const struct tp_opts *o)
+{
+	struct tp_out out = tp_out(&c, TH_SYN);
+
+	out.seq = seq;
+	out.o = o;
+	tp_inject(&c, &out);
+}
+
+/* The embryo a reused TIME_WAIT made goes away (peer RST). */
+static void tw_embryo_reset(uint32_t syn_seq)
+{
+	struct tp_out out = tp_out(&c, TH_RST);
+
+	out.seq = syn_seq + 1;
+	out.o = NULL;
+	tp_inject(&c, &out);
+	tp_expect_nothing(&c);
+}
+
+START_TEST(tw_syn_newer_timestamp_reuses_below_rcv_nxt)
+{
+	struct tp_cfg cfg = cfg4();
+	uint32_t isn = into_time_wait(&cfg), old_tsval = c.ts_recent;
+	struct tp_opts o = {.ts_on = true, .tsval = tp_tsval(&c)};
+
+	/* RFC 6191 §2: with timestamps, a newer TSval makes the SYN
+	 * acceptable whatever its sequence number */
+	tw_syn(c.snd_nxt - 5000, &o);
+	tp_expect(&c, &s, TH_SYN | TH_ACK, isn, c.snd_nxt - 5000 + 1, 0);
+	/* the same tuple keeps its timestamp offset: TSvals go on from the
+	 * old incarnation's (the peer's PAWS takes them) */
+	ck_assert_int_ge((int32_t)(s.o.tsval - old_tsval), 2000);
+	ck_assert_int_le((int32_t)(s.o.tsval - old_tsval), 2001);
+	tw_embryo_reset(c.snd_nxt - 5000);
+}
+END_TEST
+
+START_TEST(tw_syn_older_timestamp_rejected_by_paws)
+{
+	struct tp_cfg cfg = cfg4();
+	unsigned before;
+
+	into_time_wait(&cfg);
+	before = h.st->ctr.p[STACK_P_TCP].drop[STACK_DROP_TCP_PAWS];
+	struct tp_opts o = {.ts_on = true, .tsval = tp_tsval(&c) - 10000};
+	/* a higher sequence number does not help an old timestamp */
+	tw_syn(c.snd_nxt + 100000, &o);
+	tp_expect(&c, &s, TH_ACK, c.rcv_nxt, c.snd_nxt, 0);
+	ck_assert_uint_eq(h.st->ctr.p[STACK_P_TCP].drop[STACK_DROP_TCP_PAWS], before + 1);
+	/* still TIME_WAIT: the retransmitted FIN is ACKed */
+	tp_send_at(&c, TH_FIN | TH_ACK, c.snd_nxt - 1, NULL, 0);
+	tp_expect(&c, &s, TH_ACK, c.rcv_nxt, c.snd_nxt, 0);
+}
+END_TEST
+
+START_TEST(tw_syn_without_timestamps_needs_higher_seq)
+{
+	struct tp_cfg cfg = cfg4();
+	uint32_t isn;
+
+	cfg.ts = false;
+	isn = into_time_wait(&cfg);
+	/* no timestamps: only the sequence number tells (RFC 6191 §2) */
+	tw_syn(c.snd_nxt - 1, NULL);
+	tp_expect(&c, &s, TH_ACK, c.rcv_nxt, c.snd_nxt, 0);
+	tw_syn(c.snd_nxt + 1000, NULL);
+	tp_expect(&c, &s, TH_SYN | TH_ACK, isn, c.snd_nxt + 1001, 0);
+	tw_embryo_reset(c.snd_nxt + 1000);
+}
+END_TEST
+
+START_TEST(tw_rst_ignored_rfc1337)
+{
+	struct tp_cfg cfg = cfg4();
+	struct tp_out o;
+
+	into_time_wait(&cfg);
+	/* in window (RFC 1337 §3: TIME-WAIT assassination), then out of
+	 * window, then a bare in-window ACK: none is answered */
+	o = tp_out(&c, TH_RST);
+	tp_inject(&c, &o);
+	o.seq += 1000;
+	tp_inject(&c, &o);
+	tp_send_ack(&c);
+	tp_expect_nothing(&c);
+	tp_send_at(&c, TH_FIN | TH_ACK, c.snd_nxt - 1, NULL, 0);
+	tp_expect(&c, &s, TH_ACK, c.rcv_nxt, c.snd_nxt, 0);
+	/* and it ends on time: 60 s from that FIN */
+	h_advance(&h, 61 * SEC);
+	tp_send_at(&c, TH_FIN | TH_ACK, c.snd_nxt - 1, NULL, 0);
+	tp_expect(&c, &s, TH_RST, c.rcv_nxt, TP_ANY, 0);
+}
+END_TEST
+
+START_TEST(tw_rst_in_window_kills_when_rfc1337_off)
+{
+	struct tp_cfg cfg = cfg4();
+	struct tp_out o;
+
+	into_time_wait(&cfg);
+	/* out of window: ignored even so */
+	o = tp_out(&c, TH_RST);
+	o.seq += 1000;
+	tp_inject(&c, &o);
+	tp_expect_nothing(&c);
+	tp_send_at(&c, TH_FIN | TH_ACK, c.snd_nxt - 1, NULL, 0);
+	tp_expect(&c, &s, TH_ACK, c.rcv_nxt, c.snd_nxt, 0);
+	/* at RCV.NXT: TIME_WAIT ends (Linux, tcp_rfc1337 = 0) */
+	o.seq -= 1000;
+	tp_inject(&c, &o);
+	tp_expect_nothing(&c);
+	tp_send_at(&c, TH_FIN | TH_ACK, c.snd_nxt - 1, NULL, 0);
+	tp_expect(&c, &s, TH_RST, c.rcv_nxt, TP_ANY, 0);
+}
+END_TEST
+
 Suite *suite_tcp_harden(void)
 {
 	Suite *su = suite_create("tcp_harden");
@@ -852,6 +1033,8 @@ Suite *suite_tcp_harden(void)
 	TCase *mem = tcase_create("bounds");
 	TCase *big = tcase_create("ooq");
 	TCase *ch = tcase_create("rfc5961");
+	TCase *tw = tcase_create("time_wait");
+	TCase *tw0 = tcase_create("time_wait_rfc1337_off");
 
 	tcase_add_checked_fixture(ck, setup, teardown);
 	tcase_add_test(ck, syn_flood_answered_with_cookies);
@@ -876,6 +1059,16 @@ Suite *suite_tcp_harden(void)
 	tcase_add_test(ch, challenge_ack_rate_limited_per_connection);
 	tcase_add_test(ch, challenge_ack_global_budget);
 	tcase_add_test(ch, ack_older_than_window_dropped);
+	tcase_add_test(ch, out_of_window_acks_rate_limited);
 	suite_add_tcase(su, ch);
+	tcase_add_checked_fixture(tw, setup, teardown);
+	tcase_add_test(tw, tw_syn_newer_timestamp_reuses_below_rcv_nxt);
+	tcase_add_test(tw, tw_syn_older_timestamp_rejected_by_paws);
+	tcase_add_test(tw, tw_syn_without_timestamps_needs_higher_seq);
+	tcase_add_test(tw, tw_rst_ignored_rfc1337);
+	suite_add_tcase(su, tw);
+	tcase_add_checked_fixture(tw0, setup_rfc1337_off, teardown);
+	tcase_add_test(tw0, tw_rst_in_window_kills_when_rfc1337_off);
+	suite_add_tcase(su, tw0);
 	return su;
 }
