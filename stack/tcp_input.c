@@ -196,8 +196,12 @@ static bool cookie_ack_input(struct stack *st, struct tcb *lp, struct pbuf *p, s
 	tp->snd_wl1 = tp->irs;
 	tp->snd_wl2 = ck.iss;
 	tp->retrans_stamp = st->now;
-	/* no RTT sample: the cookie's TSval is up to 63 ms older than the
-	 * SYN-ACK, whose time was not kept */
+	/* the handshake's RTT from the echo of the cookie's TSval: that
+	 * TSval was up to 63 ms older than the SYN-ACK (its low bits carry
+	 * options), so the sample errs long by as much — still far closer
+	 * than the 1 s initial RTO; without timestamps, no sample */
+	if (tp->ts_ok && seg->opt.tsecr)
+		tcp_rtt_sample(st, tp, (ts_now(st, tp) - seg->opt.tsecr) * 1000u);
 	established(st, tp);
 	segment_input(st, tp, p, seg);
 	return true;

@@ -290,12 +290,18 @@ START_TEST(cookie_options_restored_from_timestamp)
 		k->cfg.ws = cases[i].ws;
 		k->cfg.sackok = cases[i].sack;
 		k->cfg.mss = cases[i].mss;
+		k->cfg.rtt = 30 * MS;
 		tp_server_syn(k);
 		tp_server_synack(k); /* only what the SYN offered comes back */
 		ck_assert_uint_eq(k->irs, ref_cookie(k, cases[i].ix));
 		ck_assert_uint_eq(k->syn_opts.tsval & 0x3f, low);
 		tp_server_finish(k);
 		ti = info(k->fd);
+		/* the handshake's RTT from the TSecr: 30 ms, plus up to 63 ms
+		 * the cookie's TSval lies back */
+		ck_assert_uint_ge(ti.rtt, 30000);
+		ck_assert_uint_le(ti.rtt, 30000 + 64000);
+		ck_assert_uint_lt(ti.rto, 1000000);
 		ck_assert_uint_eq(ti.options,
 				  1 | (cases[i].sack ? 2 : 0) | (cases[i].ws >= 0 ? 4 : 0));
 		ck_assert_uint_eq(ti.snd_wscale, cases[i].ws >= 0 ? cases[i].ws : 0);
