@@ -1341,8 +1341,10 @@ __attribute__((constructor)) static void netshim_init(void)
 	eng_internal++;
 	open_device();
 	eng_internal--;
-	if (eng.mode == ENG_REFUSED)
+	if (eng.mode == ENG_REFUSED) {
+		shim_exec_capture();
 		return;
+	}
 	if (eng.cfg.pcap[0]) {
 		if (shim_pcap_open(&E.pcap, eng.cfg.pcap, err, sizeof(err)) < 0)
 			fatal("%s", err);
@@ -1359,5 +1361,6 @@ __attribute__((constructor)) static void netshim_init(void)
 	setenv("NETSHIM_TUN", E.tun.name, 1);
 	snprintf(pid, sizeof(pid), "%d", (int)getpid());
 	setenv("NETSHIM_HOLDER", pid, 1);
+	shim_exec_capture();
 	shim_log(SHIM_LOG_INFO, "stack on %s (mtu %u)", E.tun.name, E.tun.mtu);
 }

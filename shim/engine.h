@@ -156,6 +156,9 @@ void eng_refused_warning(void);
 /* In a fork child (ENG_CHILD): warn once and return EACCES for a call
  * that needs the stack; 0 elsewhere. */
 int eng_child_refuse(void);
+/* exec.c: remember this library and the NETSHIM_* variables, which the
+ * exec hooks put back into a new program's environment where missing. */
+void shim_exec_capture(void);
 
 /* Conversions between sockaddr and stack_sockaddr (errno values). */
 int sa_to_stack(const struct sockaddr *sa, socklen_t len, int sock_family,

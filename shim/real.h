@@ -8,6 +8,8 @@
 
 #include <netdb.h>
 #include <resolv.h>
+#include <spawn.h>
+#include <stdio.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/types.h>
