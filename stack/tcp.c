@@ -1352,6 +1352,23 @@ static void tcp_info_fill(struct stack *st, const struct tcb *tp, struct stack_t
 	ti->total_retrans = tp->total_retrans;
 	ti->bytes_acked = tp->bytes_acked;
 	ti->bytes_received = tp->bytes_received;
+	ti->bytes_sent = tp->bytes_sent;
+	ti->bytes_retrans = tp->bytes_retrans;
+	ti->segs_out = tp->segs_out;
+	ti->segs_in = tp->segs_in;
+	ti->data_segs_out = tp->data_segs_out;
+	ti->data_segs_in = tp->data_segs_in;
+	ti->rcv_ooopack = tp->rcv_ooopack;
+	ti->last_data_sent = ms_since(st, tp->last_data_sent);
+	/* Linux tcp_update_pacing_rate: cwnd per SRTT, doubled in slow
+	 * start, 1.2 times after (tcp_pacing_ss_ratio, _ca_ratio); no
+	 * SO_MAX_PACING_RATE, so the maximum is ~0 as Linux shows it */
+	if (tp->srtt_us) {
+		uint64_t rate = (uint64_t)tp->cwnd * 1000000u / tp->srtt_us;
+
+		ti->pacing_rate = rate * (tp->cwnd < tp->ssthresh / 2 ? 200 : 120) / 100;
+	}
+	ti->max_pacing_rate = UINT64_MAX;
 	ti->notsent_bytes = tp->sndq_bytes > inflight ? tp->sndq_bytes - inflight : 0;
 	ti->snd_wnd = tp->snd_wnd;
 }

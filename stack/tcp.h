@@ -259,9 +259,14 @@ struct tcb {
 	uint8_t sws_override;        /* persist fired: send what fits now */
 	uint8_t pool_limited;        /* the window was cut by the pool */
 
-	/* TCP_INFO-ish totals */
+	/* TCP_INFO totals (Linux's tcp_sock names; RFC 4898 for the octets) */
 	uint64_t bytes_acked, bytes_received;
+	uint64_t bytes_sent;          /* data octets sent, resends included */
+	uint64_t bytes_retrans;       /* ... of them resends */
 	uint32_t total_retrans;
+	uint32_t segs_out, data_segs_out, segs_in, data_segs_in;
+	uint32_t rcv_ooopack;         /* segments that arrived out of order */
+	stack_ns_t last_data_sent;    /* Linux lsndtime */
 };
 
 /* A connection in TIME_WAIT: just enough to answer (RFC 9293 §3.6.1). */

@@ -1159,6 +1159,7 @@ static void segment_input(struct stack *st, struct tcb *tp, struct pbuf *p, stru
 			goto out;
 		}
 		/* beyond a hole: keep it, and ACK at once (RFC 5681 §4.2) */
+		tp->rcv_ooopack++;
 		ooq_insert(st, tp, p, seq, seg->flags & TH_FIN);
 		p = NULL;
 		tp->ack_now = 1;
@@ -1274,6 +1275,9 @@ void tcp_input(struct stack *st, struct iface *ifp, struct pbuf *p)
 
 	tp = tcp_lookup(st, family, m->dst.addr, m->dst.port, m->src.addr, m->src.port);
 	if (tp) {
+		tp->segs_in++; /* Linux tcp_segs_in */
+		if (seg.len)
+			tp->data_segs_in++;
 		if (tp->state == TCPS_SYN_SENT) {
 			syn_sent_input(st, tp, p, &seg);
 			goto drop;

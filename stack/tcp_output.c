@@ -293,6 +293,7 @@ int tcp_send_segment(struct stack *st, struct tcb *tp, uint8_t flags, uint32_t s
 		/* a retransmission: counted, and marked for the undo and
 		 * lost-retransmission logic (tcp_input.c) */
 		tp->total_retrans++;
+		tp->bytes_retrans += len;
 		tp->rxt_mark = tp->snd_max;
 		/* Karn: the timed segment sent again measures nothing (a
 		 * resend in recovery once made a 20 % loss run's RTO seconds) */
@@ -319,6 +320,12 @@ int tcp_send_segment(struct stack *st, struct tcb *tp, uint8_t flags, uint32_t s
 			timer_cancel(st, &tp->t_delack);
 			tp->delack_armed = 0;
 		}
+	}
+	tp->segs_out++;
+	if (len) {
+		tp->data_segs_out++;
+		tp->bytes_sent += len;
+		tp->last_data_sent = st->now;
 	}
 	return emit(st, e, tp->wfamily, tp->laddr, tp->raddr, p);
 }

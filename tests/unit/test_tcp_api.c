@@ -67,6 +67,55 @@ START_TEST(tcp_info_and_congestion)
 }
 END_TEST
 
+/* TCP_INFO's counters follow the traffic: segments and data segments
+ * each way, octets sent and resent (RFC 4898), out-of-order arrivals,
+ * the time since data was last sent, Linux's computed pacing rate. */
+START_TEST(tcp_info_counts_traffic)
+{
+	struct tp_cfg cfg = tp_cfg(STACK_AF_INET);
+	struct stack_tcp_info ti, t0;
+	size_t len = sizeof(ti);
+	static uint8_t d[3000], in[200];
+	struct tp_seg sg;
+	uint32_t segs_in;
+
+	tp_server(&c, &h, &cfg);
+	ck_assert_int_eq(stack_ep_getopt(h.st, c.fd, STACK_SOL_TCP, STACK_TCP_INFO, &t0, &len), 0);
+	c.rx = NULL;
+	tp_pump_to_peer(&c, d, sizeof(d)); /* 1448 + 1448 + 104, ACKed */
+	/* the peer: 100 bytes in order, 100 beyond a hole */
+	tp_send_data(&c, in, 100);
+	tp_send_at(&c, TH_ACK, c.snd_nxt + 100, in, 100);
+	tp_flush(&c);
+	h_advance(&h, 2 * STACK_NS_PER_S);
+	len = sizeof(ti);
+	ck_assert_int_eq(stack_ep_getopt(h.st, c.fd, STACK_SOL_TCP, STACK_TCP_INFO, &ti, &len), 0);
+	ck_assert_uint_eq(ti.bytes_sent, 3000);
+	ck_assert_uint_eq(ti.bytes_retrans, 0);
+	ck_assert_uint_eq(ti.data_segs_out - t0.data_segs_out, 3);
+	ck_assert_uint_ge(ti.segs_out - t0.segs_out, 4); /* and ACKs */
+	ck_assert_uint_eq(ti.data_segs_in - t0.data_segs_in, 2);
+	ck_assert_uint_ge(ti.segs_in - t0.segs_in, 4); /* and ACKs */
+	ck_assert_uint_eq(ti.rcv_ooopack, 1);
+	ck_assert_uint_ge(ti.last_data_sent, 2000);
+	ck_assert_uint_gt(ti.pacing_rate, 0);
+	ck_assert_uint_eq(ti.max_pacing_rate, UINT64_MAX);
+	/* a resend: octets counted in both */
+	segs_in = ti.segs_in;
+	ck_assert_int_eq(tp_write(&h, c.fd, d, 500, 0), 500);
+	tp_expect(&c, &sg, TH_ACK, c.rcv_nxt, TP_ANY, 500);
+	c.rcv_nxt -= 500; /* lost: the RTO sends it again */
+	tp_wait(&c, 5 * STACK_NS_PER_S, &sg);
+	ck_assert_uint_eq(sg.len, 500);
+	len = sizeof(ti);
+	ck_assert_int_eq(stack_ep_getopt(h.st, c.fd, STACK_SOL_TCP, STACK_TCP_INFO, &ti, &len), 0);
+	ck_assert_uint_eq(ti.bytes_sent, 4000);
+	ck_assert_uint_eq(ti.bytes_retrans, 500);
+	ck_assert_uint_eq(ti.segs_in, segs_in);
+	(void)in;
+}
+END_TEST
+
 /* CUBIC's window after a loss follows RFC 9438's curve: W_max is the
  * window at the loss, ssthresh 0.7 of it, and with one window acked per
  * RTT the window stays on W_cubic(t + RTT) (clamped to 1.5 cwnd per RTT)
@@ -336,6 +385,7 @@ Suite *suite_tcp_api(void)
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, tcp_info_and_congestion);
+	tcase_add_test(tc, tcp_info_counts_traffic);
 	tcase_add_test(tc, busy_until_acked_then_abort);
 	tcase_add_test(tc, cubic_follows_rfc9438);
 	tcase_add_test(tc, listener_shutdown_stops_listening);
