@@ -83,11 +83,20 @@ static void failf(const char *fmt, ...)
 	char buf[512];
 	va_list ap;
 
+	static _Atomic(const char *) last_phase;
+	static atomic_int in_phase;
+
+	/* at most 20 lines a phase: a failure that repeats in a loop must
+	 * not hide the other phases' first ones */
+	if (atomic_exchange(&last_phase, phase) != phase)
+		atomic_store(&in_phase, 0);
+	atomic_fetch_add(&failures, 1);
+	if (atomic_fetch_add(&in_phase, 1) >= 20)
+		return;
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
 	fprintf(stderr, "FAIL %s: %s\n", phase, buf);
-	atomic_fetch_add(&failures, 1);
 }
 
 static double now(void)

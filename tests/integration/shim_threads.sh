@@ -95,8 +95,8 @@ run_prog() {
 }
 
 show_err() {
-	head -n 40 "$TMPD/$1.err" | sed 's/^/    stderr: /'
-	[ "$(wc -l <"$TMPD/$1.err")" -le 40 ] || log "    ... ($(wc -l <"$TMPD/$1.err") lines)"
+	head -n 100 "$TMPD/$1.err" | sed 's/^/    stderr: /'
+	[ "$(wc -l <"$TMPD/$1.err")" -le 100 ] || log "    ... ($(wc -l <"$TMPD/$1.err") lines)"
 }
 
 # ---- the full run under the ordinary library ----------------------------------
