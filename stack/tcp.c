@@ -1021,7 +1021,7 @@ void tcp_close(struct stack *st, struct ep *e)
 	 * linger time, aborts the connection with a reset. */
 	if (tp->rcvq_bytes || (tp->linger_on && tp->linger_s == 0)) {
 		if (tp->state != TCPS_TIME_WAIT)
-			tcp_send_segment(st, tp, TH_RST | TH_ACK, tp->snd_nxt, 0);
+			tcp_send_segment(st, tp, TH_RST | TH_ACK, tcp_acceptable_seq(tp), 0);
 		tcp_done(st, tp);
 		return;
 	}
@@ -1122,7 +1122,7 @@ static unsigned for_each_owing(struct stack *st, bool abort)
 		if (!abort)
 			continue;
 		if (tp->state != TCPS_SYN_SENT)
-			tcp_send_segment(st, tp, TH_RST | TH_ACK, tp->snd_nxt, 0);
+			tcp_send_segment(st, tp, TH_RST | TH_ACK, tcp_acceptable_seq(tp), 0);
 		tcp_drop(st, tp, ECONNABORTED);
 	}
 	return n;

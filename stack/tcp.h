@@ -308,6 +308,8 @@ void tcp_output(struct stack *st, struct tcb *tp);
 int tcp_send_segment(struct stack *st, struct tcb *tp, uint8_t flags, uint32_t seq,
 		     uint32_t len);
 void tcp_send_ack(struct stack *st, struct tcb *tp);
+/* SND.NXT, or the peer's right edge when SND.NXT lies beyond it. */
+uint32_t tcp_acceptable_seq(const struct tcb *tp);
 /* Send again up to max bytes (one segment at most) from seq, with the FIN
  * when it ends there; returns the sequence space sent, 0 if nothing. */
 uint32_t tcp_resend(struct stack *st, struct tcb *tp, uint32_t seq, uint32_t max);

@@ -539,7 +539,7 @@ static bool ack_input(struct stack *st, struct tcb *tp, const struct tcp_seg *se
 {
 	uint32_t wnd = (uint32_t)seg->wnd << tp->snd_wscale;
 	uint32_t end = tcp_data_end(tp);
-	bool fin_acked = false, dup = false;
+	bool fin_acked = false, dup = false, advanced = SEQ_GT(seg->ack, tp->snd_una);
 
 	if (SEQ_GT(seg->ack, tp->snd_una)) {
 		uint32_t acked = seg->ack - tp->snd_una, data = acked;
@@ -689,8 +689,14 @@ static bool ack_input(struct stack *st, struct tcb *tp, const struct tcp_seg *se
 		tp->rxt_mark = tp->snd_max;
 		lost_resend(st, tp, tp->high_rxt);
 	}
-	/* RFC 9293 §3.10.7.4: window update from a newer segment */
-	if (SEQ_LT(tp->snd_wl1, seg->seq) ||
+	/* RFC 9293 §3.10.7.4: window update from a newer segment — and, as
+	 * Linux's tcp_may_update_window, from any ACK of new data: the peer
+	 * resending a hole carries a sequence number below SND.WL1 (set by
+	 * its later ACKs), yet its window is the newest.  Keeping the older
+	 * window while SND.UNA advanced put our right edge beyond the peer's:
+	 * the data there was dropped and our ACKs, numbered past its window,
+	 * ignored — both sides waited on each other's timeouts for good. */
+	if (advanced || SEQ_LT(tp->snd_wl1, seg->seq) ||
 	    (tp->snd_wl1 == seg->seq && SEQ_LEQ(tp->snd_wl2, seg->ack))) {
 		if (tp->snd_wnd == 0 && wnd && tp->sack_rec && SEQ_GT(tp->high_rxt, tp->snd_una)) {
 			/* resends made while the window was shut were dropped
@@ -1132,7 +1138,7 @@ static void segment_input(struct stack *st, struct tcb *tp, struct pbuf *p, stru
 		}
 		if (e->orphan) {
 			/* Linux: data for a closed socket resets it */
-			tcp_send_segment(st, tp, TH_RST | TH_ACK, tp->snd_nxt, 0);
+			tcp_send_segment(st, tp, TH_RST | TH_ACK, tcp_acceptable_seq(tp), 0);
 			tcp_done(st, tp);
 			goto drop;
 		}

@@ -330,11 +330,26 @@ int tcp_send_segment(struct stack *st, struct tcb *tp, uint8_t flags, uint32_t s
 	return emit(st, e, tp->wfamily, tp->laddr, tp->raddr, p);
 }
 
+/* The sequence number of a segment without data (ACK, RST): SND.NXT,
+ * unless that lies beyond the peer's window — which can only shrink
+ * under us if the peer shrinks it — then the window's right edge, which
+ * the peer still takes (Linux tcp_acceptable_seq; RFC 9293 §3.10.7.4
+ * drops a segment outside the window, its ACK with it). */
+uint32_t tcp_acceptable_seq(const struct tcb *tp)
+{
+	uint32_t edge = tp->snd_una + tp->snd_wnd;
+
+	if (SEQ_LEQ(tp->snd_nxt, edge) ||
+	    (tp->ws_ok && tp->snd_nxt - edge < (1u << tp->snd_wscale)))
+		return tp->snd_nxt;
+	return edge;
+}
+
 void tcp_send_ack(struct stack *st, struct tcb *tp)
 {
 	if (tp->state == TCPS_CLOSED || tp->state == TCPS_LISTEN || tp->state == TCPS_SYN_SENT)
 		return;
-	tcp_send_segment(st, tp, TH_ACK, tp->snd_nxt, 0);
+	tcp_send_segment(st, tp, TH_ACK, tcp_acceptable_seq(tp), 0);
 }
 
 /* Options of a segment without a tcb, in build_opts' layout. */

@@ -125,7 +125,7 @@ static void persist(struct stack *st, struct tcb *tp)
 	if (tp->probes == 0)
 		tp->retrans_stamp = st->now;
 	if ((tp->user_timeout_ms && tcp_timed_out(st, tp, 0, 0)) || tp->probes >= OPT_TCP_RETRIES2) {
-		tcp_send_segment(st, tp, TH_RST | TH_ACK, tp->snd_nxt, 0);
+		tcp_send_segment(st, tp, TH_RST | TH_ACK, tcp_acceptable_seq(tp), 0);
 		tcp_drop(st, tp, ETIMEDOUT);
 		return;
 	}
@@ -358,7 +358,7 @@ void tcp_timer_keep(struct stack *st, struct timer *t)
 				    : tp->probes >= tp->keepcnt;
 
 		if (dead) {
-			tcp_send_segment(st, tp, TH_RST | TH_ACK, tp->snd_nxt, 0);
+			tcp_send_segment(st, tp, TH_RST | TH_ACK, tcp_acceptable_seq(tp), 0);
 			tcp_drop(st, tp, ETIMEDOUT);
 			return;
 		}

@@ -715,6 +715,131 @@ START_TEST(respects_peer_window)
 }
 END_TEST
 
+/* The peer resends a hole of its own data with an ACK of new data and a
+ * smaller window: its sequence number is below SND.WL1 (set by a later
+ * pure ACK), yet the window must be taken (Linux tcp_may_update_window),
+ * or SND.UNA + the older window overshoots the peer's right edge.  The
+ * shim_threads stall: the data beyond was dropped, and our ACKs,
+ * numbered past the peer's window, were ignored for good. */
+START_TEST(window_from_resent_hole_with_new_ack)
+{
+	struct tp_cfg cfg = tp_cfg(STACK_AF_INET);
+	uint32_t base, mss, s0, end = 0, edge;
+	struct tp_out o;
+	uint8_t pd[200];
+	size_t n = 0;
+
+	cfg.ws = 0; /* the window field is exact */
+	tp_client(&c, &h, &cfg);
+	mss = c.eff_mss;
+	base = c.irs + 1;
+	/* a window of 8 segments, below the initial cwnd of 10 */
+	o = tp_out(&c, TH_ACK);
+	o.win = (uint16_t)(8 * mss);
+	tp_inject(&c, &o);
+	fill_pattern(data, 40 * mss, 43);
+	fill_pattern(pd, sizeof(pd), 44);
+	ck_assert_int_eq(tp_write(&h, c.fd, data, 40 * mss, 0), (ssize_t)(40 * mss));
+	while (tp_pull(&c, &s))
+		end = s.seq + (uint32_t)s.len;
+	ck_assert_uint_eq(end - base, 8 * mss);
+	/* the peer's data: the second 100 bytes arrive, the first are lost */
+	s0 = c.snd_nxt;
+	o = tp_out(&c, TH_ACK);
+	o.seq = s0 + 100;
+	o.data = pd + 100;
+	o.len = 100;
+	o.ack = base;
+	o.win = (uint16_t)(8 * mss);
+	tp_inject(&c, &o);
+	c.snd_nxt = s0 + 200;
+	tp_flush(&c);
+	/* a pure ACK at the peer's SND.NXT (so SND.WL1 = s0 + 200): two
+	 * segments acked, the window still 8: two more go */
+	o = tp_out(&c, TH_ACK);
+	o.ack = base + 2 * mss;
+	o.win = (uint16_t)(8 * mss);
+	tp_inject(&c, &o);
+	edge = base + 10 * mss;
+	while (tp_pull(&c, &s))
+		if (s.len)
+			end = s.seq + (uint32_t)s.len;
+	/* (segments carrying SACK blocks are shorter: up to the edge) */
+	ck_assert_int_le((int32_t)(end - edge), 0);
+	ck_assert_int_gt((int32_t)(end - edge), -(int32_t)mss);
+	/* the hole resent (seq s0 < SND.WL1) with four segments acked and
+	 * a window of 6: the right edge stays; nothing more may go */
+	o = tp_out(&c, TH_ACK);
+	o.seq = s0;
+	o.data = pd;
+	o.len = 100;
+	o.ack = base + 4 * mss;
+	o.win = (uint16_t)(6 * mss);
+	tp_inject(&c, &o);
+	while (tp_pull(&c, &s)) {
+		n++;
+		if (s.len)
+			ck_assert_msg((int32_t)(s.seq + (uint32_t)s.len - edge) <= 0,
+				      "sent %d bytes beyond the peer's right edge",
+				      (int)(s.seq + (uint32_t)s.len - edge));
+	}
+	ck_assert_uint_gt(n, 0); /* the ACK of the hole */
+	ck_assert_int_eq(tp_read(&h, c.fd, buf, sizeof(buf), 0), 200);
+	ck_assert_mem_eq(buf, pd, 200);
+	tp_send_rst(&c);
+}
+END_TEST
+
+/* A peer that shrinks its window below what we sent (RFC 9293 §3.8.6
+ * discourages it; it happens): our ACKs carry its right edge, not
+ * SND.NXT, so they stay inside its window and are not dropped
+ * (Linux tcp_acceptable_seq). */
+START_TEST(ack_seq_within_shrunk_window)
+{
+	struct tp_cfg cfg = tp_cfg(STACK_AF_INET);
+	struct tp_out o;
+	uint32_t base, mss;
+
+	cfg.ws = 0;
+	tp_client(&c, &h, &cfg);
+	mss = c.eff_mss;
+	base = c.irs + 1;
+	o = tp_out(&c, TH_ACK);
+	o.win = (uint16_t)(8 * mss);
+	tp_inject(&c, &o);
+	fill_pattern(data, 8 * mss, 45);
+	ck_assert_int_eq(tp_write(&h, c.fd, data, 8 * mss, 0), (ssize_t)(8 * mss));
+	tp_flush(&c);
+	o = tp_out(&c, TH_ACK | TH_PSH);
+	o.ack = base;
+	o.win = (uint16_t)(2 * mss);
+	o.data = "hi";
+	o.len = 2;
+	tp_inject(&c, &o);
+	c.snd_nxt += 2;
+	o = tp_out(&c, TH_ACK | TH_PSH);
+	o.ack = base;
+	o.win = (uint16_t)(2 * mss);
+	o.data = "yo";
+	o.len = 2;
+	tp_inject(&c, &o);
+	c.snd_nxt += 2;
+	tp_run(&h, 300 * STACK_NS_PER_MS);
+	{
+		unsigned acks = 0;
+
+		while (tp_pull(&c, &s)) {
+			ck_assert_uint_eq(s.len, 0);
+			ck_assert_uint_eq(s.seq, base + 2 * mss);
+			acks++;
+		}
+		ck_assert_uint_gt(acks, 0);
+		ck_assert_uint_eq(c.stack_ack, c.snd_nxt);
+	}
+	tp_send_rst(&c);
+}
+END_TEST
+
 START_TEST(respects_scaled_peer_window)
 {
 	struct tp_cfg cfg = nosack(STACK_AF_INET6);
@@ -1419,6 +1544,8 @@ Suite *suite_tcp_data(void)
 	tcase_add_checked_fixture(wn, setup, teardown);
 	tcase_add_test(wn, respects_peer_window);
 	tcase_add_test(wn, respects_scaled_peer_window);
+	tcase_add_test(wn, window_from_resent_hole_with_new_ack);
+	tcase_add_test(wn, ack_seq_within_shrunk_window);
 	tcase_add_test(wn, receive_window_fills_and_reopens);
 	tcase_add_test(wn, zero_window_persist_probes);
 	tcase_add_test(wn, zero_window_opened_without_probe);
