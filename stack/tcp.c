@@ -354,15 +354,15 @@ void tcp_set_iss(struct tcb *tp, uint32_t iss)
 	tp->snd_sml = iss;
 }
 
-/* Our timestamp clock's offset for a connection: a keyed hash of its
- * tuple (RFC 7323 §7; Linux: secure_tcp_ts_off), random to anyone
- * else yet the same for every incarnation of the tuple, so a new
- * incarnation's TSvals follow the old one's and the peer's TIME_WAIT
- * takes its SYN (RFC 6191 §2). */
-uint32_t tcp_ts_offset(const struct stack *st, int family, const uint8_t *laddr,
-		       const uint8_t *raddr, uint16_t lport, uint16_t rport)
+/* SipHash-2-4 of a connection's tuple (ours first), a domain tag and a
+ * counter, under the stack's ISN key: the tag keeps SYN cookies (tags 0
+ * and 1) and timestamp offsets (TCP_HASH_TS) apart from each other and
+ * from the ISNs of tcp_isn(). */
+uint32_t tcp_tuple_hash(const struct stack *st, int family, const uint8_t *laddr,
+			const uint8_t *raddr, uint16_t lport, uint16_t rport, uint8_t tag,
+			uint32_t count)
 {
-	uint8_t in[1 + 2 * 16 + 4 + 1] = {0};
+	uint8_t in[1 + 2 * 16 + 4 + 1 + 4] = {0};
 	uint64_t key[2] = {(uint64_t)st->tcp_isn_key[0] << 32 | st->tcp_isn_key[1],
 			   (uint64_t)st->tcp_isn_key[2] << 32 | st->tcp_isn_key[3]};
 	size_t alen = addr_len(family);
@@ -372,14 +372,20 @@ uint32_t tcp_ts_offset(const struct stack *st, int family, const uint8_t *laddr,
 	memcpy(in + 17, raddr, alen);
 	put16(in + 33, lport);
 	put16(in + 35, rport);
-	in[37] = 0x75; /* a tag of its own: unlike any ISN or cookie input */
+	in[37] = tag;
+	put32(in + 38, count);
 	return (uint32_t)siphash24(key, in, sizeof(in));
 }
 
 static void start_connection(struct stack *st, struct tcb *tp)
 {
 	tcp_set_iss(tp, tcp_isn(st, tp));
-	tp->ts_offset = tcp_ts_offset(st, tp->wfamily, tp->laddr, tp->raddr, tp->lport, tp->rport);
+	/* our timestamp clock's offset: random to anyone else, yet the same
+	 * for every incarnation of the tuple, so a new one's TSvals follow
+	 * the old one's and the peer's TIME_WAIT takes its SYN (RFC 7323 §7,
+	 * RFC 6191 §2; Linux secure_tcp_ts_off) */
+	tp->ts_offset = tcp_tuple_hash(st, tp->wfamily, tp->laddr, tp->raddr, tp->lport,
+				       tp->rport, TCP_HASH_TS, 0);
 	tp->rcv_wscale = OPT_TCP_RCV_WSCALE;
 	tp->adv_mss = tcp_adv_mss(st, tp);
 	tp->retrans_stamp = st->now;

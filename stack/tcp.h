@@ -288,8 +288,12 @@ struct tcb *tcb_of(struct stack *st, struct ep *e);
 /* A connection's initial send sequence number and everything that starts
  * from it. */
 void tcp_set_iss(struct tcb *tp, uint32_t iss);
-uint32_t tcp_ts_offset(const struct stack *st, int family, const uint8_t *laddr,
-		       const uint8_t *raddr, uint16_t lport, uint16_t rport);
+/* Keyed hash of a tuple (ours first), a tag and a counter: SYN cookies
+ * (tags 0, 1) and timestamp offsets (TCP_HASH_TS). */
+#define TCP_HASH_TS 2
+uint32_t tcp_tuple_hash(const struct stack *st, int family, const uint8_t *laddr,
+			const uint8_t *raddr, uint16_t lport, uint16_t rport, uint8_t tag,
+			uint32_t count);
 struct ep *ep_of_tcb(struct stack *st, struct tcb *tp);
 
 /* tcp_input.c */

@@ -53,25 +53,12 @@ static uint32_t cookie_count(const struct stack *st)
 	return (uint32_t)(st->now / OPT_TCP_COOKIE_PERIOD_NS);
 }
 
-/* SipHash-2-4 of the connection's tuple (ours first), a domain tag and a
- * counter, under the stack's ISN key: the tag keeps these values apart
- * from each other and from the ISNs of tcp_isn(). */
+/* tcp_tuple_hash of the segment's tuple, ours first. */
 static uint32_t cookie_hash(const struct stack *st, const struct pbuf_meta *m, uint8_t tag,
 			    uint32_t count)
 {
-	uint8_t in[1 + 2 * 16 + 4 + 1 + 4] = {0};
-	uint64_t key[2] = {(uint64_t)st->tcp_isn_key[0] << 32 | st->tcp_isn_key[1],
-			   (uint64_t)st->tcp_isn_key[2] << 32 | st->tcp_isn_key[3]};
-	size_t alen = addr_len(m->src.family);
-
-	in[0] = (uint8_t)m->src.family;
-	memcpy(in + 1, m->dst.addr, alen);
-	memcpy(in + 17, m->src.addr, alen);
-	put16(in + 33, m->dst.port);
-	put16(in + 35, m->src.port);
-	in[37] = tag;
-	put32(in + 38, count);
-	return (uint32_t)siphash24(key, in, sizeof(in));
+	return tcp_tuple_hash(st, m->src.family, m->dst.addr, m->src.addr, m->dst.port,
+			      m->src.port, tag, count);
 }
 
 uint32_t tcp_cookie_isn(struct stack *st, const struct pbuf_meta *m, uint32_t peer_isn,
@@ -120,8 +107,7 @@ uint32_t tcp_cookie_tsval(uint32_t ts_now, const struct tcp_opts *syn)
  * tuple gives back (Linux: secure_tcp_ts_off), not a random one. */
 static uint32_t cookie_ts_offset(const struct stack *st, const struct pbuf_meta *m)
 {
-	return tcp_ts_offset(st, m->src.family, m->dst.addr, m->src.addr, m->dst.port,
-			     m->src.port);
+	return cookie_hash(st, m, TCP_HASH_TS, 0);
 }
 
 static uint32_t ts_clock(const struct stack *st)
