@@ -133,14 +133,14 @@ static struct env_plan env_plan(char *const envp[])
 {
 	struct env_plan pl = {.ld_at = -1, .ld_size = 1};
 
+	if (!X.on)
+		return (struct env_plan){.ld_at = -1, .ld_ok = true, .ld_size = 1};
 	for (size_t i = 0; envp && envp[i]; i++, pl.n++) {
 		if (pl.ld_at < 0 && !strncmp(envp[i], "LD_PRELOAD=", 11)) {
 			pl.ld_at = (long)i;
 			pl.ld_ok = preload_has_lib(envp[i]);
 		}
 	}
-	if (!X.on)
-		return (struct env_plan){.ld_at = -1, .ld_ok = true, .ld_size = 1};
 	if (pl.ld_at < 0)
 		pl.extra++;
 	else if (!pl.ld_ok)
