@@ -715,6 +715,32 @@ START_TEST(respects_peer_window)
 }
 END_TEST
 
+/* The peer's segment with every field given (its timestamps as usual). */
+static void peer_seg(uint8_t flags, uint32_t seq, const void *d, size_t len, uint32_t ack,
+		     uint32_t win)
+{
+	struct tp_out o = tp_out(&c, flags);
+
+	o.seq = seq;
+	o.data = d;
+	o.len = len;
+	o.ack = ack;
+	o.win = (uint16_t)win;
+	tp_inject(&c, &o);
+}
+
+/* A client connection whose peer offers an exact window (no scaling) of
+ * segs segments, below the initial cwnd of 10; returns the MSS. */
+static uint32_t client_with_window(uint32_t segs)
+{
+	struct tp_cfg cfg = tp_cfg(STACK_AF_INET);
+
+	cfg.ws = 0;
+	tp_client(&c, &h, &cfg);
+	peer_seg(TH_ACK, c.snd_nxt, NULL, 0, c.rcv_nxt, segs * c.eff_mss);
+	return c.eff_mss;
+}
+
 /* The peer resends a hole of its own data with an ACK of new data and a
  * smaller window: its sequence number is below SND.WL1 (set by a later
  * pure ACK), yet the window must be taken (Linux tcp_may_update_window),
@@ -723,20 +749,10 @@ END_TEST
  * numbered past the peer's window, were ignored for good. */
 START_TEST(window_from_resent_hole_with_new_ack)
 {
-	struct tp_cfg cfg = tp_cfg(STACK_AF_INET);
-	uint32_t base, mss, s0, end = 0, edge;
-	struct tp_out o;
+	uint32_t mss = client_with_window(8), base = c.irs + 1, s0, end = 0, edge;
 	uint8_t pd[200];
 	size_t n = 0;
 
-	cfg.ws = 0; /* the window field is exact */
-	tp_client(&c, &h, &cfg);
-	mss = c.eff_mss;
-	base = c.irs + 1;
-	/* a window of 8 segments, below the initial cwnd of 10 */
-	o = tp_out(&c, TH_ACK);
-	o.win = (uint16_t)(8 * mss);
-	tp_inject(&c, &o);
 	fill_pattern(data, 40 * mss, 43);
 	fill_pattern(pd, sizeof(pd), 44);
 	ck_assert_int_eq(tp_write(&h, c.fd, data, 40 * mss, 0), (ssize_t)(40 * mss));
@@ -745,21 +761,12 @@ START_TEST(window_from_resent_hole_with_new_ack)
 	ck_assert_uint_eq(end - base, 8 * mss);
 	/* the peer's data: the second 100 bytes arrive, the first are lost */
 	s0 = c.snd_nxt;
-	o = tp_out(&c, TH_ACK);
-	o.seq = s0 + 100;
-	o.data = pd + 100;
-	o.len = 100;
-	o.ack = base;
-	o.win = (uint16_t)(8 * mss);
-	tp_inject(&c, &o);
+	peer_seg(TH_ACK, s0 + 100, pd + 100, 100, base, 8 * mss);
 	c.snd_nxt = s0 + 200;
 	tp_flush(&c);
 	/* a pure ACK at the peer's SND.NXT (so SND.WL1 = s0 + 200): two
 	 * segments acked, the window still 8: two more go */
-	o = tp_out(&c, TH_ACK);
-	o.ack = base + 2 * mss;
-	o.win = (uint16_t)(8 * mss);
-	tp_inject(&c, &o);
+	peer_seg(TH_ACK, c.snd_nxt, NULL, 0, base + 2 * mss, 8 * mss);
 	edge = base + 10 * mss;
 	while (tp_pull(&c, &s))
 		if (s.len)
@@ -769,13 +776,7 @@ START_TEST(window_from_resent_hole_with_new_ack)
 	ck_assert_int_gt((int32_t)(end - edge), -(int32_t)mss);
 	/* the hole resent (seq s0 < SND.WL1) with four segments acked and
 	 * a window of 6: the right edge stays; nothing more may go */
-	o = tp_out(&c, TH_ACK);
-	o.seq = s0;
-	o.data = pd;
-	o.len = 100;
-	o.ack = base + 4 * mss;
-	o.win = (uint16_t)(6 * mss);
-	tp_inject(&c, &o);
+	peer_seg(TH_ACK, s0, pd, 100, base + 4 * mss, 6 * mss);
 	while (tp_pull(&c, &s)) {
 		n++;
 		if (s.len)
@@ -796,33 +797,14 @@ END_TEST
  * (Linux tcp_acceptable_seq). */
 START_TEST(ack_seq_within_shrunk_window)
 {
-	struct tp_cfg cfg = tp_cfg(STACK_AF_INET);
-	struct tp_out o;
-	uint32_t base, mss;
+	uint32_t mss = client_with_window(8), base = c.irs + 1;
 
-	cfg.ws = 0;
-	tp_client(&c, &h, &cfg);
-	mss = c.eff_mss;
-	base = c.irs + 1;
-	o = tp_out(&c, TH_ACK);
-	o.win = (uint16_t)(8 * mss);
-	tp_inject(&c, &o);
 	fill_pattern(data, 8 * mss, 45);
 	ck_assert_int_eq(tp_write(&h, c.fd, data, 8 * mss, 0), (ssize_t)(8 * mss));
 	tp_flush(&c);
-	o = tp_out(&c, TH_ACK | TH_PSH);
-	o.ack = base;
-	o.win = (uint16_t)(2 * mss);
-	o.data = "hi";
-	o.len = 2;
-	tp_inject(&c, &o);
+	peer_seg(TH_ACK | TH_PSH, c.snd_nxt, "hi", 2, base, 2 * mss);
 	c.snd_nxt += 2;
-	o = tp_out(&c, TH_ACK | TH_PSH);
-	o.ack = base;
-	o.win = (uint16_t)(2 * mss);
-	o.data = "yo";
-	o.len = 2;
-	tp_inject(&c, &o);
+	peer_seg(TH_ACK | TH_PSH, c.snd_nxt, "yo", 2, base, 2 * mss);
 	c.snd_nxt += 2;
 	tp_run(&h, 300 * STACK_NS_PER_MS);
 	{
