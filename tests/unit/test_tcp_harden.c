@@ -924,6 +924,17 @@ static void tw_syn(uint32_t seq, const struct tp_opts *o)
 	tp_inject(&c, &out);
 }
 
+/* The peer's FIN again: TIME_WAIT ACKs it (alive), or the closed port
+ * answers RST (gone). */
+static void tw_refin(bool alive)
+{
+	tp_send_at(&c, TH_FIN | TH_ACK, c.snd_nxt - 1, NULL, 0);
+	if (alive)
+		tp_expect(&c, &s, TH_ACK, c.rcv_nxt, c.snd_nxt, 0);
+	else
+		tp_expect(&c, &s, TH_RST, c.rcv_nxt, TP_ANY, 0);
+}
+
 /* The embryo a reused TIME_WAIT made goes away (peer RST). */
 static void tw_embryo_reset(uint32_t syn_seq)
 {
@@ -966,8 +977,7 @@ START_TEST(tw_syn_older_timestamp_rejected_by_paws)
 	tp_expect(&c, &s, TH_ACK, c.rcv_nxt, c.snd_nxt, 0);
 	ck_assert_uint_eq(h.st->ctr.p[STACK_P_TCP].drop[STACK_DROP_TCP_PAWS], before + 1);
 	/* still TIME_WAIT: the retransmitted FIN is ACKed */
-	tp_send_at(&c, TH_FIN | TH_ACK, c.snd_nxt - 1, NULL, 0);
-	tp_expect(&c, &s, TH_ACK, c.rcv_nxt, c.snd_nxt, 0);
+	tw_refin(true);
 }
 END_TEST
 
@@ -1001,12 +1011,10 @@ START_TEST(tw_rst_ignored_rfc1337)
 	tp_inject(&c, &o);
 	tp_send_ack(&c);
 	tp_expect_nothing(&c);
-	tp_send_at(&c, TH_FIN | TH_ACK, c.snd_nxt - 1, NULL, 0);
-	tp_expect(&c, &s, TH_ACK, c.rcv_nxt, c.snd_nxt, 0);
+	tw_refin(true);
 	/* and it ends on time: 60 s from that FIN */
 	h_advance(&h, 61 * SEC);
-	tp_send_at(&c, TH_FIN | TH_ACK, c.snd_nxt - 1, NULL, 0);
-	tp_expect(&c, &s, TH_RST, c.rcv_nxt, TP_ANY, 0);
+	tw_refin(false);
 }
 END_TEST
 
@@ -1021,14 +1029,12 @@ START_TEST(tw_rst_in_window_kills_when_rfc1337_off)
 	o.seq += 1000;
 	tp_inject(&c, &o);
 	tp_expect_nothing(&c);
-	tp_send_at(&c, TH_FIN | TH_ACK, c.snd_nxt - 1, NULL, 0);
-	tp_expect(&c, &s, TH_ACK, c.rcv_nxt, c.snd_nxt, 0);
+	tw_refin(true);
 	/* at RCV.NXT: TIME_WAIT ends (Linux, tcp_rfc1337 = 0) */
 	o.seq -= 1000;
 	tp_inject(&c, &o);
 	tp_expect_nothing(&c);
-	tp_send_at(&c, TH_FIN | TH_ACK, c.snd_nxt - 1, NULL, 0);
-	tp_expect(&c, &s, TH_RST, c.rcv_nxt, TP_ANY, 0);
+	tw_refin(false);
 }
 END_TEST
 
