@@ -246,6 +246,7 @@ int tcp_send_segment(struct stack *st, struct tcb *tp, uint8_t flags, uint32_t s
 	struct pbuf *p = pbuf_alloc(st, hlen + len);
 	uint8_t *t;
 	uint16_t win;
+	int rc;
 
 	if (!p) {
 		DROP(st, TCP, NOBUF);
@@ -293,7 +294,6 @@ int tcp_send_segment(struct stack *st, struct tcb *tp, uint8_t flags, uint32_t s
 		/* a retransmission: counted, and marked for the undo and
 		 * lost-retransmission logic (tcp_input.c) */
 		tp->total_retrans++;
-		tp->rxt_mark = tp->snd_max;
 		/* Karn: the timed segment sent again measures nothing (a
 		 * resend in recovery once made a 20 % loss run's RTO seconds) */
 		if (tp->rtt_timing && SEQ_GEQ(tp->rtt_seq, seq) && SEQ_LT(tp->rtt_seq, seq + len + 1))
@@ -320,7 +320,10 @@ int tcp_send_segment(struct stack *st, struct tcb *tp, uint8_t flags, uint32_t s
 			tp->delack_armed = 0;
 		}
 	}
-	return emit(st, e, tp->wfamily, tp->laddr, tp->raddr, p);
+	rc = emit(st, e, tp->wfamily, tp->laddr, tp->raddr, p);
+	if (rc >= 0 && !(flags & (TH_SYN | TH_RST)))
+		tcp_tx_sent(st, tp, seq, seq + len + !!(flags & TH_FIN));
+	return rc;
 }
 
 void tcp_send_ack(struct stack *st, struct tcb *tp)
@@ -449,30 +452,31 @@ uint32_t tcp_resend(struct stack *st, struct tcb *tp, uint32_t seq, uint32_t max
 	return len + !!(flags & TH_FIN);
 }
 
-void tcp_resend_head(struct stack *st, struct tcb *tp)
+uint32_t tcp_resend_rec(struct stack *st, struct tcb *tp, struct tcp_txrec *r)
 {
-	uint32_t end;
+	uint32_t seq = r->start, end = r->end, n, sent = 0;
 
-	tcp_sack_skip(tp, tp->snd_una, &end);
-	tp->high_rxt = tp->snd_una + tcp_resend(st, tp, tp->snd_una, end - tp->snd_una);
+	/* a record is resent whole: its pieces share one send time, so its
+	 * record needs no splitting (when the MSS shrank since, or the pool
+	 * was short and it covers several segments) */
+	while (SEQ_LT(seq, end) && (n = tcp_resend(st, tp, seq, end - seq)) != 0) {
+		seq += n;
+		sent += n;
+	}
+	return sent;
 }
 
-/* RFC 6675 §5 step (C): while pipe leaves a segment's room in cwnd, send
- * what NextSeg() names — lost holes (rule 1) before new data, other holes
- * below the highest SACK (rule 3) after it. */
-static void sack_resend(struct stack *st, struct tcb *tp, bool lost_only)
+/* RFC 6675 §5 step (C) with NextSeg() rule 1 — the segments RACK (RFC
+ * 8985 §6.2) or a timeout found lost, oldest first — while pipe leaves a
+ * segment's room in cwnd.  Rule 3 (holes not known lost) is left out, as
+ * Linux leaves it: RACK's reordering timer says when a hole is lost. */
+static void sack_resend(struct stack *st, struct tcb *tp)
 {
-	uint32_t seq, end, n;
+	struct tcp_txrec *r;
 
-	while (tcp_sack_pipe(tp) + tp->mss <= tp->cwnd && tcp_sack_next(tp, lost_only, &seq, &end)) {
-		n = tcp_resend(st, tp, seq, end - seq);
-		if (!n)
+	while (tcp_sack_pipe(tp) + tp->mss <= tp->cwnd && (r = tcp_sack_next_lost(tp)) != NULL)
+		if (!tcp_resend_rec(st, tp, r))
 			break;
-		if (SEQ_LT(seq, tp->high_rxt))
-			tp->redo = seq + n; /* a lost resend, again */
-		else
-			tp->high_rxt = seq + n;
-	}
 }
 
 static void arm_persist(struct stack *st, struct tcb *tp)
@@ -493,30 +497,21 @@ void tcp_output(struct stack *st, struct tcb *tp)
 		return;
 	}
 	tcp_update_mss(st, tp);
-	if (tp->sack_rec)
-		sack_resend(st, tp, true);
+	if (tp->lost_wait)
+		sack_resend(st, tp);
 	for (int guard = 0; guard < 100000; guard++) {
-		uint32_t end = tcp_data_end(tp), hole_end = 0;
+		uint32_t end = tcp_data_end(tp);
 		uint32_t left, flight, pipe, avail, len, mss = seg_mss(tp);
 		bool fin_pending, all;
 		uint8_t flags = TH_ACK;
 
-		/* going back after a timeout: what the peer SACKed stays
-		 * (RFC 6675 §5.1; Linux keeps the scoreboard) */
-		if (tp->sb_n && SEQ_LT(tp->snd_nxt, tp->snd_max)) {
-			uint32_t nx = tcp_sack_skip(tp, tp->snd_nxt, &hole_end);
-
-			if (nx != tp->snd_nxt) {
-				tp->snd_nxt = nx;
-				tp->snd_cur = NULL;
-			}
-		}
 		left = SEQ_GT(end, tp->snd_nxt) ? end - tp->snd_nxt : 0;
 		fin_pending = tp->fin_queued && !tp->fin_acked && SEQ_LEQ(tp->snd_nxt, end);
 		flight = SEQ_GT(tp->snd_nxt, tp->snd_una) ? tp->snd_nxt - tp->snd_una : 0;
 		/* the congestion window counts what is in the network (RFC
-		 * 6675 pipe in SACK recovery); the peer's window counts all */
-		pipe = tp->sack_rec ? tcp_sack_pipe(tp) : flight;
+		 * 6675 pipe with SACK, as Linux's tcp_packets_in_flight in
+		 * every state); the peer's window counts all */
+		pipe = tp->sack_ok ? tcp_sack_pipe(tp) : flight;
 		avail = tp->cwnd > pipe ? tp->cwnd - pipe : 0;
 		if (tp->snd_wnd < flight + avail)
 			avail = tp->snd_wnd > flight ? tp->snd_wnd - flight : 0;
@@ -525,8 +520,6 @@ void tcp_output(struct stack *st, struct tcb *tp)
 			break;
 		if (len > mss)
 			len = mss;
-		if (hole_end && SEQ_LT(tp->snd_nxt, hole_end) && len > hole_end - tp->snd_nxt)
-			len = hole_end - tp->snd_nxt;
 		if (len > avail)
 			len = avail;
 		if (left && !len) {
@@ -567,6 +560,12 @@ void tcp_output(struct stack *st, struct tcb *tp)
 			flags |= TH_FIN;
 		if (len && all)
 			flags |= TH_PSH;
+		if (!tcp_tx_can_send_new(st, tp)) {
+			/* no transmission record to describe it: an ACK of
+			 * what is in flight frees some (tcp_sack.c) */
+			st->ctr.tcp_txrec_short++;
+			break;
+		}
 		if (tp->snd_una == tp->snd_max)
 			tp->retrans_stamp = st->now; /* the oldest unacked data */
 		if (!tp->rtt_timing && tp->snd_nxt == tp->snd_max && len) {
@@ -593,8 +592,6 @@ void tcp_output(struct stack *st, struct tcb *tp)
 			tcp_arm_rto_tlp(st, tp);
 		sent = true;
 	}
-	if (tp->sack_rec)
-		sack_resend(st, tp, false);
 	if (!sent && tp->ack_now)
 		tcp_send_ack(st, tp);
 }
