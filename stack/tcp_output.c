@@ -84,14 +84,36 @@ uint16_t tcp_window_field(struct stack *st, struct tcb *tp)
 	return (uint16_t)(win >> shift);
 }
 
+/* The next run of contiguous out-of-order data after *q (NULL: the
+ * first): [*s, *e); false at the end of the queue. */
+static bool ooq_run(struct tcb *tp, struct pbuf **q, uint32_t *s, uint32_t *e)
+{
+	struct pbuf *p = *q ? STAILQ_NEXT(*q, next) : STAILQ_FIRST(&tp->ooq);
+
+	if (!p)
+		return false;
+	*s = (uint32_t)p->t;
+	*e = *s + p->len;
+	while (STAILQ_NEXT(p, next) && (uint32_t)STAILQ_NEXT(p, next)->t == *e) {
+		p = STAILQ_NEXT(p, next);
+		*e += p->len;
+	}
+	*q = p;
+	return true;
+}
+
 /* SACK blocks (RFC 2018 §4): a D-SACK block first when a duplicate
  * arrived (RFC 2883 §4), then the block holding the latest out-of-order
- * segment, then the others in sequence order, as many as fit. */
+ * segment ("MUST" be first), then the others from the lowest — the holes
+ * the sender should fill first — as many as fit.  The latest block is
+ * looked for among all of them: with more holes than blocks fit, a sender
+ * told only about the lowest ones hears nothing of what keeps arriving. */
 static size_t build_sack(struct tcb *tp, uint8_t *o, size_t room)
 {
-	uint32_t blk[5][2];
-	unsigned nb = 0, max = room >= 4 ? (unsigned)((room - 4) / 8) : 0, first = 0;
-	struct pbuf *q;
+	uint32_t blk[4][2], s, e, ls = 0, le = 0;
+	unsigned nb = 0, max = room >= 4 ? (unsigned)((room - 4) / 8) : 0;
+	struct pbuf *q = NULL;
+	bool have_last = false;
 	size_t n = 0;
 
 	if (max > 4)
@@ -100,31 +122,26 @@ static size_t build_sack(struct tcb *tp, uint8_t *o, size_t room)
 		blk[nb][0] = tp->dsack_start;
 		blk[nb][1] = tp->dsack_end;
 		nb++;
-		first = 1;
 	}
-	STAILQ_FOREACH(q, &tp->ooq, next) {
-		uint32_t s = (uint32_t)q->t, e = s + q->len;
-
-		if (nb > first && blk[nb - 1][1] == s) {
-			blk[nb - 1][1] = e; /* contiguous: one block */
-			continue;
-		}
-		if (nb == 5)
+	while (ooq_run(tp, &q, &s, &e))
+		if (SEQ_GEQ(tp->sack_last, s) && SEQ_LT(tp->sack_last, e)) {
+			ls = s;
+			le = e;
+			have_last = true;
 			break;
+		}
+	if (have_last && nb < max) {
+		blk[nb][0] = ls;
+		blk[nb][1] = le;
+		nb++;
+	}
+	for (q = NULL; nb < max && ooq_run(tp, &q, &s, &e);) {
+		if (have_last && s == ls)
+			continue;
 		blk[nb][0] = s;
 		blk[nb][1] = e;
 		nb++;
 	}
-	/* move the block with the latest arrival to the front of the rest */
-	for (unsigned i = first; i < nb; i++)
-		if (SEQ_GEQ(tp->sack_last, blk[i][0]) && SEQ_LT(tp->sack_last, blk[i][1])) {
-			uint32_t s = blk[i][0], e = blk[i][1];
-
-			memmove(blk[first + 1], blk[first], (i - first) * sizeof(blk[0]));
-			blk[first][0] = s;
-			blk[first][1] = e;
-			break;
-		}
 	if (nb > max)
 		nb = max;
 	if (nb == 0)
