@@ -263,9 +263,16 @@ void tcp_timer_rexmit(struct stack *st, struct timer *t)
 	 * of it (RFC 2018 §8: the peer may have reneged). */
 	mss = tp->mss ? tp->mss : OPT_TCP_DEFAULT_MSS4;
 	if (tp->retransmits == 0) {
-		if (!tp->in_recovery)
+		/* RFC 9438 §4.8 / RFC 5681 eqn. 4; not again for a timeout
+		 * in the middle of a fast recovery, whose reduction stands
+		 * (Linux's tcp_enter_loss keeps ssthresh when the recovery
+		 * point is still ahead) */
+		if (!tp->in_recovery) {
 			tcp_undo_arm(tp);
-		tcp_cc_loss(st, tp); /* RFC 9438 §4.8 / RFC 5681 eqn. 4 */
+			tcp_cc_loss(st, tp);
+		} else if (!SEQ_LT(tp->snd_una, tp->recover)) {
+			tcp_cc_loss(st, tp);
+		}
 	} else {
 		tcp_sack_reset(tp);
 		tp->undo_ok = 0;
