@@ -105,10 +105,6 @@
 /* Payload a small packet buffer carries for TCP (an Ethernet-MTU segment);
  * used to turn free buffers into bytes a window may promise. */
 #define OPT_TCP_PBUF_PAYLOAD 1448
-/* SACK scoreboard per connection (RFC 6675): ranges kept at most; when
- * full the highest is forgotten (and counted): its bytes count as in
- * flight again, which costs a retransmission at worst. */
-#define OPT_TCP_SACK_BLOCKS 32
 /* Transmission records (tcp_sack.c): one per segment in flight, from a
  * pool of this many per small packet buffer (send data lives in those:
  * about 1.4 full segments each), plus one in every tcb.  An empty pool

@@ -384,7 +384,7 @@ int stack_ep_changed(struct stack *st, int *hs, int max);
 	X(TCP_OLD_ACK, "TCP ACK older than the window (RFC 5961 5.2)")       \
 	X(TCP_RCVBUF_FULL, "TCP receive buffer full")                        \
 	X(TCP_SACK_INVALID, "TCP SACK block outside what was sent")          \
-	X(TCP_SACK_FULL, "TCP SACK scoreboard full (highest range forgotten)") \
+	X(TCP_SACK_FULL, "TCP SACK block covering part of a record not applied (no split)") \
 	X(FAULT_QUEUE, "fault stage: queue limit")
 
 enum stack_drop {

@@ -315,12 +315,16 @@ static uint32_t sack_range(struct stack *st, struct tcb *tp, uint32_t s, uint32_
 		if (r->flags & TXR_SACKED)
 			continue;
 		if (SEQ_GT(r->end, e)) {
-			if (!may_split(tp) || !split(st, tp, r, e))
+			if (!may_split(tp) || !split(st, tp, r, e)) {
+				DROP(st, TCP, TCP_SACK_FULL);
 				continue;
+			}
 		}
 		if (SEQ_LT(r->start, s)) {
-			if (!may_split(tp) || !split(st, tp, r, s))
+			if (!may_split(tp) || !split(st, tp, r, s)) {
+				DROP(st, TCP, TCP_SACK_FULL);
 				continue;
+			}
 			prev = r; /* the new record after r is the SACKed part */
 			r = TAILQ_NEXT(r, link);
 		}
