@@ -442,8 +442,9 @@ void tcp_tx_unmark_lost(struct tcb *tp);
 void tcp_tx_resends_lost(struct tcb *tp);
 /* RFC 6675 SetPipe(): bytes presumed in the network. */
 uint32_t tcp_sack_pipe(const struct tcb *tp);
-/* RFC 6675 NextSeg() rule 1: the first record lost and not yet resent. */
-struct tcp_txrec *tcp_sack_next_lost(const struct tcb *tp);
+/* RFC 6675 NextSeg() rule 1: the first record lost and not yet resent
+ * (after `after`, when not NULL: a walk resumes where it was). */
+struct tcp_txrec *tcp_sack_next_lost(const struct tcb *tp, struct tcp_txrec *after);
 
 /* tcp_rack.c — RACK (RFC 8985 §6) */
 void tcp_rack_init(struct tcb *tp);

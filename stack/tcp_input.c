@@ -440,7 +440,7 @@ static void sack_recovery(struct stack *st, struct tcb *tp, bool reduce)
 	tp->tlp_out = 0;
 	tp->lost_segs++;
 	st->ctr.tcp_sack_recoveries++;
-	if ((r = tcp_sack_next_lost(tp)) != NULL)
+	if ((r = tcp_sack_next_lost(tp, NULL)) != NULL)
 		tcp_resend_rec(st, tp, r);
 	if (tp->rexmit_mode == TRX_TLP)
 		tcp_arm_rto_tlp(st, tp); /* no probe during recovery */

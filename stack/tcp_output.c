@@ -489,9 +489,10 @@ uint32_t tcp_resend_rec(struct stack *st, struct tcb *tp, struct tcp_txrec *r)
  * Linux leaves it: RACK's reordering timer says when a hole is lost. */
 static void sack_resend(struct stack *st, struct tcb *tp)
 {
-	struct tcp_txrec *r;
+	struct tcp_txrec *r = NULL;
 
-	while (tcp_sack_pipe(tp) + tp->mss <= tp->cwnd && (r = tcp_sack_next_lost(tp)) != NULL)
+	/* a resend leaves its record where it is: the walk goes on after it */
+	while (tcp_sack_pipe(tp) + tp->mss <= tp->cwnd && (r = tcp_sack_next_lost(tp, r)) != NULL)
 		if (!tcp_resend_rec(st, tp, r))
 			break;
 }

@@ -471,13 +471,13 @@ uint32_t tcp_sack_pipe(const struct tcb *tp)
 	return (out > gone ? out - gone : 0) + tp->rxt_bytes;
 }
 
-struct tcp_txrec *tcp_sack_next_lost(const struct tcb *tp)
+struct tcp_txrec *tcp_sack_next_lost(const struct tcb *tp, struct tcp_txrec *after)
 {
-	struct tcp_txrec *r;
+	struct tcp_txrec *r = after ? TAILQ_NEXT(after, link) : TAILQ_FIRST(&tp->txq);
 
 	if (!tp->lost_wait)
 		return NULL;
-	TAILQ_FOREACH(r, &tp->txq, link)
+	for (; r; r = TAILQ_NEXT(r, link))
 		if ((r->flags & (TXR_SACKED | TXR_LOST | TXR_RXT)) == TXR_LOST)
 			return r;
 	return NULL;

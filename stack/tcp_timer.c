@@ -305,7 +305,7 @@ void tcp_timer_rexmit(struct stack *st, struct timer *t)
 		tp->sack_rec = 1;
 		tp->rto_rec = 1;
 		tcp_rack_mark_on_rto(st, tp);
-		if ((r = tcp_sack_next_lost(tp)) != NULL)
+		if ((r = tcp_sack_next_lost(tp, NULL)) != NULL)
 			tcp_resend_rec(st, tp, r);
 	} else {
 		tp->snd_nxt = tp->snd_una;
