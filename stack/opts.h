@@ -105,10 +105,18 @@
 /* Payload a small packet buffer carries for TCP (an Ethernet-MTU segment);
  * used to turn free buffers into bytes a window may promise. */
 #define OPT_TCP_PBUF_PAYLOAD 1448
-/* SACK scoreboard per connection (RFC 6675): ranges kept at most; when
- * full the highest is forgotten (and counted): its bytes count as in
- * flight again, which costs a retransmission at worst. */
-#define OPT_TCP_SACK_BLOCKS 32
+/* Transmission records (tcp_sack.c): one per segment in flight, from a
+ * pool of this many per small packet buffer (send data lives in those:
+ * about 1.4 full segments each), plus one in every tcb.  An empty pool
+ * costs precision, never data (tcp.txrec_short counts it). */
+#define OPT_TCP_TXRECS_PER_PBUF 2
+/* RACK (RFC 8985): min_RTT is the minimum over this window (Linux
+ * tcp_min_rtt_wlen 300 s); the reordering window grows by min_RTT/4 per
+ * round with D-SACKs up to this many times (Linux caps its steps at 255,
+ * and the window at SRTT) and decays after 16 recoveries without. */
+#define OPT_TCP_MIN_RTT_WIN_NS (300ull * 1000000000ull)
+#define OPT_TCP_RACK_REO_MULT_MAX 255
+#define OPT_TCP_RACK_REO_PERSIST 16
 /* RFC 6675 DupThresh (RFC 5681's three duplicate ACKs). */
 #define OPT_TCP_DUPTHRESH 3
 /* Tail loss probe (RFC 8985 §7.2): PTO = 2 SRTT, plus the peer's

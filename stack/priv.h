@@ -437,6 +437,10 @@ struct stack {
 	struct tcb_list tcp_kicking; /* being resumed by tcp_kick() */
 	uint32_t tcp_nconn;          /* connections in the hash */
 	struct tcp_tw *tws;     /* OPT_TCP_TW_MAX */
+	/* transmission records of TCP's scoreboard (tcp_sack.c) */
+	struct tcp_txrec *txrecs;
+	TAILQ_HEAD(, tcp_txrec) txrec_free;
+	uint32_t txrec_total, txrec_used;
 	struct tw_list tw_hash[OPT_TCP_HASH];
 	uint32_t tw_count;
 	uint32_t tcp_isn_key[4];     /* RFC 6528 ISNs, SYN cookies, hash */

@@ -30,6 +30,13 @@ static size_t pbuf_size(enum pbuf_class c)
 	return align_up(sizeof(struct pbuf) + pbuf_class_data(c));
 }
 
+static uint32_t txrec_count(const struct stack_config *cfg)
+{
+	uint64_t n = (uint64_t)cfg->pbuf_small * OPT_TCP_TXRECS_PER_PBUF;
+
+	return n > UINT32_MAX ? UINT32_MAX : (uint32_t)n;
+}
+
 /* The arena: struct stack, endpoints, fragment queues, then the pools. */
 size_t stack_arena_size(const struct stack_config *cfg)
 {
@@ -37,6 +44,7 @@ size_t stack_arena_size(const struct stack_config *cfg)
 	       align_up(sizeof(struct ep) * cfg->max_endpoints) +
 	       align_up(sizeof(struct tcb) * cfg->max_endpoints) +
 	       align_up(sizeof(struct tcp_tw) * OPT_TCP_TW_MAX) +
+	       align_up(sizeof(struct tcp_txrec) * txrec_count(cfg)) +
 	       align_up(sizeof(struct frag_queue) * OPT_FRAG_QUEUES) +
 	       pbuf_size(PBUF_SMALL) * cfg->pbuf_small +
 	       pbuf_size(PBUF_LARGE) * cfg->pbuf_large;
@@ -107,6 +115,8 @@ struct stack *stack_create(void *mem, size_t size, const struct stack_config *cf
 	st->tws = (struct tcp_tw *)(void *)cursor;
 	memset(st->tws, 0, sizeof(struct tcp_tw) * OPT_TCP_TW_MAX);
 	cursor += align_up(sizeof(struct tcp_tw) * OPT_TCP_TW_MAX);
+	tcp_txrec_pool_init(st, (struct tcp_txrec *)(void *)cursor, txrec_count(cfg));
+	cursor += align_up(sizeof(struct tcp_txrec) * txrec_count(cfg));
 	st->fragq = (struct frag_queue *)(void *)cursor;
 	memset(st->fragq, 0, sizeof(struct frag_queue) * OPT_FRAG_QUEUES);
 	cursor += align_up(sizeof(struct frag_queue) * OPT_FRAG_QUEUES);
@@ -251,6 +261,7 @@ void stack_get_counters(const struct stack *st, struct stack_counters *out)
 	*out = st->ctr;
 	out->pbuf_small_used = st->pools[PBUF_SMALL].used;
 	out->pbuf_large_used = st->pools[PBUF_LARGE].used;
+	out->tcp_txrec_used = st->txrec_used;
 }
 
 static const char *const drop_names[STACK_DROP_MAX] = {

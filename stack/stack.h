@@ -387,7 +387,7 @@ int stack_ep_changed(struct stack *st, int *hs, int max);
 	X(TCP_OLD_ACK, "TCP ACK older than the window (RFC 5961 5.2)")       \
 	X(TCP_RCVBUF_FULL, "TCP receive buffer full")                        \
 	X(TCP_SACK_INVALID, "TCP SACK block outside what was sent")          \
-	X(TCP_SACK_FULL, "TCP SACK scoreboard full (highest range forgotten)") \
+	X(TCP_SACK_FULL, "TCP SACK block covering part of a record not applied (no split)") \
 	X(FAULT_QUEUE, "fault stage: queue limit")
 
 enum stack_drop {
@@ -431,9 +431,14 @@ struct stack_counters {
 	/* TCP loss recovery: SACK-based recoveries entered (RFC 6675),
 	 * NewReno ones (RFC 6582), retransmission timeouts, retransmissions
 	 * found lost, tail loss probes (RFC 8985), D-SACKs received
-	 * (RFC 2883), episodes undone as spurious (RFC 3522 / RFC 4015) */
+	 * (RFC 2883), episodes undone as spurious (RFC 3522 / RFC 4015);
+	 * segments RACK found lost (RFC 8985 §6.2), RACK reordering timers
+	 * that fired (§6.3), segments sent without a transmission record of
+	 * their own (the pool was empty) */
 	uint64_t tcp_sack_recoveries, tcp_reno_recoveries, tcp_timeouts, tcp_lost_retrans,
 		tcp_tlps, tcp_dsacks, tcp_undos;
+	uint64_t tcp_rack_lost, tcp_rack_timers, tcp_txrec_short;
+	uint64_t tcp_txrec_used; /* transmission records in use right now */
 	uint64_t pbuf_small_used, pbuf_large_used; /* in use right now */
 	/* TCP hardening (stack/README.md, "Hardening"), Linux's MIB names:
 	 * SYN cookies sent (SyncookiesSent), ACKs that carried a valid one

@@ -199,6 +199,7 @@ static void tcb_init(struct stack *st, struct tcb *tp)
 	STAILQ_INIT(&tp->rcvq);
 	STAILQ_INIT(&tp->ooq);
 	TAILQ_INIT(&tp->acceptq);
+	tcp_tx_init(tp);
 	tp->rcvbuf = OPT_TCP_RMEM_DEFAULT;
 	tp->sndbuf = OPT_TCP_WMEM_DEFAULT;
 	tp->rto_us = OPT_TCP_RTO_INIT_US;
@@ -235,6 +236,7 @@ static void purge(struct stack *st, struct tcb *tp)
 {
 	pbuf_freeq(st, &tp->sndq);
 	pbuf_freeq(st, &tp->ooq);
+	tcp_tx_free_all(st, tp);
 	tp->sndq_bytes = tp->ooq_bytes = tp->ooq_segs = 0;
 	tp->snd_cur = NULL;
 	timer_cancel(st, &tp->t_rexmit);

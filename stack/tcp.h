@@ -76,6 +76,30 @@ struct tcp_sackblk {
 	uint32_t start, end;
 };
 
+/* One transmission record: a segment we sent, the sequence space it
+ * covered (a FIN counts), when it last went out (RFC 8985 §6.1,
+ * Segment.xmit_ts) and what the scoreboard knows of it.  Records come
+ * from a pool in the arena (tcp_sack.c) and sit on two lists of their
+ * connection: txq in sequence order, covering [snd_una, snd_max) without
+ * gaps or overlaps; txtq in order of sending, holding only the records
+ * still in flight as far as we know (neither SACKed nor marked lost
+ * and waiting for a resend) — the ones RACK looks at. */
+struct tcp_txrec {
+	TAILQ_ENTRY(tcp_txrec) link;  /* txq (or the pool's free list) */
+	TAILQ_ENTRY(tcp_txrec) tlink; /* txtq, when TXR_TIMED */
+	uint32_t start, end;
+	stack_ns_t xmit_ts;           /* the latest (re)transmission */
+	uint32_t order;               /* ...its place in the connection's sending */
+	uint8_t flags;                /* TXR_* */
+};
+TAILQ_HEAD(txrec_list, tcp_txrec);
+#define TXR_SACKED 0x01 /* the peer holds all of it (RFC 2018) */
+#define TXR_LOST 0x02   /* found lost (RACK, a timeout) and not SACKed since */
+#define TXR_RXT 0x04    /* resent, and the resend still counts in flight */
+#define TXR_EVER 0x08   /* resent at least once (RFC 8985 Segment.retransmitted) */
+#define TXR_TIMED 0x10  /* on txtq */
+#define TXR_RESERVE 0x20 /* the tcb's own record, never in the pool */
+
 /* One segment as parsed from the wire. */
 struct tcp_seg {
 	uint32_t seq, ack;
@@ -86,7 +110,7 @@ struct tcp_seg {
 };
 
 /* What the rexmit timer is doing. */
-enum tcp_rexmit_mode { TRX_RTO, TRX_PERSIST, TRX_TLP };
+enum tcp_rexmit_mode { TRX_RTO, TRX_PERSIST, TRX_TLP, TRX_REO };
 
 struct tcb {
 	uint8_t state;         /* enum tcp_state */
@@ -149,17 +173,32 @@ struct tcb {
 	uint8_t sack_rec;      /* ...the SACK-based kind (RFC 6675) */
 	uint8_t rto_rec;       /* ...after a timeout: all un-SACKed is lost */
 
-	/* SACK scoreboard (RFC 6675, tcp_sack.c): what the peer holds
-	 * above snd_una, sorted, disjoint, at most OPT_TCP_SACK_BLOCKS */
-	struct tcp_sackblk sb[OPT_TCP_SACK_BLOCKS];
-	uint8_t sb_n;
-	uint32_t sacked_bytes;
-	uint32_t high_rxt;     /* RFC 6675 HighRxt: end of the latest retransmission */
-	uint32_t rxt_mark;     /* snd_max when we last retransmitted: a SACK above it
-				  means a retransmission still missing was lost */
-	uint32_t lost_hint;    /* IsLost() also below this (a SACKed probe) */
-	uint32_t redo, redo_end; /* holes in [redo, redo_end) were resent and the
-				  resend lost: NextSeg() takes them first */
+	/* The scoreboard (tcp_sack.c): a record per segment in flight; byte
+	 * totals over the records not cumulatively acknowledged, for RFC 6675
+	 * SetPipe(): SACKed, marked lost, resent and still in flight */
+	struct txrec_list txq, txtq;
+	struct tcp_txrec txr_reserve; /* used when the pool is empty */
+	uint32_t txrec_n;        /* records on txq */
+	uint32_t sacked_bytes, lost_bytes, rxt_bytes;
+	uint32_t lost_wait;      /* ...lost and not resent since */
+	uint32_t sack_high;      /* end of the highest SACKed record, or snd_una */
+	struct tcp_sackblk sack_cache[4]; /* the previous ACK's blocks */
+	uint8_t sack_cache_n;
+	/* RACK (RFC 8985 §6, tcp_rack.c), times in ns of the stack's clock */
+	stack_ns_t rack_xmit_ts; /* RACK.xmit_ts: latest send time delivered */
+	uint32_t rack_order;     /* its transmission's order (RACK.end_seq's part) */
+	uint32_t tx_order;       /* transmissions so far, the order of the next */
+	uint32_t rack_fack;      /* RACK.fack: highest end delivered */
+	stack_ns_t rack_rtt;     /* RACK.rtt */
+	stack_ns_t rack_min_rtt; /* RACK.min_RTT, windowed, when rack_min_rtt_ok */
+	stack_ns_t rack_min_rtt_stamp;
+	uint32_t rack_dsack_round; /* RACK.dsack_round, when rack_dsack_on */
+	uint8_t rack_dsack_on;
+	uint8_t rack_reo_mult;   /* RACK.reo_wnd_mult */
+	uint8_t rack_reo_persist; /* RACK.reo_wnd_persist */
+	uint8_t rack_reord;      /* RACK.reordering_seen */
+	uint8_t rack_timed;      /* RACK.xmit_ts is set */
+	uint8_t rack_min_rtt_ok;
 	/* tail loss probe (RFC 8985 §7) */
 	uint32_t tlp_high;     /* snd_max when the probe went */
 	uint8_t tlp_out;       /* a probe is out, not yet judged */
@@ -299,6 +338,12 @@ struct ep *ep_of_tcb(struct stack *st, struct tcb *tp);
 /* tcp_input.c */
 /* A loss episode begins: remember what an undo gives back (RFC 4015). */
 void tcp_undo_arm(struct tcb *tp);
+/* Losses found (RACK, a peer without SACK blocks): RFC 6675 §5 recovery
+ * begins, once per window of data. */
+void tcp_enter_sack_recovery(struct stack *st, struct tcb *tp);
+/* After RACK's detection: the reordering timer when it asked for one,
+ * else back to the RTO / probe when that was the timer's job. */
+void tcp_rack_arm(struct stack *st, struct tcb *tp, stack_ns_t timeout);
 void tcp_input(struct stack *st, struct iface *ifp, struct pbuf *p);
 /* An ICMP error about one of our segments (RFC 5927, RFC 1122 §4.2.3.9). */
 void tcp_err(struct stack *st, const struct icmp_err *err);
@@ -317,8 +362,9 @@ uint32_t tcp_acceptable_seq(const struct tcb *tp);
 /* Send again up to max bytes (one segment at most) from seq, with the FIN
  * when it ends there; returns the sequence space sent, 0 if nothing. */
 uint32_t tcp_resend(struct stack *st, struct tcb *tp, uint32_t seq, uint32_t max);
-/* Recovery starts: resend the hole at snd_una, HighRxt after it. */
-void tcp_resend_head(struct stack *st, struct tcb *tp);
+/* Send the record r again, all of it (in as many segments as the MSS
+ * asks); returns the sequence space sent. */
+uint32_t tcp_resend_rec(struct stack *st, struct tcb *tp, struct tcp_txrec *r);
 /* An RST in reply to a segment that has no connection (RFC 9293 §3.10.7.1). */
 void tcp_reply_rst(struct stack *st, const struct pbuf *p, const struct tcp_seg *seg);
 /* A segment with explicit addressing (RST, TIME_WAIT ACK, cookie
@@ -381,34 +427,58 @@ struct tcb *tcp_new_cookie_child(struct stack *st, struct tcb *lp, int family, c
 uint32_t tcp_rcv_space(struct stack *st, struct tcb *tp);
 uint32_t tcp_isn(struct stack *st, const struct tcb *tp);
 
-/* tcp_sack.c */
-/* The scoreboard takes the SACK blocks of an ACK (after snd_una moved):
- * returns the bytes newly SACKed; a D-SACK block goes to *ds (true). */
+/* tcp_sack.c — transmission records and the scoreboard */
+/* What one ACK delivered, gathered for RACK (tcp_rack.c). */
+struct tcp_ackstate {
+	uint32_t fack_before, fack; /* RACK.fack before the ACK; the highest end delivered */
+	uint32_t tsecr;
+	bool has_tsecr, delivered, sampled, newest;
+	stack_ns_t min_sample;      /* smallest RTT of a record sent once */
+	stack_ns_t newest_ts;       /* the most recently sent record delivered */
+	uint32_t newest_order;
+};
+void tcp_txrec_pool_init(struct stack *st, struct tcp_txrec *recs, uint32_t n);
+void tcp_tx_init(struct tcb *tp);
+void tcp_tx_free_all(struct stack *st, struct tcb *tp);
+/* May new data go out now (a record for it, or one to extend)? */
+bool tcp_tx_can_send_new(const struct stack *st, const struct tcb *tp);
+/* [seq, end) of sequence space went out now, new or again. */
+void tcp_tx_sent(struct stack *st, struct tcb *tp, uint32_t seq, uint32_t end);
+/* snd_una moved: the records below it go (to RACK if newly delivered). */
+void tcp_tx_acked(struct stack *st, struct tcb *tp, struct tcp_ackstate *as);
+/* The SACK blocks of an ACK: returns the bytes newly SACKed; a D-SACK
+ * block goes to *ds (and *dsack = true). */
 uint32_t tcp_sack_input(struct stack *st, struct tcb *tp, const struct tcp_opts *o, uint32_t ack,
-			struct tcp_sackblk *ds, bool *dsack);
-/* Forget what lies below snd_una. */
-void tcp_sack_clean(struct tcb *tp);
+			struct tcp_sackblk *ds, bool *dsack, struct tcp_ackstate *as);
+/* Forget what the peer SACKed (RFC 2018 §8): those records are lost. */
 void tcp_sack_reset(struct tcb *tp);
-/* RFC 6675 IsLost(): true for every sequence number below this edge. */
-uint32_t tcp_sack_lost_edge(const struct tcb *tp);
-/* Has the peer SACKed this byte? */
-bool tcp_sack_has(const struct tcb *tp, uint32_t seq);
-/* SACKed bytes in [a, b). */
-uint32_t tcp_sack_bytes_in(const struct tcb *tp, uint32_t a, uint32_t b);
-/* The start of the highest SACKed range that starts below seq. */
-uint32_t tcp_sack_block_below(const struct tcb *tp, uint32_t seq);
+/* r is lost (false if SACKed); a resend in flight with it. */
+bool tcp_tx_mark_lost(struct stack *st, struct tcb *tp, struct tcp_txrec *r);
+/* An undo: nothing is lost after all. */
+void tcp_tx_unmark_lost(struct tcb *tp);
+/* The resends in flight were dropped (a shut window): lost again. */
+void tcp_tx_resends_lost(struct tcb *tp);
 /* RFC 6675 SetPipe(): bytes presumed in the network. */
 uint32_t tcp_sack_pipe(const struct tcb *tp);
-/* RFC 6675 NextSeg() rule 1 (lost_only) or rule 3: the first un-SACKed
- * byte at or above HighRxt to resend, and where its hole ends. */
-bool tcp_sack_next(const struct tcb *tp, bool lost_only, uint32_t *seq, uint32_t *end);
-/* The first byte at or after seq the peer has not SACKed; *end gets the
- * end of that hole (snd_max above the last block). */
-uint32_t tcp_sack_skip(const struct tcb *tp, uint32_t seq, uint32_t *end);
-static inline uint32_t tcp_sack_high(const struct tcb *tp)
-{
-	return tp->sb_n ? tp->sb[tp->sb_n - 1].end : tp->snd_una;
-}
+/* RFC 6675 NextSeg() rule 1: the first record lost and not yet resent
+ * (after `after`, when not NULL: a walk resumes where it was). */
+struct tcp_txrec *tcp_sack_next_lost(const struct tcb *tp, struct tcp_txrec *after);
+
+/* tcp_rack.c — RACK (RFC 8985 §6) */
+void tcp_rack_init(struct tcb *tp);
+void tcp_rack_ack_begin(const struct tcb *tp, const struct tcp_seg *seg, struct tcp_ackstate *as);
+void tcp_rack_delivered(struct stack *st, struct tcb *tp, const struct tcp_txrec *r, bool cum,
+			struct tcp_ackstate *as);
+/* Steps 1-4 once the ACK's records are all in. */
+void tcp_rack_ack_done(struct stack *st, struct tcb *tp, const struct tcp_ackstate *as, bool dsack);
+/* Step 5: marks what is overdue lost, returns how many; *timeout (0:
+ * none) is when the reordering timer should look again. */
+unsigned tcp_rack_detect_loss(struct stack *st, struct tcb *tp, stack_ns_t *timeout);
+unsigned tcp_rack_mark_on_rto(struct stack *st, struct tcb *tp);
+stack_ns_t tcp_rack_reo_wnd(const struct tcb *tp);
+/* A fast or timeout recovery ended (the reordering window's decay). */
+void tcp_rack_recovery_done(struct tcb *tp);
+
 /* tcp_syncookie.c — SYN cookies (RFC 4987 §3.6, Linux syncookies.c).
  * The ISN of a cookie SYN-ACK is, for the connection's tuple T and the
  * peer's ISN, with H a keyed SipHash (the key of RFC 6528 ISNs) and c a

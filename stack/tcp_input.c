@@ -130,7 +130,8 @@ static void established(struct stack *st, struct tcb *tp)
 	init_cwnd(tp);
 	tp->quickacks = OPT_TCP_MAX_QUICKACKS;
 	tp->last_heard = st->now;
-	tp->recover = tp->high_rxt = tp->rxt_mark = tp->lost_hint = tp->snd_una;
+	tp->recover = tp->sack_high = tp->snd_una;
+	tcp_rack_init(tp);
 	/* RFC 6298 §5.7: a retried handshake without an RTT sample leaves
 	 * an RTO of 3 s (Linux TCP_TIMEOUT_FALLBACK) */
 	if (!tp->srtt_us && (tp->backoff || tp->synack_retries))
@@ -463,6 +464,8 @@ static void undo(struct stack *st, struct tcb *tp)
 		tp->cwnd = tp->undo_cwnd;
 	if (tp->ssthresh < tp->undo_ssthresh)
 		tp->ssthresh = tp->undo_ssthresh;
+	if (tp->in_recovery)
+		tcp_rack_recovery_done(tp);
 	tp->in_recovery = 0;
 	tp->rto_rec = 0;
 	tp->sack_rec = 0;
@@ -471,7 +474,7 @@ static void undo(struct stack *st, struct tcb *tp)
 	tp->retransmits = 0;
 	tp->backoff = 0;
 	tp->recover = tp->snd_una;
-	tp->high_rxt = tp->snd_una;
+	tcp_tx_unmark_lost(tp); /* Linux's tcp_undo_cwnd_reduction(unmark_loss) */
 	if (SEQ_LT(tp->snd_nxt, tp->snd_max))
 		tp->snd_nxt = tp->snd_max; /* a timeout's go-back ends */
 	tp->snd_cur = NULL;
@@ -479,46 +482,70 @@ static void undo(struct stack *st, struct tcb *tp)
 	st->ctr.tcp_undos++;
 }
 
-/* Resends of the holes below `end` were lost: NextSeg() sends them again
- * first (tcp_sack_next's redo range). */
-static void lost_resend(struct stack *st, struct tcb *tp, uint32_t end)
+/* RFC 6675 §5 with RACK saying what is lost (RFC 8985 §6.2): ssthresh
+ * from the connection's algorithm (tcp_cc.c), cwnd = ssthresh, the first
+ * lost segment resent at once (step 4.3), the rest by pipe in tcp_output.
+ * reduce is false when this ACK already cut the window (a tail loss
+ * probe's repair, as Linux's recovery does not cut twice in CWR). */
+static void sack_recovery(struct stack *st, struct tcb *tp, bool reduce)
 {
-	if (SEQ_LT(tp->redo, tp->redo_end) && SEQ_GT(tp->redo_end, tp->snd_una) &&
-	    SEQ_GEQ(tp->redo_end, end))
-		return; /* already being resent */
-	tp->redo = tp->snd_una;
-	tp->redo_end = end;
-	tp->undo_ok = 0;
+	struct tcp_txrec *r;
+
+	if (reduce) {
+		tcp_undo_arm(tp);
+		tcp_cc_loss(st, tp);
+		tp->cwnd = tp->ssthresh;
+	}
+	tp->recover = tp->snd_max;
+	tp->in_recovery = 1;
+	tp->sack_rec = 1;
+	tp->rtt_timing = 0;
+	tp->tlp_out = 0;
 	tp->lost_segs++;
-	st->ctr.tcp_lost_retrans++;
+	st->ctr.tcp_sack_recoveries++;
+	if ((r = tcp_sack_next_lost(tp, NULL)) != NULL)
+		tcp_resend_rec(st, tp, r);
+	if (tp->rexmit_mode == TRX_TLP)
+		tcp_arm_rto_tlp(st, tp); /* no probe during recovery */
 }
 
-/* Loss detected by duplicate ACKs or the scoreboard: RFC 6675 §5 with
- * SACK (cwnd = ssthresh, resend the first hole, then pipe-driven sending
- * in tcp_output), RFC 6582 NewReno without (cwnd inflated by the three
- * duplicates, one hole per partial ACK).  ssthresh from the connection's
- * algorithm (tcp_cc.c). */
-static void enter_recovery(struct stack *st, struct tcb *tp, bool sack)
+void tcp_enter_sack_recovery(struct stack *st, struct tcb *tp) { sack_recovery(st, tp, true); }
+
+/* Without SACK: RFC 6582 NewReno, cwnd inflated by the three duplicates,
+ * one hole per partial ACK. */
+static void reno_recovery(struct stack *st, struct tcb *tp)
 {
 	tcp_undo_arm(tp);
 	tcp_cc_loss(st, tp);
 	tp->recover = tp->snd_max;
 	tp->in_recovery = 1;
-	tp->sack_rec = sack;
-	tp->high_rxt = tp->redo = tp->redo_end = tp->snd_una;
+	tp->sack_rec = 0;
 	tp->rtt_timing = 0;
 	tp->tlp_out = 0;
 	tp->lost_segs++;
-	if (sack) {
-		st->ctr.tcp_sack_recoveries++;
-		tp->cwnd = tp->ssthresh;
-		tcp_resend_head(st, tp);
-	} else {
-		st->ctr.tcp_reno_recoveries++;
-		tp->cwnd = tp->ssthresh + 3u * tp->mss;
-		tcp_resend(st, tp, tp->snd_una, tp->mss);
-	}
+	st->ctr.tcp_reno_recoveries++;
+	tp->cwnd = tp->ssthresh + 3u * tp->mss;
+	tcp_resend(st, tp, tp->snd_una, tp->mss);
 	tcp_arm_rto_tlp(st, tp);
+}
+
+void tcp_rack_arm(struct stack *st, struct tcb *tp, stack_ns_t timeout)
+{
+	if (timeout && tp->snd_una != tp->snd_max) {
+		/* RFC 8985 §6.3: the reordering timer, in place of the RTO
+		 * or the probe, which it arms again when it has fired */
+		tp->rexmit_mode = TRX_REO;
+		timer_arm(st, &tp->t_rexmit, st->now + timeout);
+		return;
+	}
+	if (tp->rexmit_mode != TRX_REO)
+		return;
+	if (tp->snd_una == tp->snd_max) {
+		timer_cancel(st, &tp->t_rexmit);
+		tp->rexmit_mode = TRX_RTO;
+	} else {
+		tcp_arm_rto_tlp(st, tp);
+	}
 }
 
 /* Was the window the limit before this ACK?  Growing cwnd when the
@@ -539,8 +566,12 @@ static bool ack_input(struct stack *st, struct tcb *tp, const struct tcp_seg *se
 {
 	uint32_t wnd = (uint32_t)seg->wnd << tp->snd_wscale;
 	uint32_t end = tcp_data_end(tp);
-	bool fin_acked = false, dup = false, advanced = SEQ_GT(seg->ack, tp->snd_una);
+	bool fin_acked = false, dup = false, dsack = false, tlp_cut = false;
+	bool advanced = SEQ_GT(seg->ack, tp->snd_una);
+	struct tcp_ackstate as;
+	struct tcp_sackblk ds;
 
+	tcp_rack_ack_begin(tp, seg, &as);
 	if (SEQ_GT(seg->ack, tp->snd_una)) {
 		uint32_t acked = seg->ack - tp->snd_una, data = acked;
 
@@ -575,14 +606,12 @@ static bool ack_input(struct stack *st, struct tcb *tp, const struct tcp_seg *se
 		tp->backoff = 0;
 		tp->retransmits = 0;
 		tp->retrans_stamp = st->now;
-		tcp_sack_clean(tp);
-		if (tp->sb_n && tp->sb[0].start == tp->snd_una) {
+		tcp_tx_acked(st, tp, &as);
+		if (!TAILQ_EMPTY(&tp->txq) && (TAILQ_FIRST(&tp->txq)->flags & TXR_SACKED)) {
 			/* the peer dropped data it had SACKed (RFC 2018 §8
-			 * reneging): forget what it said */
+			 * reneging): none of what it said counts */
 			tcp_sack_reset(tp);
 		}
-		if (SEQ_LT(tp->high_rxt, tp->snd_una))
-			tp->high_rxt = tp->snd_una;
 		if (tp->in_recovery) {
 			if (SEQ_GEQ(seg->ack, tp->recover)) {
 				/* RFC 6582 §3.2 step 3; after a timeout the
@@ -592,7 +621,7 @@ static bool ack_input(struct stack *st, struct tcb *tp, const struct tcp_seg *se
 				tp->rto_rec = 0;
 				tp->in_recovery = 0;
 				tp->sack_rec = 0;
-				tp->lost_hint = tp->snd_una;
+				tcp_rack_recovery_done(tp);
 			} else if (tp->rto_rec) {
 				tcp_cc_ack(st, tp, acked); /* slow start */
 			} else if (!tp->sack_rec) {
@@ -619,23 +648,7 @@ static bool ack_input(struct stack *st, struct tcb *tp, const struct tcp_seg *se
 		dup = true;
 	}
 	if (tp->sack_ok && seg->opt.nsack) {
-		struct tcp_sackblk ds;
-		bool dsack = false;
-
-		uint32_t before = tcp_sack_bytes_in(tp, tp->snd_una, tp->high_rxt);
-
-		tcp_sack_input(st, tp, &seg->opt, seg->ack, &ds, &dsack);
-		if (tp->sack_rec && tcp_sack_bytes_in(tp, tp->snd_una, tp->high_rxt) > before) {
-			/* a resend arrived (holes are resent in order, the
-			 * link keeps order): those resent before it and still
-			 * missing were lost — RACK's rule (RFC 8985 §6.2) with
-			 * sequence order for time */
-			uint32_t e = tcp_sack_block_below(tp, tp->high_rxt);
-
-			if (SEQ_GT(e, tp->snd_una) && tcp_sack_bytes_in(tp, tp->snd_una, e) < e - tp->snd_una) {
-				lost_resend(st, tp, e);
-			}
-		}
+		tcp_sack_input(st, tp, &seg->opt, seg->ack, &ds, &dsack, &as);
 		if (dsack) {
 			tp->dsacks++;
 			st->ctr.tcp_dsacks++;
@@ -650,8 +663,6 @@ static bool ack_input(struct stack *st, struct tcb *tp, const struct tcp_seg *se
 				undo(st, tp);
 		}
 	}
-	if (tp->tlp_out && SEQ_LT(tp->snd_una, tp->tlp_seq) && tcp_sack_has(tp, tp->tlp_seq))
-		tp->lost_hint = tp->tlp_seq; /* the probe arrived, what is below it did not */
 	if (tp->tlp_out && (SEQ_GT(tp->snd_una, tp->tlp_high) || tp->tlp_dsacked)) {
 		/* RFC 8985 §7.4.2: judged once the ACK goes past the probe
 		 * or D-SACKs it — a resent tail the peer did not report
@@ -666,28 +677,30 @@ static bool ack_input(struct stack *st, struct tcb *tp, const struct tcp_seg *se
 			tcp_cc_loss(st, tp);
 			tp->cwnd = tp->ssthresh;
 			tp->lost_segs++;
+			tlp_cut = true;
 		}
 		tp->tlp_out = 0;
 	}
-	if (!tp->in_recovery && tp->snd_una != tp->snd_max && SEQ_GEQ(tp->snd_una, tp->recover) &&
-	    !tp->retransmits) {
-		/* RFC 6675 §5: DupThresh duplicates, or the scoreboard says
-		 * the first segment is lost; RFC 5681 §3.2 without SACK */
-		if (tp->sack_ok && ((dup && tp->dupacks >= OPT_TCP_DUPTHRESH) ||
-				    SEQ_GT(tcp_sack_lost_edge(tp), tp->snd_una)))
-			enter_recovery(st, tp, true);
-		else if (!tp->sack_ok && dup && tp->dupacks == OPT_TCP_DUPTHRESH)
-			enter_recovery(st, tp, false);
+	if (tp->sack_ok) {
+		stack_ns_t timeout;
+		struct tcp_txrec *head = TAILQ_FIRST(&tp->txq);
+
+		/* RACK (RFC 8985 §6.2) decides what is lost */
+		tcp_rack_ack_done(st, tp, &as, dsack);
+		tcp_rack_detect_loss(st, tp, &timeout);
+		/* RFC 6675 §5 step 4 for a peer whose duplicate ACKs carry no
+		 * SACK blocks: DupThresh of them and the first segment is lost */
+		if (dup && tp->dupacks >= OPT_TCP_DUPTHRESH && !tp->sacked_bytes && !tp->in_recovery &&
+		    head && !(head->flags & TXR_LOST))
+			tcp_tx_mark_lost(st, tp, head);
+		if (tp->lost_wait && !tp->in_recovery)
+			sack_recovery(st, tp, !tlp_cut);
+		tcp_rack_arm(st, tp, timeout);
+	} else if (!tp->in_recovery && tp->snd_una != tp->snd_max && SEQ_GEQ(tp->snd_una, tp->recover) &&
+		   !tp->retransmits && dup && tp->dupacks == OPT_TCP_DUPTHRESH) {
+		reno_recovery(st, tp); /* RFC 5681 §3.2 */
 	} else if (dup && tp->in_recovery && !tp->sack_rec && tp->dupacks > OPT_TCP_DUPTHRESH) {
 		tp->cwnd += tp->mss; /* RFC 6582 §3.2 step 4: inflation */
-	}
-	if (tp->in_recovery && tp->sack_rec && SEQ_GT(tp->high_rxt, tp->snd_una) &&
-	    SEQ_GT(tcp_sack_high(tp), tp->rxt_mark)) {
-		/* data sent after our latest retransmission arrived, the
-		 * hole at snd_una is still open: its retransmission was lost
-		 * (Linux's tcp_mark_lost_retrans); resend the holes again */
-		tp->rxt_mark = tp->snd_max;
-		lost_resend(st, tp, tp->high_rxt);
 	}
 	/* RFC 9293 §3.10.7.4: window update from a newer segment — and, as
 	 * Linux's tcp_may_update_window, from any ACK of new data: the peer
@@ -698,12 +711,11 @@ static bool ack_input(struct stack *st, struct tcb *tp, const struct tcp_seg *se
 	 * ignored — both sides waited on each other's timeouts for good. */
 	if (advanced || SEQ_LT(tp->snd_wl1, seg->seq) ||
 	    (tp->snd_wl1 == seg->seq && SEQ_LEQ(tp->snd_wl2, seg->ack))) {
-		if (tp->snd_wnd == 0 && wnd && tp->sack_rec && SEQ_GT(tp->high_rxt, tp->snd_una)) {
+		if (tp->snd_wnd == 0 && wnd && tp->sack_ok && tp->rxt_bytes) {
 			/* resends made while the window was shut were dropped
 			 * by the peer: pipe must not count them, or recovery
 			 * after a timeout waits for the next, backed-off one */
-			tp->redo = tp->snd_una;
-			tp->redo_end = tp->high_rxt;
+			tcp_tx_resends_lost(tp);
 		}
 		tp->snd_wnd = wnd;
 		if (wnd > tp->max_sndwnd)
@@ -1204,9 +1216,25 @@ void tcp_err(struct stack *st, const struct icmp_err *err)
 		old_mss = tp->mss;
 		tcp_update_mss(st, tp);
 		if (tp->mss < old_mss && tp->state >= TCPS_ESTABLISHED) {
-			tp->snd_nxt = tp->snd_una;
-			tp->snd_cur = NULL;
 			tp->rtt_timing = 0;
+			if (tp->sack_ok) {
+				/* every record in flight is lost and goes again
+				 * in the smaller segments, the window as it is
+				 * (Linux enters CA_Loss without a reduction) */
+				struct tcp_txrec *r;
+
+				TAILQ_FOREACH(r, &tp->txq, link)
+					if ((r->flags & (TXR_LOST | TXR_RXT)) != TXR_LOST)
+						tcp_tx_mark_lost(st, tp, r);
+				if (!tp->in_recovery) {
+					tp->in_recovery = tp->sack_rec = tp->rto_rec = 1;
+					tp->recover = tp->snd_max;
+					tp->undo_ok = 0;
+				}
+			} else {
+				tp->snd_nxt = tp->snd_una;
+				tp->snd_cur = NULL;
+			}
 			tcp_output(st, tp);
 		}
 		return;

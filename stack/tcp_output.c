@@ -84,14 +84,36 @@ uint16_t tcp_window_field(struct stack *st, struct tcb *tp)
 	return (uint16_t)(win >> shift);
 }
 
+/* The next run of contiguous out-of-order data after *q (NULL: the
+ * first): [*s, *e); false at the end of the queue. */
+static bool ooq_run(struct tcb *tp, struct pbuf **q, uint32_t *s, uint32_t *e)
+{
+	struct pbuf *p = *q ? STAILQ_NEXT(*q, next) : STAILQ_FIRST(&tp->ooq);
+
+	if (!p)
+		return false;
+	*s = (uint32_t)p->t;
+	*e = *s + p->len;
+	while (STAILQ_NEXT(p, next) && (uint32_t)STAILQ_NEXT(p, next)->t == *e) {
+		p = STAILQ_NEXT(p, next);
+		*e += p->len;
+	}
+	*q = p;
+	return true;
+}
+
 /* SACK blocks (RFC 2018 §4): a D-SACK block first when a duplicate
  * arrived (RFC 2883 §4), then the block holding the latest out-of-order
- * segment, then the others in sequence order, as many as fit. */
+ * segment ("MUST" be first), then the others from the lowest — the holes
+ * the sender should fill first — as many as fit.  The latest block is
+ * looked for among all of them: with more holes than blocks fit, a sender
+ * told only about the lowest ones hears nothing of what keeps arriving. */
 static size_t build_sack(struct tcb *tp, uint8_t *o, size_t room)
 {
-	uint32_t blk[5][2];
-	unsigned nb = 0, max = room >= 4 ? (unsigned)((room - 4) / 8) : 0, first = 0;
-	struct pbuf *q;
+	uint32_t blk[4][2], s, e, ls = 0, le = 0;
+	unsigned nb = 0, max = room >= 4 ? (unsigned)((room - 4) / 8) : 0;
+	struct pbuf *q = NULL;
+	bool have_last = false;
 	size_t n = 0;
 
 	if (max > 4)
@@ -100,31 +122,26 @@ static size_t build_sack(struct tcb *tp, uint8_t *o, size_t room)
 		blk[nb][0] = tp->dsack_start;
 		blk[nb][1] = tp->dsack_end;
 		nb++;
-		first = 1;
 	}
-	STAILQ_FOREACH(q, &tp->ooq, next) {
-		uint32_t s = (uint32_t)q->t, e = s + q->len;
-
-		if (nb > first && blk[nb - 1][1] == s) {
-			blk[nb - 1][1] = e; /* contiguous: one block */
-			continue;
-		}
-		if (nb == 5)
+	while (ooq_run(tp, &q, &s, &e))
+		if (SEQ_GEQ(tp->sack_last, s) && SEQ_LT(tp->sack_last, e)) {
+			ls = s;
+			le = e;
+			have_last = true;
 			break;
+		}
+	if (have_last && nb < max) {
+		blk[nb][0] = ls;
+		blk[nb][1] = le;
+		nb++;
+	}
+	for (q = NULL; nb < max && ooq_run(tp, &q, &s, &e);) {
+		if (have_last && s == ls)
+			continue;
 		blk[nb][0] = s;
 		blk[nb][1] = e;
 		nb++;
 	}
-	/* move the block with the latest arrival to the front of the rest */
-	for (unsigned i = first; i < nb; i++)
-		if (SEQ_GEQ(tp->sack_last, blk[i][0]) && SEQ_LT(tp->sack_last, blk[i][1])) {
-			uint32_t s = blk[i][0], e = blk[i][1];
-
-			memmove(blk[first + 1], blk[first], (i - first) * sizeof(blk[0]));
-			blk[first][0] = s;
-			blk[first][1] = e;
-			break;
-		}
 	if (nb > max)
 		nb = max;
 	if (nb == 0)
@@ -246,6 +263,7 @@ int tcp_send_segment(struct stack *st, struct tcb *tp, uint8_t flags, uint32_t s
 	struct pbuf *p = pbuf_alloc(st, hlen + len);
 	uint8_t *t;
 	uint16_t win;
+	int rc;
 
 	if (!p) {
 		DROP(st, TCP, NOBUF);
@@ -294,7 +312,6 @@ int tcp_send_segment(struct stack *st, struct tcb *tp, uint8_t flags, uint32_t s
 		 * lost-retransmission logic (tcp_input.c) */
 		tp->total_retrans++;
 		tp->bytes_retrans += len;
-		tp->rxt_mark = tp->snd_max;
 		/* Karn: the timed segment sent again measures nothing (a
 		 * resend in recovery once made a 20 % loss run's RTO seconds) */
 		if (tp->rtt_timing && SEQ_GEQ(tp->rtt_seq, seq) && SEQ_LT(tp->rtt_seq, seq + len + 1))
@@ -327,7 +344,10 @@ int tcp_send_segment(struct stack *st, struct tcb *tp, uint8_t flags, uint32_t s
 		tp->bytes_sent += len;
 		tp->last_data_sent = st->now;
 	}
-	return emit(st, e, tp->wfamily, tp->laddr, tp->raddr, p);
+	rc = emit(st, e, tp->wfamily, tp->laddr, tp->raddr, p);
+	if (rc >= 0 && !(flags & (TH_SYN | TH_RST)))
+		tcp_tx_sent(st, tp, seq, seq + len + !!(flags & TH_FIN));
+	return rc;
 }
 
 /* The sequence number of a segment without data (ACK, RST): SND.NXT,
@@ -471,30 +491,32 @@ uint32_t tcp_resend(struct stack *st, struct tcb *tp, uint32_t seq, uint32_t max
 	return len + !!(flags & TH_FIN);
 }
 
-void tcp_resend_head(struct stack *st, struct tcb *tp)
+uint32_t tcp_resend_rec(struct stack *st, struct tcb *tp, struct tcp_txrec *r)
 {
-	uint32_t end;
+	uint32_t seq = r->start, end = r->end, n, sent = 0;
 
-	tcp_sack_skip(tp, tp->snd_una, &end);
-	tp->high_rxt = tp->snd_una + tcp_resend(st, tp, tp->snd_una, end - tp->snd_una);
+	/* a record is resent whole: its pieces share one send time, so its
+	 * record needs no splitting (when the MSS shrank since, or the pool
+	 * was short and it covers several segments) */
+	while (SEQ_LT(seq, end) && (n = tcp_resend(st, tp, seq, end - seq)) != 0) {
+		seq += n;
+		sent += n;
+	}
+	return sent;
 }
 
-/* RFC 6675 §5 step (C): while pipe leaves a segment's room in cwnd, send
- * what NextSeg() names — lost holes (rule 1) before new data, other holes
- * below the highest SACK (rule 3) after it. */
-static void sack_resend(struct stack *st, struct tcb *tp, bool lost_only)
+/* RFC 6675 §5 step (C) with NextSeg() rule 1 — the segments RACK (RFC
+ * 8985 §6.2) or a timeout found lost, oldest first — while pipe leaves a
+ * segment's room in cwnd.  Rule 3 (holes not known lost) is left out, as
+ * Linux leaves it: RACK's reordering timer says when a hole is lost. */
+static void sack_resend(struct stack *st, struct tcb *tp)
 {
-	uint32_t seq, end, n;
+	struct tcp_txrec *r = NULL;
 
-	while (tcp_sack_pipe(tp) + tp->mss <= tp->cwnd && tcp_sack_next(tp, lost_only, &seq, &end)) {
-		n = tcp_resend(st, tp, seq, end - seq);
-		if (!n)
+	/* a resend leaves its record where it is: the walk goes on after it */
+	while (tcp_sack_pipe(tp) + tp->mss <= tp->cwnd && (r = tcp_sack_next_lost(tp, r)) != NULL)
+		if (!tcp_resend_rec(st, tp, r))
 			break;
-		if (SEQ_LT(seq, tp->high_rxt))
-			tp->redo = seq + n; /* a lost resend, again */
-		else
-			tp->high_rxt = seq + n;
-	}
 }
 
 static void arm_persist(struct stack *st, struct tcb *tp)
@@ -515,30 +537,21 @@ void tcp_output(struct stack *st, struct tcb *tp)
 		return;
 	}
 	tcp_update_mss(st, tp);
-	if (tp->sack_rec)
-		sack_resend(st, tp, true);
+	if (tp->lost_wait)
+		sack_resend(st, tp);
 	for (int guard = 0; guard < 100000; guard++) {
-		uint32_t end = tcp_data_end(tp), hole_end = 0;
+		uint32_t end = tcp_data_end(tp);
 		uint32_t left, flight, pipe, avail, len, mss = seg_mss(tp);
 		bool fin_pending, all;
 		uint8_t flags = TH_ACK;
 
-		/* going back after a timeout: what the peer SACKed stays
-		 * (RFC 6675 §5.1; Linux keeps the scoreboard) */
-		if (tp->sb_n && SEQ_LT(tp->snd_nxt, tp->snd_max)) {
-			uint32_t nx = tcp_sack_skip(tp, tp->snd_nxt, &hole_end);
-
-			if (nx != tp->snd_nxt) {
-				tp->snd_nxt = nx;
-				tp->snd_cur = NULL;
-			}
-		}
 		left = SEQ_GT(end, tp->snd_nxt) ? end - tp->snd_nxt : 0;
 		fin_pending = tp->fin_queued && !tp->fin_acked && SEQ_LEQ(tp->snd_nxt, end);
 		flight = SEQ_GT(tp->snd_nxt, tp->snd_una) ? tp->snd_nxt - tp->snd_una : 0;
 		/* the congestion window counts what is in the network (RFC
-		 * 6675 pipe in SACK recovery); the peer's window counts all */
-		pipe = tp->sack_rec ? tcp_sack_pipe(tp) : flight;
+		 * 6675 pipe with SACK, as Linux's tcp_packets_in_flight in
+		 * every state); the peer's window counts all */
+		pipe = tp->sack_ok ? tcp_sack_pipe(tp) : flight;
 		avail = tp->cwnd > pipe ? tp->cwnd - pipe : 0;
 		if (tp->snd_wnd < flight + avail)
 			avail = tp->snd_wnd > flight ? tp->snd_wnd - flight : 0;
@@ -547,8 +560,6 @@ void tcp_output(struct stack *st, struct tcb *tp)
 			break;
 		if (len > mss)
 			len = mss;
-		if (hole_end && SEQ_LT(tp->snd_nxt, hole_end) && len > hole_end - tp->snd_nxt)
-			len = hole_end - tp->snd_nxt;
 		if (len > avail)
 			len = avail;
 		if (left && !len) {
@@ -589,6 +600,12 @@ void tcp_output(struct stack *st, struct tcb *tp)
 			flags |= TH_FIN;
 		if (len && all)
 			flags |= TH_PSH;
+		if (!tcp_tx_can_send_new(st, tp)) {
+			/* no transmission record to describe it: an ACK of
+			 * what is in flight frees some (tcp_sack.c) */
+			st->ctr.tcp_txrec_short++;
+			break;
+		}
 		if (tp->snd_una == tp->snd_max)
 			tp->retrans_stamp = st->now; /* the oldest unacked data */
 		if (!tp->rtt_timing && tp->snd_nxt == tp->snd_max && len) {
@@ -615,8 +632,6 @@ void tcp_output(struct stack *st, struct tcb *tp)
 			tcp_arm_rto_tlp(st, tp);
 		sent = true;
 	}
-	if (tp->sack_rec)
-		sack_resend(st, tp, false);
 	if (!sent && tp->ack_now)
 		tcp_send_ack(st, tp);
 }

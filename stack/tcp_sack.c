@@ -1,77 +1,361 @@
 /*
- * tcp_sack.c — the sender's SACK scoreboard (RFC 2018, RFC 6675).
- * ack_input() hands it the SACK blocks of each ACK; it keeps what the
- * peer holds above snd_una as sorted, disjoint ranges (at most
- * OPT_TCP_SACK_BLOCKS), and answers RFC 6675 §4's questions for
- * tcp_output(): IsLost() (as an edge below which everything un-SACKed is
- * lost), SetPipe(), NextSeg() rules 1 and 3, and which ranges a go-back
- * retransmission after a timeout skips.  D-SACK blocks (RFC 2883) are
- * recognised and only counted here; the undo logic uses them.
+ * tcp_sack.c — the sender's scoreboard (RFC 2018, RFC 2883, RFC 6675) as
+ * one transmission record per segment in flight (RFC 8985 §6.1).
+ *   tcp_send_segment -> tcp_tx_sent()       a segment went out (or again)
+ *   ack_input        -> tcp_tx_acked()      the cumulative ACK moved
+ *                    -> tcp_sack_input()    the ACK's SACK blocks
+ *   tcp_rack.c       -> tcp_tx_mark_lost()  RACK or a timeout says lost
+ *   tcp_output       -> tcp_sack_pipe(), tcp_sack_next_lost()
+ * Each record knows when it was last sent and whether the peer SACKed
+ * it, it was found lost, or a resend of it is in flight; byte totals over
+ * those flags give RFC 6675's SetPipe() in constant time.  Newly
+ * delivered records (cumulatively ACKed or SACKed for the first time)
+ * are handed to RACK (tcp_rack_delivered).  Records come from a pool in
+ * the arena (OPT_TCP_TXRECS_PER_PBUF per small packet buffer), and every
+ * tcb holds one of its own, so a connection can always describe what it
+ * has in flight; when the pool is empty new data extends the last record
+ * (coarser times, counted) or waits for an ACK, and a SACK block that
+ * covers part of a record is not split (the record stays un-SACKed: a
+ * resend at worst).
  */
 #include "tcp.h"
 
-void tcp_sack_reset(struct tcb *tp)
+/* ---- the pool --------------------------------------------------------------- */
+
+void tcp_txrec_pool_init(struct stack *st, struct tcp_txrec *recs, uint32_t n)
 {
-	tp->sb_n = 0;
-	tp->sacked_bytes = 0;
+	TAILQ_INIT(&st->txrec_free);
+	st->txrecs = recs;
+	st->txrec_total = n;
+	st->txrec_used = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		memset(&recs[i], 0, sizeof(recs[i]));
+		TAILQ_INSERT_TAIL(&st->txrec_free, &recs[i], link);
+	}
 }
 
-void tcp_sack_clean(struct tcb *tp)
+static struct tcp_txrec *rec_get(struct stack *st, struct tcb *tp)
 {
-	unsigned k = 0;
+	struct tcp_txrec *r = TAILQ_FIRST(&st->txrec_free);
 
-	for (unsigned i = 0; i < tp->sb_n; i++) {
-		struct tcp_sackblk b = tp->sb[i];
+	if (r) {
+		TAILQ_REMOVE(&st->txrec_free, r, link);
+		st->txrec_used++;
+		r->flags = 0;
+		return r;
+	}
+	if (!(tp->txr_reserve.flags & TXR_RESERVE)) {
+		tp->txr_reserve.flags = TXR_RESERVE;
+		return &tp->txr_reserve;
+	}
+	return NULL;
+}
 
-		if (SEQ_LEQ(b.end, tp->snd_una)) {
-			tp->sacked_bytes -= b.end - b.start;
+static void rec_put(struct stack *st, struct tcb *tp, struct tcp_txrec *r)
+{
+	if (r == &tp->txr_reserve) {
+		r->flags = 0;
+		return;
+	}
+	r->flags = 0;
+	TAILQ_INSERT_HEAD(&st->txrec_free, r, link);
+	st->txrec_used--;
+}
+
+static bool rec_available(const struct stack *st, const struct tcb *tp)
+{
+	return !TAILQ_EMPTY(&st->txrec_free) || !(tp->txr_reserve.flags & TXR_RESERVE);
+}
+
+/* ---- accounting --------------------------------------------------------------- */
+
+static uint32_t rec_len(const struct tcp_txrec *r) { return r->end - r->start; }
+
+/* Add (sign 1) or take away (sign -1) what a record contributes to the
+ * byte totals, around every change of its flags or extent. */
+static void acct(struct tcb *tp, const struct tcp_txrec *r, int sign)
+{
+	uint32_t n = rec_len(r);
+
+	if (sign < 0)
+		n = 0u - n;
+	if (r->flags & TXR_SACKED) {
+		tp->sacked_bytes += n;
+		return;
+	}
+	if (r->flags & TXR_LOST)
+		tp->lost_bytes += n;
+	if (r->flags & TXR_RXT)
+		tp->rxt_bytes += n;
+	if ((r->flags & (TXR_LOST | TXR_RXT)) == TXR_LOST)
+		tp->lost_wait += n;
+}
+
+static void untime(struct tcb *tp, struct tcp_txrec *r)
+{
+	if (r->flags & TXR_TIMED) {
+		TAILQ_REMOVE(&tp->txtq, r, tlink);
+		r->flags &= (uint8_t)~TXR_TIMED;
+	}
+}
+
+/* Sent now: the newest on the time list. */
+static void time_now(struct stack *st, struct tcb *tp, struct tcp_txrec *r)
+{
+	untime(tp, r);
+	r->xmit_ts = st->now;
+	r->order = tp->tx_order++;
+	TAILQ_INSERT_TAIL(&tp->txtq, r, tlink);
+	r->flags |= TXR_TIMED;
+}
+
+/* Back on the time list at its place (its time is an old one). */
+static void time_insert(struct tcb *tp, struct tcp_txrec *r)
+{
+	struct tcp_txrec *q;
+
+	if (r->flags & TXR_TIMED)
+		return;
+	TAILQ_FOREACH_REVERSE(q, &tp->txtq, txrec_list, tlink)
+		if (q->xmit_ts < r->xmit_ts ||
+		    (q->xmit_ts == r->xmit_ts && (int32_t)(q->order - r->order) < 0))
+			break;
+	if (q)
+		TAILQ_INSERT_AFTER(&tp->txtq, q, r, tlink);
+	else
+		TAILQ_INSERT_HEAD(&tp->txtq, r, tlink);
+	r->flags |= TXR_TIMED;
+}
+
+static void rec_free(struct stack *st, struct tcb *tp, struct tcp_txrec *r)
+{
+	acct(tp, r, -1);
+	untime(tp, r);
+	TAILQ_REMOVE(&tp->txq, r, link);
+	tp->txrec_n--;
+	rec_put(st, tp, r);
+}
+
+void tcp_tx_init(struct tcb *tp)
+{
+	TAILQ_INIT(&tp->txq);
+	TAILQ_INIT(&tp->txtq);
+	tp->txrec_n = 0;
+	tp->sacked_bytes = tp->lost_bytes = tp->rxt_bytes = tp->lost_wait = 0;
+	tp->txr_reserve.flags = 0;
+}
+
+void tcp_tx_free_all(struct stack *st, struct tcb *tp)
+{
+	struct tcp_txrec *r;
+
+	while ((r = TAILQ_FIRST(&tp->txq)) != NULL)
+		rec_free(st, tp, r);
+	tcp_tx_init(tp);
+}
+
+/* ---- transmissions ---------------------------------------------------------- */
+
+/* A plain record in flight, sent once: new data may join it. */
+static bool extendable(const struct tcp_txrec *r)
+{
+	return r && !(r->flags & (TXR_SACKED | TXR_LOST | TXR_RXT | TXR_EVER));
+}
+
+bool tcp_tx_can_send_new(const struct stack *st, const struct tcb *tp)
+{
+	return !tp->sack_ok || rec_available(st, tp) || extendable(TAILQ_LAST(&tp->txq, txrec_list));
+}
+
+static void new_data(struct stack *st, struct tcb *tp, uint32_t seq, uint32_t end)
+{
+	struct tcp_txrec *last = TAILQ_LAST(&tp->txq, txrec_list), *r;
+
+	if (last && last->end != seq) {
+		/* never expected: the records must cover [snd_una, snd_max) */
+		st->ctr.tcp_txrec_short++;
+		return;
+	}
+	r = rec_get(st, tp);
+	if (!r) {
+		/* the pool is empty: one record for both, with the later
+		 * time (RACK then judges the older part later, never sooner);
+		 * one that cannot take new data gives up what it knew */
+		st->ctr.tcp_txrec_short++;
+		acct(tp, last, -1);
+		last->flags &= (uint8_t)~(TXR_SACKED | TXR_LOST | TXR_RXT);
+		last->end = end;
+		acct(tp, last, 1);
+		time_now(st, tp, last);
+		return;
+	}
+	r->start = seq;
+	r->end = end;
+	TAILQ_INSERT_TAIL(&tp->txq, r, link);
+	tp->txrec_n++;
+	time_now(st, tp, r);
+	acct(tp, r, 1);
+}
+
+/* r went out again (RFC 8985 §6.1: Segment.xmit_ts, .retransmitted). */
+static void resent(struct stack *st, struct tcb *tp, struct tcp_txrec *r)
+{
+	r->flags |= TXR_EVER;
+	if (r->flags & TXR_SACKED) {
+		r->xmit_ts = st->now; /* the peer has it: nothing to watch */
+		r->order = tp->tx_order++;
+		return;
+	}
+	acct(tp, r, -1);
+	r->flags |= TXR_RXT;
+	acct(tp, r, 1);
+	time_now(st, tp, r);
+}
+
+void tcp_tx_sent(struct stack *st, struct tcb *tp, uint32_t seq, uint32_t end)
+{
+	struct tcp_txrec *r;
+
+	if (!tp->sack_ok || seq == end)
+		return;
+	if (SEQ_GEQ(seq, tp->snd_max)) {
+		new_data(st, tp, seq, end);
+		return;
+	}
+	TAILQ_FOREACH(r, &tp->txq, link) {
+		if (SEQ_GEQ(r->start, end))
+			break;
+		if (SEQ_GT(r->end, seq))
+			resent(st, tp, r);
+	}
+	if (SEQ_GT(end, tp->snd_max))
+		new_data(st, tp, tp->snd_max, end);
+}
+
+/* ---- what the peer says ---------------------------------------------------------- */
+
+void tcp_tx_acked(struct stack *st, struct tcb *tp, struct tcp_ackstate *as)
+{
+	struct tcp_txrec *r;
+
+	while ((r = TAILQ_FIRST(&tp->txq)) != NULL && SEQ_LEQ(r->end, tp->snd_una)) {
+		if (!(r->flags & TXR_SACKED))
+			tcp_rack_delivered(st, tp, r, true, as);
+		rec_free(st, tp, r);
+	}
+	if (r && SEQ_LT(r->start, tp->snd_una)) {
+		/* part of a record: what is left stays as it was */
+		acct(tp, r, -1);
+		r->start = tp->snd_una;
+		acct(tp, r, 1);
+	}
+	if (SEQ_LT(tp->sack_high, tp->snd_una))
+		tp->sack_high = tp->snd_una;
+}
+
+/* Split r at seq (inside it): r keeps [start, seq), a new record after it
+ * takes [seq, end) with the same flags and time.  False if no record. */
+static bool split(struct stack *st, struct tcb *tp, struct tcp_txrec *r, uint32_t seq)
+{
+	struct tcp_txrec *n = rec_get(st, tp);
+
+	if (!n)
+		return false;
+	acct(tp, r, -1);
+	n->start = seq;
+	n->end = r->end;
+	n->xmit_ts = r->xmit_ts;
+	n->order = r->order;
+	n->flags = (uint8_t)((n->flags & TXR_RESERVE) | (r->flags & ~(TXR_TIMED | TXR_RESERVE)));
+	r->end = seq;
+	TAILQ_INSERT_AFTER(&tp->txq, r, n, link);
+	tp->txrec_n++;
+	if (r->flags & TXR_TIMED) {
+		TAILQ_INSERT_AFTER(&tp->txtq, r, n, tlink);
+		n->flags |= TXR_TIMED;
+	}
+	acct(tp, r, 1);
+	acct(tp, n, 1);
+	return true;
+}
+
+/* A peer may split records only so far: about two per segment in flight
+ * (an honest one SACKs whole segments and splits none). */
+static bool may_split(const struct tcb *tp)
+{
+	uint32_t mss = tp->mss ? tp->mss : 1;
+
+	return tp->txrec_n < 2 * ((tp->snd_max - tp->snd_una) / mss) + 16;
+}
+
+static void sacked(struct stack *st, struct tcb *tp, struct tcp_txrec *r, struct tcp_ackstate *as)
+{
+	tcp_rack_delivered(st, tp, r, false, as);
+	acct(tp, r, -1);
+	r->flags = (uint8_t)((r->flags & ~(TXR_LOST | TXR_RXT)) | TXR_SACKED);
+	acct(tp, r, 1);
+	untime(tp, r);
+	if (SEQ_GT(r->end, tp->sack_high))
+		tp->sack_high = r->end;
+}
+
+/* Mark the records inside [s, e) SACKed; returns the bytes newly so.
+ * The walk starts from the top: new SACK information is mostly about
+ * the latest segments. */
+static uint32_t sack_range(struct stack *st, struct tcb *tp, uint32_t s, uint32_t e,
+			   struct tcp_ackstate *as)
+{
+	struct tcp_txrec *r = TAILQ_LAST(&tp->txq, txrec_list), *prev;
+	uint32_t newly = 0;
+
+	while (r && SEQ_GEQ(r->start, e))
+		r = TAILQ_PREV(r, txrec_list, link);
+	for (; r && SEQ_GT(r->end, s); r = prev) {
+		prev = TAILQ_PREV(r, txrec_list, link);
+		if (r->flags & TXR_SACKED)
 			continue;
+		if (SEQ_GT(r->end, e)) {
+			if (!may_split(tp) || !split(st, tp, r, e)) {
+				DROP(st, TCP, TCP_SACK_FULL);
+				continue;
+			}
 		}
-		if (SEQ_LT(b.start, tp->snd_una)) {
-			tp->sacked_bytes -= tp->snd_una - b.start;
-			b.start = tp->snd_una;
+		if (SEQ_LT(r->start, s)) {
+			if (!may_split(tp) || !split(st, tp, r, s)) {
+				DROP(st, TCP, TCP_SACK_FULL);
+				continue;
+			}
+			prev = r; /* the new record after r is the SACKed part */
+			r = TAILQ_NEXT(r, link);
 		}
-		tp->sb[k++] = b;
+		newly += rec_len(r);
+		sacked(st, tp, r, as);
 	}
-	tp->sb_n = (uint8_t)k;
+	return newly;
 }
 
-/* Merge [s, e) into the scoreboard; returns the bytes that were new. */
-static uint32_t sb_add(struct stack *st, struct tcb *tp, uint32_t s, uint32_t e)
+/* The part of [*s, *e) not already reported in the previous ACK's blocks
+ * (Linux's recv_sack_cache): false if nothing is left. */
+static bool sack_uncached(const struct tcb *tp, uint32_t *s, uint32_t *e)
 {
-	struct tcp_sackblk out[OPT_TCP_SACK_BLOCKS + 1];
-	unsigned i = 0, k = 0;
-	uint32_t covered = 0, ms = s, me = e;
+	for (unsigned i = 0; i < tp->sack_cache_n; i++) {
+		uint32_t cs = tp->sack_cache[i].start, ce = tp->sack_cache[i].end;
 
-	while (i < tp->sb_n && SEQ_LT(tp->sb[i].end, s))
-		out[k++] = tp->sb[i++];
-	/* every block that overlaps or touches [s, e) joins it */
-	while (i < tp->sb_n && SEQ_LEQ(tp->sb[i].start, me)) {
-		covered += tp->sb[i].end - tp->sb[i].start;
-		ms = SEQ_MIN(ms, tp->sb[i].start);
-		me = SEQ_MAX(me, tp->sb[i].end);
-		i++;
+		if (SEQ_LEQ(cs, *s) && SEQ_GEQ(ce, *e))
+			return false;
+		if (SEQ_LEQ(cs, *s) && SEQ_GT(ce, *s))
+			*s = ce;
+		else if (SEQ_LT(cs, *e) && SEQ_GEQ(ce, *e) && SEQ_GT(cs, *s))
+			*e = cs;
 	}
-	out[k].start = ms;
-	out[k].end = me;
-	k++;
-	while (i < tp->sb_n)
-		out[k++] = tp->sb[i++];
-	tp->sacked_bytes += (me - ms) - covered;
-	if (k > OPT_TCP_SACK_BLOCKS) {
-		/* forget the highest range: it is the least urgent */
-		k--;
-		tp->sacked_bytes -= out[k].end - out[k].start;
-		DROP(st, TCP, TCP_SACK_FULL);
-	}
-	memcpy(tp->sb, out, k * sizeof(out[0]));
-	tp->sb_n = (uint8_t)k;
-	return (me - ms) - covered;
+	return SEQ_LT(*s, *e);
 }
 
 uint32_t tcp_sack_input(struct stack *st, struct tcb *tp, const struct tcp_opts *o, uint32_t ack,
-			struct tcp_sackblk *ds, bool *dsack)
+			struct tcp_sackblk *ds, bool *dsack, struct tcp_ackstate *as)
 {
+	struct tcp_sackblk seen[4];
+	unsigned nseen = 0;
 	uint32_t newly = 0;
 
 	for (unsigned i = 0; i < o->nsack; i++) {
@@ -98,140 +382,103 @@ uint32_t tcp_sack_input(struct stack *st, struct tcb *tp, const struct tcp_opts 
 			continue; /* old news */
 		if (SEQ_LT(s, tp->snd_una))
 			s = tp->snd_una;
-		newly += sb_add(st, tp, s, e);
+		seen[nseen].start = s;
+		seen[nseen].end = e;
+		nseen++;
+		if (sack_uncached(tp, &s, &e))
+			newly += sack_range(st, tp, s, e, as);
 	}
+	memcpy(tp->sack_cache, seen, nseen * sizeof(seen[0]));
+	tp->sack_cache_n = (uint8_t)nseen;
 	return newly;
 }
 
-uint32_t tcp_sack_lost_edge(const struct tcb *tp)
+void tcp_sack_reset(struct tcb *tp)
 {
-	uint32_t bytes = 0, mss = tp->mss ? tp->mss : 1;
+	struct tcp_txrec *r;
 
-	/* RFC 6675 §4 IsLost(SeqNum): more than (DupThresh - 1) * SMSS
-	 * bytes, or DupThresh discontiguous ranges, SACKed above it.  Both
-	 * only grow as SeqNum falls, so one edge answers for all. */
-	uint32_t edge = tp->snd_una;
-
-	if (tp->rto_rec)
-		return tp->snd_max; /* after a timeout: everything */
-	for (int i = tp->sb_n - 1; i >= 0; i--) {
-		bytes += tp->sb[i].end - tp->sb[i].start;
-		if (bytes > (OPT_TCP_DUPTHRESH - 1) * mss || tp->sb_n - i >= OPT_TCP_DUPTHRESH) {
-			edge = tp->sb[i].start;
-			break;
-		}
+	/* RFC 2018 §8: the peer may drop what it SACKed; until its
+	 * cumulative ACK covers them, such records are as good as lost */
+	TAILQ_FOREACH(r, &tp->txq, link) {
+		if (!(r->flags & TXR_SACKED))
+			continue;
+		acct(tp, r, -1);
+		r->flags = (uint8_t)((r->flags & ~TXR_SACKED) | TXR_LOST);
+		acct(tp, r, 1);
 	}
-	/* a tail loss probe that arrived proves what was sent before it
-	 * lost (RFC 8985 §7.4: the probe was sent a PTO after the rest) */
-	if (SEQ_GT(tp->lost_hint, edge) && SEQ_LEQ(tp->lost_hint, tcp_sack_high(tp)))
-		edge = tp->lost_hint;
-	return edge;
+	tp->sack_high = tp->snd_una;
+	tp->sack_cache_n = 0;
 }
 
-bool tcp_sack_has(const struct tcb *tp, uint32_t seq)
+bool tcp_tx_mark_lost(struct stack *st, struct tcb *tp, struct tcp_txrec *r)
 {
-	for (unsigned i = 0; i < tp->sb_n; i++)
-		if (SEQ_GEQ(seq, tp->sb[i].start) && SEQ_LT(seq, tp->sb[i].end))
-			return true;
-	return false;
+	bool was_rxt = r->flags & TXR_RXT;
+
+	if (r->flags & TXR_SACKED)
+		return false;
+	acct(tp, r, -1);
+	r->flags = (uint8_t)((r->flags & ~TXR_RXT) | TXR_LOST);
+	acct(tp, r, 1);
+	untime(tp, r);
+	if (was_rxt) {
+		/* a resend that was itself lost (Linux TCPLostRetransmit):
+		 * the episode was real, no undo */
+		tp->undo_ok = 0;
+		tp->lost_segs++;
+		st->ctr.tcp_lost_retrans++;
+	}
+	return true;
 }
 
-/* Walk the holes [snd_una, snd_max) leaves between SACKed ranges:
- * hole i ends where block i starts; the last one ends at snd_max. */
-static void hole(const struct tcb *tp, unsigned i, uint32_t *s, uint32_t *e)
+void tcp_tx_unmark_lost(struct tcb *tp)
 {
-	*s = i == 0 ? tp->snd_una : tp->sb[i - 1].end;
-	*e = i < tp->sb_n ? tp->sb[i].start : tp->snd_max;
+	struct tcp_txrec *r;
+
+	TAILQ_FOREACH(r, &tp->txq, link) {
+		if ((r->flags & (TXR_SACKED | TXR_LOST)) != TXR_LOST)
+			continue;
+		acct(tp, r, -1);
+		r->flags &= (uint8_t)~TXR_LOST;
+		acct(tp, r, 1);
+		time_insert(tp, r);
+	}
 }
 
-static uint32_t overlap(uint32_t a, uint32_t b, uint32_t c, uint32_t d)
+void tcp_tx_resends_lost(struct tcb *tp)
 {
-	uint32_t s = SEQ_MAX(a, c), e = SEQ_MIN(b, d);
+	struct tcp_txrec *r;
 
-	return SEQ_LT(s, e) ? e - s : 0;
+	TAILQ_FOREACH(r, &tp->txq, link) {
+		if ((r->flags & (TXR_SACKED | TXR_RXT)) != TXR_RXT)
+			continue;
+		acct(tp, r, -1);
+		r->flags = (uint8_t)((r->flags & ~TXR_RXT) | TXR_LOST);
+		acct(tp, r, 1);
+		untime(tp, r);
+	}
 }
+
+/* ---- RFC 6675 §4 for tcp_output ----------------------------------------------------- */
 
 uint32_t tcp_sack_pipe(const struct tcb *tp)
 {
-	uint32_t lost = tcp_sack_lost_edge(tp), pipe = 0;
+	/* SetPipe(): what was sent and is not SACKed counts once unless it
+	 * is lost, and once more while a resend of it is in flight (Linux's
+	 * packets_out - sacked_out - lost_out + retrans_out) */
+	uint32_t out = tp->snd_max - tp->snd_una;
+	uint32_t gone = tp->sacked_bytes + tp->lost_bytes;
 
-	/* RFC 6675 §4 SetPipe(): an un-SACKed byte counts once unless it
-	 * is lost, and once more if it was retransmitted (below HighRxt). */
-	for (unsigned i = 0; i <= tp->sb_n; i++) {
-		uint32_t s, e;
-
-		hole(tp, i, &s, &e);
-		if (!SEQ_LT(s, e))
-			continue;
-		pipe += overlap(s, e, lost, tp->snd_max);
-		/* resent, less what was found lost and not yet sent again */
-		pipe += overlap(s, e, tp->snd_una, tp->high_rxt) -
-			overlap(s, e, SEQ_MAX(tp->redo, tp->snd_una), SEQ_MIN(tp->redo_end, tp->high_rxt));
-	}
-	return pipe;
+	return (out > gone ? out - gone : 0) + tp->rxt_bytes;
 }
 
-uint32_t tcp_sack_bytes_in(const struct tcb *tp, uint32_t a, uint32_t b)
+struct tcp_txrec *tcp_sack_next_lost(const struct tcb *tp, struct tcp_txrec *after)
 {
-	uint32_t n = 0;
+	struct tcp_txrec *r = after ? TAILQ_NEXT(after, link) : TAILQ_FIRST(&tp->txq);
 
-	for (unsigned i = 0; i < tp->sb_n; i++)
-		n += overlap(tp->sb[i].start, tp->sb[i].end, a, b);
-	return n;
-}
-
-uint32_t tcp_sack_block_below(const struct tcb *tp, uint32_t seq)
-{
-	uint32_t s = tp->snd_una;
-
-	for (unsigned i = 0; i < tp->sb_n && SEQ_LT(tp->sb[i].start, seq); i++)
-		s = tp->sb[i].start;
-	return s;
-}
-
-/* The first un-SACKed byte in [from, limit) among the first n holes. */
-static bool first_hole(const struct tcb *tp, uint32_t from, uint32_t limit, unsigned n,
-		       uint32_t *seq, uint32_t *end)
-{
-	for (unsigned i = 0; i < n; i++) {
-		uint32_t s, e;
-
-		hole(tp, i, &s, &e);
-		s = SEQ_MAX(s, from);
-		e = SEQ_MIN(e, limit);
-		if (SEQ_LT(s, e)) {
-			*seq = s;
-			*end = e;
-			return true;
-		}
-	}
-	return false;
-}
-
-bool tcp_sack_next(const struct tcb *tp, bool lost_only, uint32_t *seq, uint32_t *end)
-{
-	uint32_t limit = lost_only ? tcp_sack_lost_edge(tp) : tcp_sack_high(tp);
-
-	/* resends found lost go again first (below HighRxt) */
-	if (lost_only && first_hole(tp, SEQ_MAX(tp->redo, tp->snd_una), tp->redo_end,
-				    tp->sb_n + 1u, seq, end))
-		return true;
-	/* only the holes below the highest SACKed byte (RFC 6675 §4); after
-	 * a timeout the tail above it too */
-	return first_hole(tp, SEQ_MAX(tp->snd_una, tp->high_rxt), limit,
-			  tp->sb_n + (tp->rto_rec ? 1u : 0u), seq, end);
-}
-
-uint32_t tcp_sack_skip(const struct tcb *tp, uint32_t seq, uint32_t *end)
-{
-	for (unsigned i = 0; i < tp->sb_n; i++) {
-		if (SEQ_LT(seq, tp->sb[i].start)) {
-			*end = tp->sb[i].start;
-			return seq;
-		}
-		if (SEQ_LT(seq, tp->sb[i].end))
-			seq = tp->sb[i].end;
-	}
-	*end = tp->snd_max;
-	return seq;
+	if (!tp->lost_wait)
+		return NULL;
+	for (; r; r = TAILQ_NEXT(r, link))
+		if ((r->flags & (TXR_SACKED | TXR_LOST | TXR_RXT)) == TXR_LOST)
+			return r;
+	return NULL;
 }

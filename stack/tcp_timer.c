@@ -170,7 +170,7 @@ void tcp_arm_rto_tlp(struct stack *st, struct tcb *tp)
 static void tail_loss_probe(struct stack *st, struct tcb *tp)
 {
 	uint32_t end = tcp_data_end(tp), before = tp->snd_max, cwnd = tp->cwnd;
-	uint32_t sent_end = SEQ_LT(end, tp->snd_max) ? end : tp->snd_max;
+	struct tcp_txrec *last = TAILQ_LAST(&tp->txq, txrec_list);
 
 	tp->rexmit_mode = TRX_RTO;
 	tp->tlp_out = 1; /* also keeps tcp_output from arming another probe */
@@ -183,19 +183,39 @@ static void tail_loss_probe(struct stack *st, struct tcb *tp)
 	}
 	if (tp->snd_max != before) {
 		tp->tlp_seq = before;
-	} else {
-		uint32_t last = sent_end - tp->snd_una > tp->mss ? sent_end - tp->mss : tp->snd_una;
-
-		tp->tlp_seq = last;
+	} else if (last) {
+		/* the most recently sent segment (its record) again */
+		tp->tlp_seq = last->start;
 		tp->tlp_rxt = 1;
-		if (!tcp_resend(st, tp, last, sent_end - last))
+		if (!tcp_resend_rec(st, tp, last))
 			tp->tlp_out = 0;
+	} else {
+		tp->tlp_out = 0;
 	}
 	tp->tlp_high = tp->snd_max;
 	if (tp->tlp_out)
 		st->ctr.tcp_tlps++;
 	timer_cancel(st, &tp->t_rexmit);
 	tcp_arm_rexmit(st, tp);
+}
+
+/* RFC 8985 §6.3: the reordering timer — segments not old enough when
+ * the last ACK came may be now; a loss found starts recovery, and the
+ * RTO (or a probe) is armed again. */
+static void rack_timeout(struct stack *st, struct tcb *tp)
+{
+	stack_ns_t timeout;
+
+	tp->rexmit_mode = TRX_RTO;
+	st->ctr.tcp_rack_timers++;
+	tcp_rack_detect_loss(st, tp, &timeout);
+	if (tp->lost_wait && !tp->in_recovery)
+		tcp_enter_sack_recovery(st, tp);
+	tcp_output(st, tp);
+	if (timeout)
+		tcp_rack_arm(st, tp, timeout);
+	else if (!tp->t_rexmit.armed)
+		tcp_arm_rto_tlp(st, tp);
 }
 
 void tcp_timer_rexmit(struct stack *st, struct timer *t)
@@ -232,6 +252,10 @@ void tcp_timer_rexmit(struct stack *st, struct timer *t)
 		tail_loss_probe(st, tp);
 		return;
 	}
+	if (tp->rexmit_mode == TRX_REO) {
+		rack_timeout(st, tp);
+		return;
+	}
 	/* RFC 5681 §3.1 eqn. 4 and RFC 6298 §5.5-5.7: halve (once per
 	 * episode, as Linux's tcp_enter_loss), restart from one segment,
 	 * back off, resend from the oldest unacked byte — skipping what the
@@ -239,18 +263,26 @@ void tcp_timer_rexmit(struct stack *st, struct timer *t)
 	 * of it (RFC 2018 §8: the peer may have reneged). */
 	mss = tp->mss ? tp->mss : OPT_TCP_DEFAULT_MSS4;
 	if (tp->retransmits == 0) {
-		if (!tp->in_recovery)
+		/* RFC 9438 §4.8 / RFC 5681 eqn. 4; not again for a timeout
+		 * in the middle of a fast recovery, whose reduction stands
+		 * (Linux's tcp_enter_loss keeps ssthresh when the recovery
+		 * point is still ahead) */
+		if (!tp->in_recovery) {
 			tcp_undo_arm(tp);
-		tcp_cc_loss(st, tp); /* RFC 9438 §4.8 / RFC 5681 eqn. 4 */
+			tcp_cc_loss(st, tp);
+		} else if (!SEQ_LT(tp->snd_una, tp->recover)) {
+			tcp_cc_loss(st, tp);
+		}
 	} else {
 		tcp_sack_reset(tp);
 		tp->undo_ok = 0;
 	}
 	tp->cwnd = mss;
+	if (tp->in_recovery)
+		tcp_rack_recovery_done(tp);
 	tp->in_recovery = 0;
 	tp->sack_rec = 0;
 	tp->recover = tp->snd_max; /* no fast recovery for this flight */
-	tp->high_rxt = tp->lost_hint = tp->snd_una;
 	tp->tlp_out = 0;
 	tp->dupacks = 0;
 	tp->rtt_timing = 0;
@@ -261,16 +293,20 @@ void tcp_timer_rexmit(struct stack *st, struct timer *t)
 	tp->retransmits++;
 	tp->rto_rec = 0;
 	if (tp->sack_ok) {
-		/* With SACK, every un-SACKed byte is now lost and the holes
-		 * are resent by NextSeg() from the scoreboard, in slow start,
-		 * lost resends found as in fast recovery (RFC 6675 §5.1) —
-		 * not by going back over everything (Linux's CA_Loss with
-		 * SACK works the same way) */
+		/* With SACK, RACK marks what is lost (RFC 8985 §6.3: the
+		 * first segment, and the others sent more than RACK.rtt +
+		 * reo_wnd ago) and NextSeg() resends it from the scoreboard,
+		 * in slow start, lost resends found by RACK as in fast
+		 * recovery (RFC 6675 §5.1) — not by going back over
+		 * everything (Linux's CA_Loss with SACK works the same way) */
+		struct tcp_txrec *r;
+
 		tp->in_recovery = 1;
 		tp->sack_rec = 1;
 		tp->rto_rec = 1;
-		tp->redo = tp->redo_end = tp->snd_una;
-		tcp_resend_head(st, tp);
+		tcp_rack_mark_on_rto(st, tp);
+		if ((r = tcp_sack_next_lost(tp, NULL)) != NULL)
+			tcp_resend_rec(st, tp, r);
 	} else {
 		tp->snd_nxt = tp->snd_una;
 		tp->snd_cur = NULL;

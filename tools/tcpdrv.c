@@ -762,6 +762,10 @@ static void print_stats(struct drv *d, FILE *f)
 	fprintf(f, "tcp.tlps %" PRIu64 "\n", c.tcp_tlps);
 	fprintf(f, "tcp.dsacks %" PRIu64 "\n", c.tcp_dsacks);
 	fprintf(f, "tcp.undos %" PRIu64 "\n", c.tcp_undos);
+	fprintf(f, "tcp.rack_lost %" PRIu64 "\n", c.tcp_rack_lost);
+	fprintf(f, "tcp.rack_timers %" PRIu64 "\n", c.tcp_rack_timers);
+	fprintf(f, "tcp.txrec_short %" PRIu64 "\n", c.tcp_txrec_short);
+	fprintf(f, "tcp.txrec_used %" PRIu64 "\n", c.tcp_txrec_used);
 	fprintf(f, "pbuf_small_used %" PRIu64 "\n", c.pbuf_small_used);
 	fprintf(f, "pbuf_large_used %" PRIu64 "\n", c.pbuf_large_used);
 	fprintf(f, "tcp.syncookies_sent %" PRIu64 "\n", c.tcp_syncookies_sent);

@@ -71,6 +71,7 @@ void h_teardown(struct harness *h)
 	stack_get_counters(h->st, &c);
 	ck_assert_uint_eq(c.pbuf_small_used, 0);
 	ck_assert_uint_eq(c.pbuf_large_used, 0);
+	ck_assert_uint_eq(c.tcp_txrec_used, 0);
 	ck_assert_uint_eq(frag_mem(h->st), 0);
 	free(h->mem);
 	h->mem = NULL;

@@ -4,7 +4,8 @@
  * retransmission found without a timeout, the tail loss probe (RFC 8985
  * §7), undo of spurious retransmissions by timestamps (RFC 3522) and by
  * D-SACK (RFC 2883), NewReno without SACK (RFC 6582), bogus SACK blocks
- * and a full scoreboard.
+ * and many holes at once.  (RACK over a path with a round trip:
+ * test_tcp_rack.c.)
  * The remote side is a small receiver model on top of tcp_peer.c: it keeps
  * a map of the bytes it holds, ACKs every segment it accepts with the
  * cumulative ACK and SACK blocks (the latest first, RFC 2018 §4), D-SACKs
@@ -494,7 +495,8 @@ START_TEST(scoreboard_full_still_completes)
 	struct tp_cfg cfg = big(STACK_AF_INET);
 
 	start(&cfg, 200);
-	/* 75 holes at once: more ranges than the scoreboard keeps */
+	/* 75 holes at once (more than the 32 ranges part 1's scoreboard
+	 * kept; the records have no such limit) */
 	exchange(drop_every_other, 120 * SEC);
 	ck_assert_uint_ge(rx.rexmits, 75);
 	finish();
