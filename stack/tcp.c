@@ -716,6 +716,7 @@ ssize_t tcp_send(struct stack *st, struct ep *e, const struct iovec *iov, int io
 	room = send_space(tp);
 	if (room == 0)
 		return -EAGAIN;
+	tcp_rate_check_app_limited(tp);
 	n = sndq_append(st, tp, iov, iovcnt, want < room ? (uint32_t)want : room);
 	if (n == 0) {
 		/* no packet buffer free: like a full buffer, and the program
@@ -1355,7 +1356,7 @@ static void tcp_info_fill(struct stack *st, const struct tcb *tp, struct stack_t
 	ti->snd_ssthresh = tp->ssthresh >= (1u << 30) ? 0x7fffffff : tp->ssthresh / mss;
 	ti->snd_cwnd = tp->cwnd / mss;
 	ti->advmss = tp->adv_mss;
-	ti->reordering = 3;
+	ti->reordering = OPT_TCP_DUPTHRESH;
 	ti->rcv_space = tp->rcvbuf;
 	ti->total_retrans = tp->total_retrans;
 	ti->bytes_acked = tp->bytes_acked;
@@ -1367,6 +1368,17 @@ static void tcp_info_fill(struct stack *st, const struct tcb *tp, struct stack_t
 	ti->data_segs_out = tp->data_segs_out;
 	ti->data_segs_in = tp->data_segs_in;
 	ti->rcv_ooopack = tp->rcv_ooopack;
+	/* the scoreboard, in segments as Linux counts them (sacked_out,
+	 * lost_out, retrans_out) */
+	ti->sacked = (tp->sacked_bytes + mss - 1) / mss;
+	ti->lost = (tp->lost_bytes + mss - 1) / mss;
+	ti->retrans = (tp->rxt_bytes + mss - 1) / mss;
+	ti->min_rtt = tp->rack_min_rtt_ok ? (uint32_t)(tp->rack_min_rtt / 1000u) : UINT32_MAX;
+	ti->delivered = tp->delivered;
+	ti->delivery_rate = tcp_rate_bps(tp);
+	ti->app_limited = tp->rate_app_limited;
+	ti->dsack_dups = tp->dsacks;
+	ti->reord_seen = tp->reord_seen;
 	ti->last_data_sent = ms_since(st, tp->last_data_sent);
 	/* Linux tcp_update_pacing_rate: cwnd per SRTT, doubled in slow
 	 * start, 1.2 times after (tcp_pacing_ss_ratio, _ca_ratio); no

@@ -91,6 +91,10 @@ struct tcp_txrec {
 	stack_ns_t xmit_ts;           /* the latest (re)transmission */
 	uint32_t order;               /* ...its place in the connection's sending */
 	uint8_t flags;                /* TXR_* */
+	uint8_t app_limited;          /* sent while the program was the limit */
+	/* the connection's delivery when it was sent (tcp_rate.c) */
+	uint32_t delivered;           /* delivered_bytes */
+	stack_ns_t delivered_ts, first_tx_ts;
 };
 TAILQ_HEAD(txrec_list, tcp_txrec);
 #define TXR_SACKED 0x01 /* the peer holds all of it (RFC 2018) */
@@ -215,6 +219,16 @@ struct tcb {
 	uint8_t undo_ok;       /* an episode that may still be undone */
 	uint8_t undo_ts;       /* undo_tsval is set and not yet judged */
 	uint32_t lost_segs, dsacks, undos; /* TCP_INFO totals */
+	uint32_t reord_seen;
+	/* delivery rate (tcp_rate.c): the connection's side of the estimate */
+	uint32_t delivered;        /* segments delivered, the SYN's included */
+	uint32_t delivered_bytes;  /* C.delivered (wraps; only differences count) */
+	stack_ns_t delivered_ts;   /* C.delivered_time */
+	stack_ns_t first_tx_ts;    /* C.first_sent_time */
+	uint32_t app_limited;      /* C.app_limited: a delivered_bytes mark, 0 none */
+	uint32_t rate_delivered;   /* the sample reported: bytes ... */
+	stack_ns_t rate_interval;  /* ... over this long */
+	uint8_t rate_app_limited;
 
 	/* send buffer: bytes from snd_una on; FIN after them when fin_queued */
 	struct pbufq sndq;
@@ -432,10 +446,14 @@ uint32_t tcp_isn(struct stack *st, const struct tcb *tp);
 struct tcp_ackstate {
 	uint32_t fack_before, fack; /* RACK.fack before the ACK; the highest end delivered */
 	uint32_t tsecr;
-	bool has_tsecr, delivered, sampled, newest;
+	bool has_tsecr, delivered, sampled, newest, reord;
 	stack_ns_t min_sample;      /* smallest RTT of a record sent once */
 	stack_ns_t newest_ts;       /* the most recently sent record delivered */
 	uint32_t newest_order;
+	/* the delivery rate sample (tcp_rate.c) */
+	bool rs_have, rs_app_limited, rs_retrans;
+	uint32_t rs_prior;          /* delivered_bytes when its record was sent */
+	stack_ns_t rs_send_elapsed, rs_ack_elapsed;
 };
 void tcp_txrec_pool_init(struct stack *st, struct tcp_txrec *recs, uint32_t n);
 void tcp_tx_init(struct tcb *tp);
@@ -466,6 +484,9 @@ struct tcp_txrec *tcp_sack_next_lost(const struct tcb *tp, struct tcp_txrec *aft
 
 /* tcp_rack.c — RACK (RFC 8985 §6) */
 void tcp_rack_init(struct tcb *tp);
+/* RACK.min_RTT (also TCP_INFO's min_rtt, fed from every RTT sample of a
+ * connection without SACK). */
+void tcp_rack_min_rtt_sample(struct stack *st, struct tcb *tp, stack_ns_t rtt);
 void tcp_rack_ack_begin(const struct tcb *tp, const struct tcp_seg *seg, struct tcp_ackstate *as);
 void tcp_rack_delivered(struct stack *st, struct tcb *tp, const struct tcp_txrec *r, bool cum,
 			struct tcp_ackstate *as);
@@ -478,6 +499,16 @@ unsigned tcp_rack_mark_on_rto(struct stack *st, struct tcb *tp);
 stack_ns_t tcp_rack_reo_wnd(const struct tcb *tp);
 /* A fast or timeout recovery ended (the reordering window's decay). */
 void tcp_rack_recovery_done(struct tcb *tp);
+
+/* tcp_rate.c — delivery rate estimation (TCP_INFO) */
+void tcp_rate_sent(struct stack *st, struct tcb *tp, struct tcp_txrec *r);
+void tcp_rate_delivered(struct stack *st, struct tcb *tp, struct tcp_txrec *r, struct tcp_ackstate *as);
+/* After RACK has taken the ACK's RTT samples. */
+void tcp_rate_gen(struct stack *st, struct tcb *tp, const struct tcp_ackstate *as);
+/* The program writes: is it the limit? */
+void tcp_rate_check_app_limited(struct tcb *tp);
+/* The latest sample kept, in bytes per second (0: none yet). */
+uint64_t tcp_rate_bps(const struct tcb *tp);
 
 /* tcp_syncookie.c — SYN cookies (RFC 4987 §3.6, Linux syncookies.c).
  * The ISN of a cookie SYN-ACK is, for the connection's tuple T and the

@@ -132,6 +132,7 @@ static void established(struct stack *st, struct tcb *tp)
 	tp->last_heard = st->now;
 	tp->recover = tp->sack_high = tp->snd_una;
 	tcp_rack_init(tp);
+	tp->delivered = 1; /* the SYN (Linux counts it on both sides) */
 	/* RFC 6298 §5.7: a retried handshake without an RTT sample leaves
 	 * an RTO of 3 s (Linux TCP_TIMEOUT_FALLBACK) */
 	if (!tp->srtt_us && (tp->backoff || tp->synack_retries))
@@ -585,6 +586,8 @@ static bool ack_input(struct stack *st, struct tcb *tp, const struct tcp_seg *se
 		if (SEQ_LT(tp->snd_nxt, tp->snd_una))
 			tp->snd_nxt = tp->snd_una;
 		tp->bytes_acked += data;
+		if (!tp->sack_ok && tp->mss) /* no records: segments by size */
+			tp->delivered += (data + tp->mss - 1) / tp->mss;
 		/* RTT: timestamps give a sample for every ACK of new data
 		 * (RFC 7323 §4); otherwise the timed segment, Karn-style */
 		/* (the timed segment first: it measures microseconds, the
@@ -687,6 +690,7 @@ static bool ack_input(struct stack *st, struct tcb *tp, const struct tcp_seg *se
 
 		/* RACK (RFC 8985 §6.2) decides what is lost */
 		tcp_rack_ack_done(st, tp, &as, dsack);
+		tcp_rate_gen(st, tp, &as);
 		tcp_rack_detect_loss(st, tp, &timeout);
 		/* RFC 6675 §5 step 4 for a peer whose duplicate ACKs carry no
 		 * SACK blocks: DupThresh of them and the first segment is lost */

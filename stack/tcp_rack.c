@@ -37,7 +37,7 @@ static bool sent_after(stack_ns_t t1, uint32_t order1, stack_ns_t t2, uint32_t o
 	return t1 > t2 || (t1 == t2 && (int32_t)(order1 - order2) > 0);
 }
 
-static void min_rtt_sample(struct stack *st, struct tcb *tp, stack_ns_t rtt)
+void tcp_rack_min_rtt_sample(struct stack *st, struct tcb *tp, stack_ns_t rtt)
 {
 	/* a sample no larger, or a minimum too old to trust (a longer path
 	 * is taken up within the window, RFC 8985 §6.2 step 1) */
@@ -66,8 +66,10 @@ void tcp_rack_delivered(struct stack *st, struct tcb *tp, const struct tcp_txrec
 
 	/* Step 3: a segment sent once arriving below the highest delivered
 	 * one was reordered (RFC 8985 §6.2) */
-	if (!(r->flags & TXR_EVER) && SEQ_LT(r->end, as->fack_before))
+	if (!(r->flags & TXR_EVER) && SEQ_LT(r->end, as->fack_before)) {
 		tp->rack_reord = 1;
+		as->reord = true;
+	}
 	if (SEQ_GT(r->end, as->fack))
 		as->fack = r->end;
 	as->delivered = true;
@@ -115,9 +117,11 @@ static void reo_wnd_update(struct tcb *tp, bool dsack)
 void tcp_rack_ack_done(struct stack *st, struct tcb *tp, const struct tcp_ackstate *as, bool dsack)
 {
 	if (as->sampled)
-		min_rtt_sample(st, tp, as->min_sample);
+		tcp_rack_min_rtt_sample(st, tp, as->min_sample);
 	if (SEQ_GT(as->fack, tp->rack_fack))
 		tp->rack_fack = as->fack;
+	if (as->reord)
+		tp->reord_seen++; /* TCP_INFO: ACKs that showed reordering */
 	if (as->newest) {
 		/* Step 2: RACK.rtt from the most recently sent of them */
 		tp->rack_rtt = st->now > as->newest_ts ? st->now - as->newest_ts : 0;

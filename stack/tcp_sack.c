@@ -10,7 +10,8 @@
  * it, it was found lost, or a resend of it is in flight; byte totals over
  * those flags give RFC 6675's SetPipe() in constant time.  Newly
  * delivered records (cumulatively ACKed or SACKed for the first time)
- * are handed to RACK (tcp_rack_delivered).  Records come from a pool in
+ * are handed to RACK (tcp_rack_delivered) and to the delivery-rate
+ * estimate (tcp_rate_delivered).  Records come from a pool in
  * the arena (OPT_TCP_TXRECS_PER_PBUF per small packet buffer), and every
  * tcb holds one of its own, so a connection can always describe what it
  * has in flight; when the pool is empty new data extends the last record
@@ -191,6 +192,7 @@ static void new_data(struct stack *st, struct tcb *tp, uint32_t seq, uint32_t en
 	}
 	r->start = seq;
 	r->end = end;
+	tcp_rate_sent(st, tp, r);
 	TAILQ_INSERT_TAIL(&tp->txq, r, link);
 	tp->txrec_n++;
 	time_now(st, tp, r);
@@ -206,6 +208,7 @@ static void resent(struct stack *st, struct tcb *tp, struct tcp_txrec *r)
 		r->order = tp->tx_order++;
 		return;
 	}
+	tcp_rate_sent(st, tp, r);
 	acct(tp, r, -1);
 	r->flags |= TXR_RXT;
 	acct(tp, r, 1);
@@ -239,8 +242,10 @@ void tcp_tx_acked(struct stack *st, struct tcb *tp, struct tcp_ackstate *as)
 	struct tcp_txrec *r;
 
 	while ((r = TAILQ_FIRST(&tp->txq)) != NULL && SEQ_LEQ(r->end, tp->snd_una)) {
-		if (!(r->flags & TXR_SACKED))
+		if (!(r->flags & TXR_SACKED)) {
 			tcp_rack_delivered(st, tp, r, true, as);
+			tcp_rate_delivered(st, tp, r, as);
+		}
 		rec_free(st, tp, r);
 	}
 	if (r && SEQ_LT(r->start, tp->snd_una)) {
@@ -266,6 +271,10 @@ static bool split(struct stack *st, struct tcb *tp, struct tcp_txrec *r, uint32_
 	n->end = r->end;
 	n->xmit_ts = r->xmit_ts;
 	n->order = r->order;
+	n->app_limited = r->app_limited;
+	n->delivered = r->delivered;
+	n->delivered_ts = r->delivered_ts;
+	n->first_tx_ts = r->first_tx_ts;
 	n->flags = (uint8_t)((n->flags & TXR_RESERVE) | (r->flags & ~(TXR_TIMED | TXR_RESERVE)));
 	r->end = seq;
 	TAILQ_INSERT_AFTER(&tp->txq, r, n, link);
@@ -291,6 +300,7 @@ static bool may_split(const struct tcb *tp)
 static void sacked(struct stack *st, struct tcb *tp, struct tcp_txrec *r, struct tcp_ackstate *as)
 {
 	tcp_rack_delivered(st, tp, r, false, as);
+	tcp_rate_delivered(st, tp, r, as);
 	acct(tp, r, -1);
 	r->flags = (uint8_t)((r->flags & ~(TXR_LOST | TXR_RXT)) | TXR_SACKED);
 	acct(tp, r, 1);

@@ -29,9 +29,10 @@ void tcp_rtt_sample(struct stack *st, struct tcb *tp, uint32_t r)
 {
 	uint64_t var4, rto;
 
-	(void)st;
 	if (r == 0)
 		r = 1;
+	if (!tp->sack_ok) /* TCP_INFO's min_rtt; with SACK, RACK's own samples */
+		tcp_rack_min_rtt_sample(st, tp, (stack_ns_t)r * 1000u);
 	if (tp->srtt_us == 0) {
 		tp->srtt_us = r;
 		tp->rttvar_us = r / 2;

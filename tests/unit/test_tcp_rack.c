@@ -91,6 +91,15 @@ static struct stack_counters ctr(void)
 	return k;
 }
 
+static struct stack_tcp_info info(void)
+{
+	struct stack_tcp_info ti;
+	size_t len = sizeof(ti);
+
+	ck_assert_int_eq(stack_ep_getopt(h.st, c.fd, STACK_SOL_TCP, STACK_TCP_INFO, &ti, &len), 0);
+	return ti;
+}
+
 static struct tcb *tcb(void) { return tcb_of(h.st, ep_get(h.st, c.fd)); }
 
 static uint32_t cum(void)
@@ -355,6 +364,8 @@ START_TEST(reordering_inside_window_is_no_loss)
 	ck_assert_uint_eq(ctr().tcp_rack_lost, 0);
 	/* it was reordering, and now RACK knows (§6.2 step 3) */
 	ck_assert_uint_eq(tcb()->rack_reord, 1);
+	ck_assert_uint_ge(info().reord_seen, 1);
+	ck_assert_uint_eq(info().dsack_dups, 0);
 	finish();
 }
 END_TEST
@@ -391,6 +402,53 @@ START_TEST(reordering_beyond_window_is_loss)
 END_TEST
 
 /* ---- losses ------------------------------------------------------------------ */
+
+/* TCP_INFO's scoreboard and delivery rate.  Ten segments from idle reach
+ * the peer an RTT (10 ms) plus their serialisation later: the rate is
+ * the flight over that time (the send phase took no time; the ACK phase
+ * gives the interval, draft-cheng-iccrg-delivery-rate-estimation §3.3),
+ * and app-limited, since one write from idle is.  Then a hole: at its
+ * resend one segment is lost and resent, the three after it SACKed. */
+static struct stack_tcp_info at_resend;
+static stack_ns_t drop_seg15_note(uint32_t k, unsigned n)
+{
+	if (k == 15 && n == 1)
+		at_resend = info();
+	return k == 15 && n == 0 ? NEVER : 0;
+}
+
+START_TEST(tcp_info_scoreboard_and_delivery_rate)
+{
+	struct stack_tcp_info ti;
+	double want;
+
+	warm_up();
+	ti = info();
+	want = 10.0 * c.eff_mss / ((2 * OWD + 10 * GAP) / 1e9);
+	ck_assert_msg(ti.delivery_rate > want * 0.97 && ti.delivery_rate < want * 1.01,
+		      "delivery_rate %llu, want about %.0f", (unsigned long long)ti.delivery_rate, want);
+	ck_assert_uint_eq(ti.app_limited, 1);
+	ck_assert_uint_ge(ti.min_rtt, 2 * OWD / US);
+	ck_assert_uint_lt(ti.min_rtt, (2 * OWD + 20 * GAP) / US);
+	ck_assert_uint_eq(ti.delivered, 11); /* and the SYN */
+	ck_assert_uint_eq(ti.sacked + ti.lost + ti.retrans + ti.unacked, 0);
+
+	more(20);
+	exchange(drop_seg15_note, 10 * SEC);
+	ck_assert_uint_eq(rx.sent[15], 2);
+	ck_assert_uint_eq(at_resend.lost, 1);
+	ck_assert_uint_eq(at_resend.retrans, 1);
+	ck_assert_uint_ge(at_resend.sacked, 3);
+	ck_assert_uint_eq(at_resend.ca_state, 3); /* recovery */
+	ti = info();
+	ck_assert_uint_eq(ti.delivered, 31); /* each segment once */
+	ck_assert_uint_eq(ti.sacked + ti.lost + ti.retrans + ti.unacked, 0);
+	ck_assert_uint_eq(ti.total_retrans, 1);
+	ck_assert_uint_gt(ti.delivery_rate, 0);
+	ck_assert_uint_eq(ti.dsack_dups, 0);
+	finish();
+}
+END_TEST
 
 static stack_ns_t drop_seg8_once(uint32_t k, unsigned n) { return k == 8 && n == 0 ? NEVER : 0; }
 
@@ -557,6 +615,7 @@ Suite *suite_tcp_rack(void)
 
 	tcase_add_checked_fixture(lo, setup, teardown);
 	tcase_add_test(lo, rack_timer_for_the_last_segments);
+	tcase_add_test(lo, tcp_info_scoreboard_and_delivery_rate);
 	tcase_add_test(lo, lost_retransmission_found_by_time);
 	tcase_add_test(lo, timeout_during_recovery_reduces_once);
 	suite_add_tcase(su, lo);
