@@ -265,6 +265,15 @@ int tcp_send_segment(struct stack *st, struct tcb *tp, uint8_t flags, uint32_t s
 	uint16_t win;
 	int rc;
 
+	if (!p && tcp_reclaim(st)) {
+		/* the pool is dry: out-of-order data (the biggest queue's,
+		 * a flooder's first) goes before our own segment does — an
+		 * ACK that cannot be sent stalls the peer; the SACK blocks
+		 * are taken again, the queue may have been this one's */
+		olen = build_opts(st, tp, flags, opts);
+		hlen = TCP_HLEN + olen;
+		p = pbuf_alloc(st, hlen + len);
+	}
 	if (!p) {
 		DROP(st, TCP, NOBUF);
 		return -ENOBUFS;
@@ -420,6 +429,8 @@ void tcp_send_raw(struct stack *st, int family, const uint8_t *src, const uint8_
 	struct pbuf *p = pbuf_alloc(st, TCP_HLEN + olen);
 	uint8_t *t;
 
+	if (!p && tcp_reclaim(st))
+		p = pbuf_alloc(st, TCP_HLEN + olen);
 	if (!p) {
 		DROP(st, TCP, NOBUF);
 		return;

@@ -45,6 +45,20 @@ static void setup_big(void)
 	tp_setup_cfg(&h, &cfg, 1500);
 }
 
+/* A pool so small that out-of-order data runs it dry. */
+static void setup_tiny(void)
+{
+	struct stack_config cfg;
+
+	stack_config_default(&cfg);
+	cfg.pbuf_small = 48;
+	cfg.pbuf_large = 2;
+	cfg.max_endpoints = 8;
+	for (int i = 0; i < 4; i++)
+		cfg.seed[i] = (uint64_t)i + 1;
+	tp_setup_cfg(&h, &cfg, 1500);
+}
+
 /* Linux's default net.ipv4.tcp_rfc1337 = 0. */
 static void setup_rfc1337_off(void)
 {
@@ -656,6 +670,31 @@ START_TEST(ooq_segment_bound_prunes_highest)
 }
 END_TEST
 
+/* A pool run dry by out-of-order data still answers: when the arriving
+ * segment took the last buffer, its ACK is paid for by the biggest
+ * out-of-order queue (tcp_reclaim), never lost to NOBUF — an unanswered
+ * segment stalls an honest peer (tcp_hostile's bystanders saw it). */
+START_TEST(ack_sent_when_ooq_drains_pool)
+{
+	struct tp_cfg cfg = cfg4();
+	uint32_t base;
+
+	tp_server(&c, &h, &cfg);
+	base = c.snd_nxt;
+	fill_pattern(data, 400, 5);
+	for (uint32_t k = 0; k < 150; k++) {
+		tp_send_at(&c, TH_ACK, base + 2 + 2 * k, data + 2 + 2 * k, 1);
+		tp_expect(&c, &s, TH_ACK, c.irs + 1, base, 0);
+	}
+	ck_assert_uint_eq(tcp_drops(STACK_DROP_NOBUF), 0);
+	ck_assert_uint_gt(tcp_drops(STACK_DROP_TCP_OOQ_FULL), 0); /* reclaimed */
+	/* and the data still arrives whole once the peer resends it */
+	tp_pump_to_stack(&c, data, 400);
+	ck_assert_uint_eq(tcb_fd(c.fd)->ooq_segs, 0);
+	tp_close_active(&c);
+}
+END_TEST
+
 START_TEST(ooq_byte_bound_prunes_highest)
 {
 	struct tp_cfg cfg = cfg4();
@@ -1067,6 +1106,10 @@ Suite *suite_tcp_harden(void)
 	tcase_add_test(big, ooq_segment_bound_prunes_highest);
 	tcase_add_test(big, ooq_byte_bound_prunes_highest);
 	suite_add_tcase(su, big);
+	TCase *tiny = tcase_create("pool_dry");
+	tcase_add_checked_fixture(tiny, setup_tiny, teardown);
+	tcase_add_test(tiny, ack_sent_when_ooq_drains_pool);
+	suite_add_tcase(su, tiny);
 	tcase_add_checked_fixture(ch, setup, teardown);
 	tcase_add_test(ch, challenge_ack_rate_limited_per_connection);
 	tcase_add_test(ch, challenge_ack_global_budget);
