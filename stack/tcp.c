@@ -1373,7 +1373,9 @@ static void tcp_info_fill(struct stack *st, const struct tcb *tp, struct stack_t
 	ti->sacked = (tp->sacked_bytes + mss - 1) / mss;
 	ti->lost = (tp->lost_bytes + mss - 1) / mss;
 	ti->retrans = (tp->rxt_bytes + mss - 1) / mss;
-	ti->min_rtt = tp->rack_min_rtt_ok ? (uint32_t)(tp->rack_min_rtt / 1000u) : UINT32_MAX;
+	/* (at least 1 µs, as Linux's samples: loopback answers at once) */
+	ti->min_rtt = !tp->rack_min_rtt_ok ? UINT32_MAX
+		      : tp->rack_min_rtt < 1000u ? 1 : (uint32_t)(tp->rack_min_rtt / 1000u);
 	ti->delivered = tp->delivered;
 	ti->delivery_rate = tcp_rate_bps(tp);
 	ti->app_limited = tp->rate_app_limited;

@@ -60,10 +60,15 @@ void tcp_rate_gen(struct stack *st, struct tcb *tp, const struct tcp_ackstate *a
 	if (!as->rs_have)
 		return;
 	interval = as->rs_send_elapsed > as->rs_ack_elapsed ? as->rs_send_elapsed : as->rs_ack_elapsed;
+	/* Linux's clock ticks in microseconds and an RTT is at least one
+	 * (tcp_rtt_estimator); in-stack loopback answers in the same
+	 * instant of ours */
+	if (interval < 1000)
+		interval = 1000;
 	delivered = tp->delivered_bytes - as->rs_prior;
 	/* shorter than a round trip can only be a sample gone wrong (a
 	 * spurious resend ACKed for its original): Linux drops it too */
-	if (!interval || !tp->rack_min_rtt_ok || interval < tp->rack_min_rtt)
+	if (!tp->rack_min_rtt_ok || interval < tp->rack_min_rtt)
 		return;
 	/* an app-limited sample says the path is at least this fast, not
 	 * how fast: it replaces only a slower one */

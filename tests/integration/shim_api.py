@@ -932,6 +932,28 @@ def t_options():
     out("opt.tcp.info.state", R(lambda: c.getsockopt(t, TCP_INFO, 104)[0]))
     out("opt.tcp.info.state.fresh", R(lambda: s.getsockopt(t, TCP_INFO, 104)[0]))
     out("opt.tcp.info.state.listen", R(lambda: listener().getsockopt(t, TCP_INFO, 104)[0]))
+    # after a transfer: the counters of TCP part 2 say what happened
+    c2, a2 = pair()
+    blob = bytes(range(256)) * 1024
+    c2.sendall(blob)
+    got = 0
+    a2.settimeout(WAIT)
+    while got < len(blob):
+        got += len(a2.recv(65536))
+    end = time.monotonic() + WAIT
+    while True:
+        ti = c2.getsockopt(t, TCP_INFO, 232)
+        (unacked, sacked, lost, retrans) = struct.unpack_from("4I", ti, 24)
+        if unacked == 0 or time.monotonic() > end:
+            break
+        time.sleep(0.01)
+    (acked,) = struct.unpack_from("Q", ti, 120)
+    (min_rtt,) = struct.unpack_from("I", ti, 148)
+    (rate,) = struct.unpack_from("Q", ti, 160)
+    (delivered,) = struct.unpack_from("I", ti, 192)
+    (sent,) = struct.unpack_from("Q", ti, 200)
+    out("opt.tcp.info.transfer", (len(ti), acked >= len(blob), sent >= len(blob), delivered >= 5,
+                                  rate > 0, 0 < min_rtt < 1000000, unacked, sacked, lost, retrans))
     out("opt.keepalive.connected", (si(c, sol, socket.SO_KEEPALIVE, 1),
                                     gi(c, sol, socket.SO_KEEPALIVE) != 0))
     # options a listener passes to the accepted socket
