@@ -12,8 +12,8 @@
 #
 # Workloads: bulk throughput each way (BENCH_BYTES, default 512M, no
 # hashing so the transport is measured), 1-byte request/response
-# (BENCH_RR exchanges, default 20000), bulk stack -> kernel at 1 % loss with
-# and without SACK (BENCH_LOSS_BYTES, default 16M) — each the median of BENCH_REPS
+# (BENCH_RR exchanges, default 20000), bulk stack -> kernel at 1 % loss with SACK,
+# without, and with part 1's recovery built from git (BENCH_LOSS_BYTES, default 16M) — each the median of BENCH_REPS
 # runs (default 3) — and memory per idle connection
 # (BENCH_IDLE connections, default 1000: the tcpdrv process's resident
 # memory and the stack's packet buffers and endpoints; for the kernel,
@@ -49,6 +49,7 @@ NETSHIM="$ROOT/build/netshim"
 TMPD=$(mktemp -d /tmp/netshim-bench.XXXXXX)
 PIDS=
 DRV_PID=
+P1WT=
 MADE=
 
 say() { printf 'bench: %s\n' "$*"; }
@@ -64,6 +65,7 @@ cleanup() {
 	for p in $DRV_PID $PIDS; do kill -TERM "$p" 2>/dev/null; done
 	for p in $DRV_PID $PIDS; do wait "$p" 2>/dev/null; done
 	for ns in $MADE; do ip netns del "$ns" 2>/dev/null; done
+	[ -n "$P1WT" ] && git -C "$ROOT" worktree remove --force "$P1WT" 2>/dev/null
 	rm -rf "$TMPD"
 	exit "$rc"
 }
@@ -200,6 +202,24 @@ drv_stop
 drv_start --listen 5006 --mode source --bytes "$LOSS_BYTES" --no-hash --no-sack $LOSS_FAULTS
 l_reno=$(reps "$NSS" recv --to 192.0.2.2 --port 5006 --bytes "$LOSS_BYTES" --no-hash)
 drv_stop
+# ...and against part 1's recovery itself: the revision before TCP part 2's
+# loss recovery (PART1_REV: fast retransmit, NewReno, timeouts), its tcpdrv
+# built from git in a scratch worktree (skipped, "-", without git).
+PART1_REV=e84f0e5
+l_p1=-
+if git -C "$ROOT" cat-file -e "$PART1_REV^{commit}" 2>/dev/null &&
+	git -C "$ROOT" worktree add -q --detach "$TMPD/part1" "$PART1_REV" >/dev/null 2>&1; then
+	P1WT="$TMPD/part1"
+	if make -s -C "$P1WT" build/netshim-tcpdrv >"$TMPD/part1.log" 2>&1; then
+		main_drv=$TCPDRV
+		TCPDRV="$P1WT/build/netshim-tcpdrv"
+		# shellcheck disable=SC2086
+		drv_start --listen 5007 --mode source --bytes "$LOSS_BYTES" --no-hash $LOSS_FAULTS
+		l_p1=$(reps "$NSS" recv --to 192.0.2.2 --port 5007 --bytes "$LOSS_BYTES" --no-hash)
+		drv_stop
+		TCPDRV=$main_drv
+	fi
+fi
 
 # ---- request/response ----------------------------------------------------------
 drv_start --listen 5003 --mode echo
@@ -441,6 +461,7 @@ printf '%-34s %14s %14s %8s\n' "shim: redis GET, 50 clients (/s)" "$r_sget" "$r_
 printf '%-34s %14s %14s %8s\n' "memory per idle connection (B)" "$s_rss" "$k_mem" "$(ratio "$s_rss" "$k_mem")"
 echo
 printf '%-34s %14s %14s %8s\n' "1% loss, stack -> kernel (MB/s)" "SACK $l_sack" "NewReno $l_reno" "$(ratio "$l_sack" "$l_reno")"
+printf '%-34s %14s %14s %8s\n' "1% loss, part 2 vs part 1 (MB/s)" "SACK $l_sack" "part1 $l_p1" "$(ratio "$l_sack" "$l_p1")"
 echo
 say "stack side of $IDLE idle connections: $eps endpoints, $pb_s small + $pb_l large packet buffers held; arena $arena bytes, $per_ep bytes per endpoint slot (preallocated; resident growth measured above)"
 say "kernel memory: growth of Slab in /proc/meminfo per socket (both ends counted); noisy"
