@@ -263,19 +263,15 @@ void tcp_tx_acked(struct stack *st, struct tcb *tp, struct tcp_ackstate *as)
 static bool split(struct stack *st, struct tcb *tp, struct tcp_txrec *r, uint32_t seq)
 {
 	struct tcp_txrec *n = rec_get(st, tp);
+	uint8_t reserve;
 
 	if (!n)
 		return false;
+	reserve = n->flags & TXR_RESERVE;
 	acct(tp, r, -1);
+	*n = *r; /* times, order, delivery state; the links are set below */
 	n->start = seq;
-	n->end = r->end;
-	n->xmit_ts = r->xmit_ts;
-	n->order = r->order;
-	n->app_limited = r->app_limited;
-	n->delivered = r->delivered;
-	n->delivered_ts = r->delivered_ts;
-	n->first_tx_ts = r->first_tx_ts;
-	n->flags = (uint8_t)((n->flags & TXR_RESERVE) | (r->flags & ~(TXR_TIMED | TXR_RESERVE)));
+	n->flags = (uint8_t)(reserve | (r->flags & ~(TXR_TIMED | TXR_RESERVE)));
 	r->end = seq;
 	TAILQ_INSERT_AFTER(&tp->txq, r, n, link);
 	tp->txrec_n++;
