@@ -34,6 +34,7 @@ static struct harness h;
 static uint16_t peer_mss; /* the peer's MSS option, 0: the default */
 static stack_ns_t gap;    /* the stack's side of the path: GAP a segment */
 static const char *cc_name; /* TCP_CONGESTION for the connection, NULL: default */
+static bool no_sack;        /* the peer does not offer SACK-permitted */
 static struct tp_conn c;
 static uint8_t data[RX_MAX], rxd[RX_MAX], have[RX_MAX];
 
@@ -70,6 +71,7 @@ static void setup(void)
 	peer_mss = 0;
 	gap = GAP;
 	cc_name = NULL;
+	no_sack = false;
 	tp_setup(&h);
 	memset(&rx, 0, sizeof(rx));
 	memset(have, 0, sizeof(have));
@@ -90,6 +92,7 @@ static void setup_small(void)
 	peer_mss = 200;
 	gap = GAP;
 	cc_name = NULL;
+	no_sack = false;
 	tp_setup_cfg(&h, &cfg, 1500);
 	memset(&rx, 0, sizeof(rx));
 	memset(have, 0, sizeof(have));
@@ -305,6 +308,7 @@ static void start(unsigned nsegs)
 
 	if (peer_mss)
 		cfg.mss = peer_mss;
+	cfg.sackok = !no_sack;
 	cfg.sndbuf = 1 << 20;
 	cfg.rtt = 2 * OWD;
 	tp_client(&c, &h, &cfg);
@@ -782,6 +786,26 @@ START_TEST(bbr_probe_rtt_after_10s)
 }
 END_TEST
 
+static stack_ns_t drop_seg25_once(uint32_t k, unsigned n) { return k == 25 && n == 0 ? NEVER : 0; }
+
+/* Without SACK there are no transmission records, so no rate samples:
+ * a "bbr" connection runs Reno (NewReno's recovery halves the window). */
+START_TEST(bbr_without_sack_runs_reno)
+{
+	no_sack = true;
+	warm_up();
+	ck_assert_uint_eq(tcb()->sack_ok, 0);
+	ck_assert(!tcp_cc_controls(tcb()));
+	more(40);
+	exchange(drop_seg25_once, 10 * SEC);
+	ck_assert_uint_eq(rx.sent[25], 2);
+	ck_assert_uint_eq(ctr().tcp_reno_recoveries, 1);
+	ck_assert_uint_lt(tcb()->ssthresh, 100u * c.eff_mss);
+	ck_assert_uint_lt(tcb()->cwnd, 100u * c.eff_mss);
+	finish();
+}
+END_TEST
+
 /* stack_config.tcp_congestion (Linux's net.ipv4.tcp_congestion_control)
  * is what a new socket gets; a name the stack does not have makes
  * stack_create fail. */
@@ -795,6 +819,7 @@ static void setup_cfg_bbr(void)
 	peer_mss = 0;
 	gap = GAP;
 	cc_name = NULL;
+	no_sack = false;
 	tp_setup_cfg(&h, &cfg, 1500);
 	memset(&rx, 0, sizeof(rx));
 	memset(have, 0, sizeof(have));
@@ -864,6 +889,7 @@ Suite *suite_tcp_rack(void)
 	tcase_add_test(bb, bbr_timeout_restores_window);
 	tcase_add_test(bb, bbr_finds_the_bottleneck);
 	tcase_add_test(bb, bbr_probe_rtt_after_10s);
+	tcase_add_test(bb, bbr_without_sack_runs_reno);
 	suite_add_tcase(su, bb);
 
 	tcase_add_checked_fixture(bc, setup_cfg_bbr, teardown);
