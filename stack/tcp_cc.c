@@ -630,7 +630,8 @@ void tcp_cc_loss(struct stack *st, struct tcb *tp)
 void tcp_cc_rtt(struct stack *st, struct tcb *tp, uint32_t rtt_us)
 {
 	(void)st;
-	if (tp->hs_done || tp->cwnd >= tp->ssthresh)
+	/* BBR's STARTUP has its own exit (bbr_check_full_bw_reached) */
+	if (tp->hs_done || tp->cwnd >= tp->ssthresh || algo(tp)->control)
 		return;
 	if (SEQ_GEQ(tp->snd_una, tp->hs_round_end)) {
 		/* a new round */
