@@ -550,6 +550,11 @@ int tcp_cc_by_name(const char *name)
 	return -1;
 }
 
+bool stack_tcp_congestion_known(const char *name)
+{
+	return name && tcp_cc_by_name(name) >= 0;
+}
+
 bool tcp_cc_controls(const struct tcb *tp)
 {
 	return algo(tp)->control != NULL;
@@ -590,9 +595,11 @@ void tcp_cc_init(struct stack *st, struct tcb *tp)
 		bbr_init(st, tp);
 }
 
+/* The name chosen (Linux's), even where it runs as another: "bbr" before
+ * SACK is negotiated, or without it. */
 const char *tcp_cc_name(const struct tcb *tp)
 {
-	return algo(tp)->name;
+	return algos[tp->cc < sizeof(algos) / sizeof(algos[0]) ? tp->cc : TCP_CC_CUBIC].name;
 }
 
 int tcp_cc_set(struct stack *st, struct tcb *tp, const char *name)

@@ -846,6 +846,7 @@ START_TEST(congestion_control_by_config)
 	char name[16] = {0};
 	size_t len = sizeof(name), size;
 	void *mem;
+	int fd;
 
 	warm_up();
 	ck_assert_int_eq(stack_ep_getopt(h.st, c.fd, STACK_SOL_TCP, STACK_TCP_CONGESTION, name, &len),
@@ -854,6 +855,14 @@ START_TEST(congestion_control_by_config)
 	ck_assert_uint_eq(tcb()->ssthresh, UINT32_MAX);
 	ck_assert_uint_ne(tcb()->bbr_min_rtt, STACK_NS_NEVER);
 	finish();
+	/* a new socket, SACK not (yet) negotiated, is "bbr" too */
+	fd = stack_ep_open(h.st, STACK_AF_INET, STACK_SOCK_STREAM, 0);
+	ck_assert_int_ge(fd, 0);
+	len = sizeof(name);
+	memset(name, 0, sizeof(name));
+	ck_assert_int_eq(stack_ep_getopt(h.st, fd, STACK_SOL_TCP, STACK_TCP_CONGESTION, name, &len), 0);
+	ck_assert_str_eq(name, "bbr");
+	stack_ep_close(h.st, fd);
 	stack_config_default(&cfg);
 	cfg.max_endpoints = 4;
 	cfg.pbuf_small = 16;
