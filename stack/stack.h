@@ -467,6 +467,9 @@ const char *stack_proto_name(enum stack_proto_ix p);
 
 /* Parse "192.0.2.1" or "2001:db8::1" into a (port 0).  0 or -EINVAL. */
 int stack_addr_parse(const char *s, struct stack_sockaddr *a);
+/* Is name a congestion control the stack has (STACK_TCP_CONGESTION,
+ * stack_config.tcp_congestion)? */
+bool stack_tcp_congestion_known(const char *name);
 /* Format an address (no port) into buf; returns buf. */
 char *stack_addr_format(const struct stack_sockaddr *a, char *buf, size_t n);
 #define STACK_ADDRSTRLEN 46
