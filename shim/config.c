@@ -2,7 +2,7 @@
  * config.c — the NETSHIM_* environment variables -> struct shim_config.
  * Called once by the library at load (engine.c) and by the launcher
  * (launcher.c) before it runs the program; calls only libc (getenv, stat,
- * access) and stack_addr_parse().  Every error is one line that names the
+ * access), stack_addr_parse() and stack_tcp_congestion_known().  Every error is one line that names the
  * variable, shows its value and says how to fix it.
  */
 #define _GNU_SOURCE
@@ -605,6 +605,20 @@ static int load_linger(struct ctx *c, struct shim_config *cfg)
 	return 0;
 }
 
+/* Linux's net.ipv4.tcp_congestion_control for every socket. */
+static int load_congestion(struct ctx *c, struct shim_config *cfg)
+{
+	const char *v = env("NETSHIM_TCP_CONGESTION");
+
+	if (!v || !*v)
+		return 0;
+	if (strlen(v) >= sizeof(cfg->tcp_congestion) || !stack_tcp_congestion_known(v))
+		return bad(c, "NETSHIM_TCP_CONGESTION", v,
+			   "not a congestion control netshim has (cubic, the default, reno or bbr)");
+	snprintf(cfg->tcp_congestion, sizeof(cfg->tcp_congestion), "%s", v);
+	return 0;
+}
+
 int shim_config_load(struct shim_config *cfg, char *err, size_t errlen)
 {
 	struct ctx c = {err, errlen};
@@ -635,7 +649,8 @@ int shim_config_load(struct shim_config *cfg, char *err, size_t errlen)
 	    load_gateway(&c, "NETSHIM_GATEWAY6", "NETSHIM_ADDR6", &cfg->addr6, cfg->prefix6,
 			 &cfg->gw6) ||
 	    load_mtu(&c, cfg) || load_dns(&c, cfg) || load_search(&c, cfg) || load_hosts(&c, cfg) ||
-	    load_pcap(&c, cfg) || load_log(&c, cfg) || load_linger(&c, cfg))
+	    load_pcap(&c, cfg) || load_log(&c, cfg) || load_linger(&c, cfg) ||
+	    load_congestion(&c, cfg))
 		return -1;
 	return 0;
 }

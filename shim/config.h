@@ -51,6 +51,7 @@ struct shim_config {
 	enum shim_log_level log_level; /* NETSHIM_LOG level */
 	char log_file[SHIM_PATH_LEN];  /* NETSHIM_LOG "LEVEL:FILE", "" = stderr */
 	uint32_t linger_ms; /* NETSHIM_LINGER: at exit, time to finish sending */
+	char tcp_congestion[16]; /* NETSHIM_TCP_CONGESTION, "" = the stack's default */
 };
 
 /* Read the NETSHIM_* variables from the environment into cfg, with the

@@ -1038,6 +1038,7 @@ static void build_stack(void)
 
 	stack_config_default(&cfg);
 	arc4random_buf(cfg.seed, sizeof(cfg.seed));
+	memcpy(cfg.tcp_congestion, eng.cfg.tcp_congestion, sizeof(cfg.tcp_congestion));
 	E.arena_size = stack_arena_size(&cfg);
 	E.arena = mmap(NULL, E.arena_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
 		       -1, 0);

@@ -81,6 +81,9 @@ static const struct {
     {"linger", "NETSHIM_LINGER", "MS", OPT_VALUE,
      "at exit, time to finish sending queued data and\n"
      "FINs, 0..600000 (default 10000)"},
+    {"congestion", "NETSHIM_TCP_CONGESTION", "NAME", OPT_VALUE,
+     "TCP congestion control of every socket: cubic\n"
+     "(default), reno or bbr"},
 };
 #define NOPTS (sizeof(opts) / sizeof(opts[0]))
 

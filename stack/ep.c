@@ -310,7 +310,12 @@ int stack_ep_setopt(struct stack *st, int h, int level, int name, const void *va
 
 	if (!e)
 		return -EBADF;
-	if (!val || len < sizeof(int))
+	if (!val || !len)
+		return -EINVAL;
+	/* a name, not an int: Linux takes it from one byte on */
+	if (is_tcp(e) && level == STACK_SOL_TCP && name == STACK_TCP_CONGESTION)
+		return tcp_setopt(st, e, level, name, val, len);
+	if (len < sizeof(int))
 		return -EINVAL;
 	memcpy(&v, val, sizeof(v));
 	if (is_tcp(e)) {

@@ -94,6 +94,10 @@ struct stack *stack_create(void *mem, size_t size, const struct stack_config *cf
 	    cfg->max_endpoints == 0 || cfg->pbuf_small == 0 ||
 	    cfg->max_endpoints > (1u << 24) || size < stack_arena_size(cfg))
 		return NULL;
+	if (cfg->tcp_congestion[0] &&
+	    (!memchr(cfg->tcp_congestion, 0, sizeof(cfg->tcp_congestion)) ||
+	     tcp_cc_by_name(cfg->tcp_congestion) < 0))
+		return NULL;
 	memset(st, 0, sizeof(*st));
 	st->magic = STACK_MAGIC;
 	st->arena_size = size;

@@ -60,6 +60,10 @@ struct stack_config {
 	bool tcp_rfc1337_off;    /* Linux's default net.ipv4.tcp_rfc1337 = 0:
 	                            an in-window RST ends TIME_WAIT; by
 	                            default it is ignored (RFC 1337 §3) */
+	char tcp_congestion[16]; /* Linux's net.ipv4.tcp_congestion_control:
+	                            what a new socket gets, "cubic", "reno" or
+	                            "bbr"; "" is cubic (an unknown name makes
+	                            stack_create fail) */
 };
 
 /* Fill cfg with the defaults of stack/opts.h. */
@@ -250,7 +254,7 @@ int stack_if_set_fault(struct stack *st, int ifindex,
 #define STACK_TCP_WINDOW_CLAMP 10
 #define STACK_TCP_INFO 11
 #define STACK_TCP_QUICKACK 12
-#define STACK_TCP_CONGESTION 13 /* "cubic" (default) or "reno" (tcp_cc.c) */
+#define STACK_TCP_CONGESTION 13 /* "cubic" (default), "reno" or "bbr" (tcp_cc.c) */
 #define STACK_TCP_USER_TIMEOUT 18
 
 /* TCP_INFO: Linux's struct tcp_info, field for field (include/uapi/linux/
@@ -463,6 +467,9 @@ const char *stack_proto_name(enum stack_proto_ix p);
 
 /* Parse "192.0.2.1" or "2001:db8::1" into a (port 0).  0 or -EINVAL. */
 int stack_addr_parse(const char *s, struct stack_sockaddr *a);
+/* Is name a congestion control the stack has (STACK_TCP_CONGESTION,
+ * stack_config.tcp_congestion)? */
+bool stack_tcp_congestion_known(const char *name);
 /* Format an address (no port) into buf; returns buf. */
 char *stack_addr_format(const struct stack_sockaddr *a, char *buf, size_t n);
 #define STACK_ADDRSTRLEN 46

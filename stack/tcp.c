@@ -208,7 +208,7 @@ static void tcb_init(struct stack *st, struct tcb *tp)
 	tp->keepintvl_s = OPT_TCP_KEEPINTVL_S;
 	tp->keepcnt = OPT_TCP_KEEPCNT;
 	tp->ssthresh = UINT32_MAX;
-	tp->cc = OPT_TCP_CC;
+	tp->cc = st->cfg.tcp_congestion[0] ? (uint8_t)tcp_cc_by_name(st->cfg.tcp_congestion) : OPT_TCP_CC;
 	tp->hs_cur_min = tp->hs_last_min = UINT32_MAX;
 	timer_init(&tp->t_rexmit, TIMER_TCP_REXMIT);
 	timer_init(&tp->t_delack, TIMER_TCP_DELACK);
@@ -1219,7 +1219,7 @@ int tcp_setopt(struct stack *st, struct ep *e, int level, int name, const void *
 		char buf[16] = {0};
 
 		memcpy(buf, val, len < sizeof(buf) - 1 ? len : sizeof(buf) - 1);
-		return tcp_cc_set(tp, buf);
+		return tcp_cc_set(st, tp, buf);
 	}
 	if (len < sizeof(int))
 		return -EINVAL;
@@ -1390,6 +1390,8 @@ static void tcp_info_fill(struct stack *st, const struct tcb *tp, struct stack_t
 
 		ti->pacing_rate = rate * (tp->cwnd < tp->ssthresh / 2 ? 200 : 120) / 100;
 	}
+	if (tcp_cc_pacing_rate(tp)) /* BBR's own (not applied: no pacing) */
+		ti->pacing_rate = tcp_cc_pacing_rate(tp);
 	ti->max_pacing_rate = UINT64_MAX;
 	ti->notsent_bytes = tp->sndq_bytes > inflight ? tp->sndq_bytes - inflight : 0;
 	ti->snd_wnd = tp->snd_wnd;

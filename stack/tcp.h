@@ -116,6 +116,11 @@ struct tcp_seg {
 /* What the rexmit timer is doing. */
 enum tcp_rexmit_mode { TRX_RTO, TRX_PERSIST, TRX_TLP, TRX_REO };
 
+/* BBR's bandwidth filter: 10 round trips (Linux's bbr_bw_rtts, the gain
+ * cycle's 8 + 2). */
+#define TCP_BBR_BW_ROUNDS 10
+enum tcp_bbr_mode { TCP_BBR_STARTUP, TCP_BBR_DRAIN, TCP_BBR_PROBE_BW, TCP_BBR_PROBE_RTT };
+
 struct tcb {
 	uint8_t state;         /* enum tcp_state */
 	uint8_t orphan;        /* the application closed its handle */
@@ -171,6 +176,24 @@ struct tcb {
 	uint32_t hs_round_end, hs_cur_min, hs_last_min;
 	stack_ns_t cub_epoch;  /* start of this congestion-avoidance epoch, 0 = none */
 	double cub_wmax, cub_k, cub_west;
+	/* BBR (tcp_cc.c; Linux tcp_bbr.c): the path model — the windowed
+	 * maximum delivery rate (bytes/s, the largest of each of the last
+	 * TCP_BBR_BW_ROUNDS round trips) and minimum RTT — and the mode */
+	uint64_t bbr_bw[TCP_BBR_BW_ROUNDS];
+	uint64_t bbr_full_bw;      /* bandwidth at the last 25 % growth */
+	uint64_t bbr_pacing_rate;  /* bytes/s, as Linux would pace */
+	stack_ns_t bbr_min_rtt, bbr_min_rtt_stamp; /* STACK_NS_NEVER: none yet */
+	stack_ns_t bbr_probe_rtt_done; /* when PROBE_RTT may end, 0: not set */
+	uint32_t bbr_rtt_cnt;      /* round trips counted */
+	uint32_t bbr_bw_round;     /* the round of the newest bbr_bw slot */
+	uint32_t bbr_next_rtt_delivered; /* delivered_bytes that ends this round */
+	uint32_t bbr_prior_cwnd;   /* cwnd before recovery or PROBE_RTT */
+	uint16_t bbr_pacing_gain, bbr_cwnd_gain; /* << 8 */
+	uint8_t bbr_mode;          /* enum tcp_bbr_mode */
+	uint8_t bbr_prev_state;    /* enum tcp_cc_state at the last ACK */
+	uint8_t bbr_round_start, bbr_packet_conservation;
+	uint8_t bbr_full_bw_reached, bbr_full_bw_cnt, bbr_probe_rtt_round_done;
+	uint8_t bbr_has_seen_rtt;  /* the pacing rate was set from an SRTT */
 	uint32_t dupacks;
 	uint32_t recover;      /* RFC 6582 / RFC 6675 RecoveryPoint: snd_max at loss */
 	uint8_t in_recovery;
@@ -454,6 +477,8 @@ struct tcp_ackstate {
 	bool rs_have, rs_app_limited, rs_retrans;
 	uint32_t rs_prior;          /* delivered_bytes when its record was sent */
 	stack_ns_t rs_send_elapsed, rs_ack_elapsed;
+	uint32_t rs_delivered;      /* tcp_rate_gen: the sample, bytes ... */
+	stack_ns_t rs_interval;     /* ...over this long (0: none valid) */
 };
 void tcp_txrec_pool_init(struct stack *st, struct tcp_txrec *recs, uint32_t n);
 void tcp_tx_init(struct tcb *tp);
@@ -504,7 +529,7 @@ void tcp_rack_recovery_done(struct tcb *tp);
 void tcp_rate_sent(struct stack *st, struct tcb *tp, struct tcp_txrec *r);
 void tcp_rate_delivered(struct stack *st, struct tcb *tp, struct tcp_txrec *r, struct tcp_ackstate *as);
 /* After RACK has taken the ACK's RTT samples. */
-void tcp_rate_gen(struct stack *st, struct tcb *tp, const struct tcp_ackstate *as);
+void tcp_rate_gen(struct stack *st, struct tcb *tp, struct tcp_ackstate *as);
 /* The program writes: is it the limit? */
 void tcp_rate_check_app_limited(struct tcb *tp);
 /* The latest sample kept, in bytes per second (0: none yet). */
@@ -545,11 +570,39 @@ uint16_t tcp_cookie_mss(struct stack *st, const struct pbuf_meta *m, uint32_t pe
 uint32_t tcp_cookie_tsval(uint32_t ts_now, const struct tcp_opts *syn);
 
 /* tcp_cc.c */
-enum tcp_cc_algo { TCP_CC_RENO, TCP_CC_CUBIC };
+enum tcp_cc_algo { TCP_CC_RENO, TCP_CC_CUBIC, TCP_CC_BBR };
+/* Where loss recovery stands, as an algorithm that sets cwnd itself sees
+ * it (Linux's TCP_CA_Open/Disorder, TCP_CA_Recovery, TCP_CA_Loss). */
+enum tcp_cc_state { TCP_CC_OPEN, TCP_CC_RECOVERY, TCP_CC_LOSS };
+/* What one ACK told the congestion control (Linux's struct rate_sample). */
+struct tcp_cc_sample {
+	uint32_t acked;           /* bytes newly ACKed or SACKed */
+	uint32_t losses;          /* records newly marked lost */
+	bool have_prior;          /* a record sent once or more was delivered: */
+	uint32_t prior_delivered; /* ...delivered_bytes when the newest one was sent */
+	uint32_t delivered;       /* a rate sample: bytes delivered ... */
+	stack_ns_t interval;      /* ...over this long (0: no valid sample) */
+	bool app_limited;
+	stack_ns_t rtt;           /* an RTT of a record sent once (0: none) */
+};
+void tcp_cc_init(struct stack *st, struct tcb *tp);
 void tcp_cc_ack(struct stack *st, struct tcb *tp, uint32_t acked);
 void tcp_cc_loss(struct stack *st, struct tcb *tp);
+/* Does the connection's algorithm set cwnd itself on every ACK (Linux's
+ * cong_control: BBR), so loss recovery must leave cwnd to it? */
+bool tcp_cc_controls(const struct tcb *tp);
+/* ...then this, on every ACK once loss recovery has had its say. */
+void tcp_cc_control(struct stack *st, struct tcb *tp, const struct tcp_cc_sample *rs);
+/* A timeout: the algorithm starts over its round (Linux's CA_Loss). */
+void tcp_cc_timeout(struct stack *st, struct tcb *tp);
+/* A reduction was undone (Linux's undo_cwnd). */
+void tcp_cc_undo(struct stack *st, struct tcb *tp);
+/* The pacing rate the algorithm would use, bytes/s (0: Linux's default). */
+uint64_t tcp_cc_pacing_rate(const struct tcb *tp);
+/* The algorithm by name, -1 if none: for stack_config.tcp_congestion. */
+int tcp_cc_by_name(const char *name);
 void tcp_cc_rtt(struct stack *st, struct tcb *tp, uint32_t rtt_us);
-int tcp_cc_set(struct tcb *tp, const char *name);
+int tcp_cc_set(struct stack *st, struct tcb *tp, const char *name);
 const char *tcp_cc_name(const struct tcb *tp);
 double tcp_cubic_window(double t, double k, double w_max);
 /* Bytes the window lets us advertise now (RFC 9293 §3.8.6.2.2). */

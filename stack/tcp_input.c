@@ -133,6 +133,7 @@ static void established(struct stack *st, struct tcb *tp)
 	tp->recover = tp->sack_high = tp->snd_una;
 	tcp_rack_init(tp);
 	tp->delivered = 1; /* the SYN (Linux counts it on both sides) */
+	tcp_cc_init(st, tp);
 	/* RFC 6298 §5.7: a retried handshake without an RTT sample leaves
 	 * an RTO of 3 s (Linux TCP_TIMEOUT_FALLBACK) */
 	if (!tp->srtt_us && (tp->backoff || tp->synack_retries))
@@ -461,7 +462,9 @@ void tcp_undo_arm(struct tcb *tp)
  * the window as it was before it, and on with new data. */
 static void undo(struct stack *st, struct tcb *tp)
 {
-	if (tp->cwnd < tp->undo_cwnd)
+	if (tcp_cc_controls(tp))
+		tcp_cc_undo(st, tp); /* the algorithm's cwnd was never cut */
+	else if (tp->cwnd < tp->undo_cwnd)
 		tp->cwnd = tp->undo_cwnd;
 	if (tp->ssthresh < tp->undo_ssthresh)
 		tp->ssthresh = tp->undo_ssthresh;
@@ -487,7 +490,10 @@ static void undo(struct stack *st, struct tcb *tp)
  * from the connection's algorithm (tcp_cc.c), cwnd = ssthresh, the first
  * lost segment resent at once (step 4.3), the rest by pipe in tcp_output.
  * reduce is false when this ACK already cut the window (a tail loss
- * probe's repair, as Linux's recovery does not cut twice in CWR). */
+ * probe's repair, as Linux's recovery does not cut twice in CWR).  An
+ * algorithm that sets cwnd itself (BBR) is only told; it decides on the
+ * ACK (Linux: PRR and the reset to ssthresh are skipped for
+ * cong_control). */
 static void sack_recovery(struct stack *st, struct tcb *tp, bool reduce)
 {
 	struct tcp_txrec *r;
@@ -495,7 +501,8 @@ static void sack_recovery(struct stack *st, struct tcb *tp, bool reduce)
 	if (reduce) {
 		tcp_undo_arm(tp);
 		tcp_cc_loss(st, tp);
-		tp->cwnd = tp->ssthresh;
+		if (!tcp_cc_controls(tp))
+			tp->cwnd = tp->ssthresh;
 	}
 	tp->recover = tp->snd_max;
 	tp->in_recovery = 1;
@@ -569,6 +576,7 @@ static bool ack_input(struct stack *st, struct tcb *tp, const struct tcp_seg *se
 	uint32_t end = tcp_data_end(tp);
 	bool fin_acked = false, dup = false, dsack = false, tlp_cut = false;
 	bool advanced = SEQ_GT(seg->ack, tp->snd_una);
+	uint32_t delivered_before = tp->delivered_bytes;
 	struct tcp_ackstate as;
 	struct tcp_sackblk ds;
 
@@ -618,22 +626,24 @@ static bool ack_input(struct stack *st, struct tcb *tp, const struct tcp_seg *se
 		if (tp->in_recovery) {
 			if (SEQ_GEQ(seg->ack, tp->recover)) {
 				/* RFC 6582 §3.2 step 3; after a timeout the
-				 * window slow start has grown stays */
-				if (!tp->rto_rec)
+				 * window slow start has grown stays; BBR
+				 * gives back its own (tcp_cc_control) */
+				if (!tp->rto_rec && !tcp_cc_controls(tp))
 					tp->cwnd = tp->ssthresh;
 				tp->rto_rec = 0;
 				tp->in_recovery = 0;
 				tp->sack_rec = 0;
 				tcp_rack_recovery_done(tp);
 			} else if (tp->rto_rec) {
-				tcp_cc_ack(st, tp, acked); /* slow start */
+				if (!tcp_cc_controls(tp))
+					tcp_cc_ack(st, tp, acked); /* slow start */
 			} else if (!tp->sack_rec) {
 				/* NewReno partial ACK: the next hole goes now
 				 * (RFC 6582 §3.2 step 5) */
 				tcp_resend(st, tp, tp->snd_una, tp->mss);
 				tp->cwnd = tp->cwnd > acked ? tp->cwnd - acked + tp->mss : tp->mss;
 			}
-		} else if (cwnd_limited(tp, acked)) {
+		} else if (!tcp_cc_controls(tp) && cwnd_limited(tp, acked)) {
 			tcp_cc_ack(st, tp, acked);
 		}
 		tp->dupacks = 0;
@@ -678,7 +688,8 @@ static bool ack_input(struct stack *st, struct tcb *tp, const struct tcp_seg *se
 			tp->undo_retrans = 1;
 			tp->undo_rxt_end = tp->tlp_high;
 			tcp_cc_loss(st, tp);
-			tp->cwnd = tp->ssthresh;
+			if (!tcp_cc_controls(tp))
+				tp->cwnd = tp->ssthresh;
 			tp->lost_segs++;
 			tlp_cut = true;
 		}
@@ -687,11 +698,12 @@ static bool ack_input(struct stack *st, struct tcb *tp, const struct tcp_seg *se
 	if (tp->sack_ok) {
 		stack_ns_t timeout;
 		struct tcp_txrec *head = TAILQ_FIRST(&tp->txq);
+		unsigned lost;
 
 		/* RACK (RFC 8985 §6.2) decides what is lost */
 		tcp_rack_ack_done(st, tp, &as, dsack);
 		tcp_rate_gen(st, tp, &as);
-		tcp_rack_detect_loss(st, tp, &timeout);
+		lost = tcp_rack_detect_loss(st, tp, &timeout);
 		/* RFC 6675 §5 step 4 for a peer whose duplicate ACKs carry no
 		 * SACK blocks: DupThresh of them and the first segment is lost */
 		if (dup && tp->dupacks >= OPT_TCP_DUPTHRESH && !tp->sacked_bytes && !tp->in_recovery &&
@@ -699,6 +711,22 @@ static bool ack_input(struct stack *st, struct tcb *tp, const struct tcp_seg *se
 			tcp_tx_mark_lost(st, tp, head);
 		if (tp->lost_wait && !tp->in_recovery)
 			sack_recovery(st, tp, !tlp_cut);
+		if (tcp_cc_controls(tp)) {
+			/* BBR: every ACK, once recovery has had its say
+			 * (Linux's tcp_cong_control after tcp_fastretrans_alert) */
+			struct tcp_cc_sample rs = {
+				.acked = tp->delivered_bytes - delivered_before,
+				.losses = lost,
+				.have_prior = as.rs_have,
+				.prior_delivered = as.rs_prior,
+				.delivered = as.rs_delivered,
+				.interval = as.rs_interval,
+				.app_limited = as.rs_app_limited,
+				.rtt = as.sampled ? (as.min_sample ? as.min_sample : 1) : 0,
+			};
+
+			tcp_cc_control(st, tp, &rs);
+		}
 		tcp_rack_arm(st, tp, timeout);
 	} else if (!tp->in_recovery && tp->snd_una != tp->snd_max && SEQ_GEQ(tp->snd_una, tp->recover) &&
 		   !tp->retransmits && dup && tp->dupacks == OPT_TCP_DUPTHRESH) {

@@ -48,7 +48,7 @@ void tcp_rate_delivered(struct stack *st, struct tcb *tp, struct tcp_txrec *r, s
 	}
 }
 
-void tcp_rate_gen(struct stack *st, struct tcb *tp, const struct tcp_ackstate *as)
+void tcp_rate_gen(struct stack *st, struct tcb *tp, struct tcp_ackstate *as)
 {
 	stack_ns_t interval;
 	uint32_t delivered;
@@ -70,6 +70,8 @@ void tcp_rate_gen(struct stack *st, struct tcb *tp, const struct tcp_ackstate *a
 	 * spurious resend ACKed for its original): Linux drops it too */
 	if (!tp->rack_min_rtt_ok || interval < tp->rack_min_rtt)
 		return;
+	as->rs_delivered = delivered; /* the ACK's sample (BBR, tcp_cc.c) */
+	as->rs_interval = interval;
 	/* an app-limited sample says the path is at least this fast, not
 	 * how fast: it replaces only a slower one */
 	if (!as->rs_app_limited || !tp->rate_interval ||

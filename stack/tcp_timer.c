@@ -306,6 +306,12 @@ void tcp_timer_rexmit(struct stack *st, struct timer *t)
 		tp->sack_rec = 1;
 		tp->rto_rec = 1;
 		tcp_rack_mark_on_rto(st, tp);
+		if (tcp_cc_controls(tp)) {
+			/* Linux's tcp_enter_loss: what is still in flight
+			 * and one more; BBR then grows it back (tcp_cc.c) */
+			tp->cwnd = tcp_sack_pipe(tp) + mss;
+			tcp_cc_timeout(st, tp);
+		}
 		if ((r = tcp_sack_next_lost(tp, NULL)) != NULL)
 			tcp_resend_rec(st, tp, r);
 	} else {

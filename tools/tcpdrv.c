@@ -49,6 +49,7 @@ struct opts {
 	double loss, dup, reorder, corrupt;
 	uint64_t delay_ms, jitter_ms, rate_bps;
 	bool have_seed, no_sack;
+	const char *cc;
 	uint64_t seed;
 	const char *stats, *ready;
 	/* TCP roles */
@@ -200,6 +201,9 @@ static void usage(FILE *f)
 		   "  --seed N          fixed random seed of the stack\n"
 		   "  --no-sack         never negotiate SACK (NewReno, no tail loss probe):\n"
 		   "                    part 1's recovery, a baseline\n"
+		   "  --cc NAME         congestion control of every socket: cubic (the\n"
+		   "                    default), reno or bbr (Linux's\n"
+		   "                    net.ipv4.tcp_congestion_control)\n"
 		   "  --stats FILE      counters as `key value` lines on exit and SIGUSR1\n"
 		   "  --ready FILE      created once the device is up and the role runs\n");
 }
@@ -363,6 +367,7 @@ static void parse_opts(struct opts *o, int argc, char **argv)
 		O_NOHASH,
 		O_VERBOSE,
 		O_NOSACK,
+		O_CC,
 	};
 	static const struct option longopts[] = {
 	    {"tun", required_argument, NULL, O_TUN},
@@ -380,6 +385,7 @@ static void parse_opts(struct opts *o, int argc, char **argv)
 	    {"rate-bps", required_argument, NULL, O_RATE},
 	    {"seed", required_argument, NULL, O_SEED},
 	    {"no-sack", no_argument, NULL, O_NOSACK},
+	    {"cc", required_argument, NULL, O_CC},
 	    {"stats", required_argument, NULL, O_STATS},
 	    {"ready", required_argument, NULL, O_READY},
 	    {"listen", required_argument, NULL, O_LISTEN},
@@ -463,6 +469,11 @@ static void parse_opts(struct opts *o, int argc, char **argv)
 			break;
 		case O_NOSACK:
 			o->no_sack = true;
+			break;
+		case O_CC:
+			if (strlen(optarg) >= sizeof(((struct stack_config *)0)->tcp_congestion))
+				die("--cc: \"%s\" is too long", optarg);
+			o->cc = optarg;
 			break;
 		case O_STATS:
 			o->stats = optarg;
@@ -648,6 +659,8 @@ static void create_stack(struct drv *d)
 	if (d->o.pbuf_large)
 		cfg->pbuf_large = d->o.pbuf_large;
 	cfg->tcp_no_sack = d->o.no_sack;
+	if (d->o.cc)
+		snprintf(cfg->tcp_congestion, sizeof(cfg->tcp_congestion), "%s", d->o.cc);
 	if (d->o.have_seed) {
 		x = d->o.seed;
 		for (int i = 0; i < 4; i++)

@@ -59,7 +59,7 @@ static struct {
 	uint64_t bytes, after, count, seed;
 	bool have_bytes, nohash, verify;
 	uint32_t conns, size;
-	const char *sha_out, *ready;
+	const char *sha_out, *ready, *cc;
 	unsigned timeout_s, delay_ms;
 	FILE *sha;
 } o = {.conns = 1, .size = 1, .seed = 1, .timeout_s = 120};
@@ -512,6 +512,14 @@ static void conn_init(struct conn *c, int fd)
 		die("out of memory");
 }
 
+/* --cc: the kernel's congestion control for this socket (an accepted one
+ * inherits the listener's). */
+static void set_cc(int fd)
+{
+	if (o.cc && setsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, o.cc, strlen(o.cc)) < 0)
+		die("TCP_CONGESTION %s: %s", o.cc, errtext(errno));
+}
+
 static int open_listener(void)
 {
 	struct sockaddr_in6 a;
@@ -521,6 +529,7 @@ static int open_listener(void)
 		die("socket: %s", errtext(errno));
 	setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero)); /* v4 too */
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	set_cc(fd);
 	memset(&a, 0, sizeof(a));
 	a.sin6_family = AF_INET6;
 	a.sin6_port = htons(o.port);
@@ -557,6 +566,7 @@ static void open_clients(void)
 			die("socket: %s", errtext(errno));
 		if (o.role == R_RR)
 			setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		set_cc(fd);
 		conn_init(c, fd);
 		if (connect(fd, (struct sockaddr *)&ss, len) < 0) {
 			if (errno != EINPROGRESS)
@@ -620,7 +630,8 @@ static void usage(void)
 		"  --sha-out FILE   `SHA256 BYTES` per connection\n"
 		"  --no-hash        skip SHA-256\n"
 		"  --ready FILE     created once listening / all held connections are up\n"
-		"  --timeout S      give up after S seconds (default 120)\n");
+		"  --timeout S      give up after S seconds (default 120)\n"
+		"  --cc NAME        TCP_CONGESTION (default: the kernel's)\n");
 	exit(2);
 }
 
@@ -634,7 +645,8 @@ int main(int argc, char **argv)
 	    {"pattern-seed", 1, 0, 'S'}, {"sha-out", 1, 0, 'o'},
 	    {"ready", 1, 0, 'r'},	 {"timeout", 1, 0, 'T'},
 	    {"delay-ms", 1, 0, 'd'},	 {"no-hash", 0, 0, 'n'},
-	    {"verify", 0, 0, 'v'},	 {0, 0, 0, 0},
+	    {"verify", 0, 0, 'v'},	 {"cc", 1, 0, 'C'},
+	    {0, 0, 0, 0},
 	};
 	static const char *const roles[] = {"sink", "source", "echo", "reset",
 					    "send", "recv",   "rr",   "hold"};
@@ -696,6 +708,9 @@ int main(int argc, char **argv)
 			break;
 		case 'v':
 			o.verify = true;
+			break;
+		case 'C':
+			o.cc = optarg;
 			break;
 		default:
 			usage();

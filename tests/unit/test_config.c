@@ -16,6 +16,7 @@ static const char *const vars[] = {
     "NETSHIM_TUN",	"NETSHIM_ADDR", "NETSHIM_ADDR6", "NETSHIM_GATEWAY",
     "NETSHIM_GATEWAY6", "NETSHIM_MTU",	"NETSHIM_DNS",	 "NETSHIM_SEARCH",
     "NETSHIM_HOSTS",	"NETSHIM_PCAP", "NETSHIM_LOG",	 "NETSHIM_LINGER",
+    "NETSHIM_TCP_CONGESTION",
 };
 #define NVARS (sizeof(vars) / sizeof(vars[0]))
 
@@ -438,6 +439,23 @@ START_TEST(linger)
 }
 END_TEST
 
+START_TEST(tcp_congestion)
+{
+	load_ok();
+	ck_assert_str_eq(cfg.tcp_congestion, ""); /* the stack's default */
+	setenv("NETSHIM_TCP_CONGESTION", "bbr", 1);
+	load_ok();
+	ck_assert_str_eq(cfg.tcp_congestion, "bbr");
+	setenv("NETSHIM_TCP_CONGESTION", "reno", 1);
+	load_ok();
+	ck_assert_str_eq(cfg.tcp_congestion, "reno");
+	unsetenv("NETSHIM_TCP_CONGESTION");
+
+	expect_bad("NETSHIM_TCP_CONGESTION", "vegas", "cubic, the default, reno or bbr");
+	expect_bad("NETSHIM_TCP_CONGESTION", "bbrbbrbbrbbrbbrbbr", NULL);
+}
+END_TEST
+
 START_TEST(error_line_shape)
 {
 	char longv[600];
@@ -477,6 +495,7 @@ Suite *suite_config(void)
 	tcase_add_test(tc, pcap);
 	tcase_add_test(tc, log_level_and_file);
 	tcase_add_test(tc, linger);
+	tcase_add_test(tc, tcp_congestion);
 	tcase_add_test(tc, error_line_shape);
 	suite_add_tcase(s, tc);
 	return s;

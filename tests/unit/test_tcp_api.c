@@ -64,6 +64,15 @@ START_TEST(tcp_info_and_congestion)
 	ck_assert_str_eq(name, "reno");
 	ck_assert_int_eq(stack_ep_setopt(h.st, c.fd, STACK_SOL_TCP, STACK_TCP_CONGESTION, "vegas", 5),
 			 -ENOENT);
+	/* a name shorter than an int (Linux takes optlen >= 1) */
+	ck_assert_int_eq(stack_ep_setopt(h.st, c.fd, STACK_SOL_TCP, STACK_TCP_CONGESTION, "bbr", 3),
+			 0);
+	len = sizeof(name);
+	ck_assert_int_eq(stack_ep_getopt(h.st, c.fd, STACK_SOL_TCP, STACK_TCP_CONGESTION, name, &len),
+			 0);
+	ck_assert_str_eq(name, "bbr");
+	ck_assert_int_eq(stack_ep_setopt(h.st, c.fd, STACK_SOL_TCP, STACK_TCP_CONGESTION, "bbr", 0),
+			 -EINVAL);
 }
 END_TEST
 

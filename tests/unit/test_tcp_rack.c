@@ -5,13 +5,19 @@
  * SACKed, no DupThresh) it is, found by the RACK timer (§6.3) and neither
  * a probe nor a timeout; a lost retransmission is found by time without a
  * timeout; the window grows by a D-SACK round and decays after 16
- * recoveries (§6.2 step 4).
+ * recoveries (§6.2 step 4).  And BBR (tcp_cc.c), whose window loss does
+ * not cut: it keeps it through a recovery and a timeout, finds the
+ * bottleneck's rate and holds twice its BDP, and probes RTprop after 10 s.
  * The path: the stack's segments leave one after another (a serialisation
  * gap each) and arrive OWD later, unless the test drops or delays one;
  * the receiver (the model of test_tcp_loss.c: cumulative ACK, the latest
  * block first, D-SACK for duplicates) answers each, and its ACK arrives
  * OWD later.  Everything runs on the harness's fake clock.
  */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
 #include "tcp_peer.h"
 #include "tcp.h"
 
@@ -26,6 +32,9 @@
 
 static struct harness h;
 static uint16_t peer_mss; /* the peer's MSS option, 0: the default */
+static stack_ns_t gap;    /* the stack's side of the path: GAP a segment */
+static const char *cc_name; /* TCP_CONGESTION for the connection, NULL: default */
+static bool no_sack;        /* the peer does not offer SACK-permitted */
 static struct tp_conn c;
 static uint8_t data[RX_MAX], rxd[RX_MAX], have[RX_MAX];
 
@@ -60,6 +69,9 @@ static struct {
 static void setup(void)
 {
 	peer_mss = 0;
+	gap = GAP;
+	cc_name = NULL;
+	no_sack = false;
 	tp_setup(&h);
 	memset(&rx, 0, sizeof(rx));
 	memset(have, 0, sizeof(have));
@@ -78,6 +90,9 @@ static void setup_small(void)
 	cfg.max_endpoints = 8;
 	cfg.seed[0] = 5;
 	peer_mss = 200;
+	gap = GAP;
+	cc_name = NULL;
+	no_sack = false;
 	tp_setup_cfg(&h, &cfg, 1500);
 	memset(&rx, 0, sizeof(rx));
 	memset(have, 0, sizeof(have));
@@ -212,7 +227,7 @@ static void pull(fate_fn f)
 			rx.rexmits++;
 		if (n < 4)
 			rx.sent_at[k][n] = h.now;
-		leave = (rx.link_free > h.now ? rx.link_free : h.now) + GAP;
+		leave = (rx.link_free > h.now ? rx.link_free : h.now) + gap;
 		rx.link_free = leave;
 		extra = f(k, n);
 		if (extra == NEVER)
@@ -293,9 +308,14 @@ static void start(unsigned nsegs)
 
 	if (peer_mss)
 		cfg.mss = peer_mss;
+	cfg.sackok = !no_sack;
 	cfg.sndbuf = 1 << 20;
 	cfg.rtt = 2 * OWD;
 	tp_client(&c, &h, &cfg);
+	if (cc_name)
+		ck_assert_int_eq(stack_ep_setopt(h.st, c.fd, STACK_SOL_TCP, STACK_TCP_CONGESTION, cc_name,
+						 strlen(cc_name)),
+				 0);
 	rx.base = c.irs + 1;
 	rx.total = (size_t)nsegs * c.eff_mss;
 	ck_assert_uint_le(rx.total, sizeof(data));
@@ -600,6 +620,264 @@ START_TEST(record_pool_runs_dry)
 }
 END_TEST
 
+/* ---- BBR (tcp_cc.c) ---------------------------------------------------------- */
+
+static void setup_bbr(void)
+{
+	setup();
+	cc_name = "bbr";
+}
+
+static uint32_t cwnd_before, ssthresh_before;
+static struct stack_tcp_info at_rxt;
+
+static stack_ns_t drop_seg40_note(uint32_t k, unsigned n)
+{
+	if (k == 40 && n == 0) {
+		cwnd_before = tcb()->cwnd;
+		ssthresh_before = tcb()->ssthresh;
+	}
+	if (k == 40 && n == 1)
+		at_rxt = info();
+	return k == 40 && n == 0 ? NEVER : 0;
+}
+
+/* A loss in STARTUP: fast recovery as ever (RACK, one resend), but BBR
+ * keeps ssthresh (Linux's bbr_ssthresh) and the window is not cut — the
+ * first round conserves packets, the end of recovery gives the window
+ * back (bbr_set_cwnd_to_recover_or_restore); CUBIC would have cut both
+ * to 0.7 of the window. */
+START_TEST(bbr_recovery_keeps_window)
+{
+	warm_up();
+	ck_assert_uint_eq(tcb()->cc, TCP_CC_BBR);
+	more(60);
+	exchange(drop_seg40_note, 10 * SEC);
+	ck_assert_uint_eq(rx.sent[40], 2);
+	ck_assert_uint_eq(rx.rexmits, 1);
+	ck_assert_uint_eq(ctr().tcp_sack_recoveries, 1);
+	ck_assert_uint_eq(at_rxt.ca_state, 3);
+	ck_assert_uint_eq(ssthresh_before, UINT32_MAX); /* STARTUP */
+	ck_assert_uint_eq(tcb()->ssthresh, ssthresh_before);
+	ck_assert_uint_eq(at_rxt.snd_ssthresh, 0x7fffffff);
+	ck_assert_uint_ge(tcb()->cwnd, cwnd_before);
+	finish();
+}
+END_TEST
+
+/* The last two segments of a flight are lost, and the probe that resends
+ * the last one too: a timeout.  cwnd is what is in flight plus one
+ * (Linux's tcp_enter_loss), then BBR grows it back and the end of the
+ * timeout's recovery restores the window from before. */
+static stack_ns_t drop_tail_and_probe(uint32_t k, unsigned n)
+{
+	if (k == 28 && n == 0)
+		cwnd_before = tcb()->cwnd;
+	if (k == 28 && n == 1)
+		at_rxt = info();
+	return (k == 28 && n == 0) || (k == 29 && n < 2) ? NEVER : 0;
+}
+
+START_TEST(bbr_timeout_restores_window)
+{
+	warm_up();
+	more(20);
+	exchange(drop_tail_and_probe, 10 * SEC);
+	ck_assert_uint_eq(ctr().tcp_tlps, 1);
+	ck_assert_uint_eq(ctr().tcp_timeouts, 1);
+	ck_assert_uint_eq(at_rxt.ca_state, 4); /* loss */
+	ck_assert_uint_eq(at_rxt.snd_cwnd, 1);  /* nothing else in flight */
+	ck_assert_uint_eq(tcb()->ssthresh, UINT32_MAX);
+	ck_assert_uint_ge(tcb()->cwnd, cwnd_before);
+	finish();
+}
+END_TEST
+
+/* BtlBw x RTprop in segments at a gain (<< 8), plus Linux's allowance of
+ * three bursts (two segments each at these rates), rounded up to even. */
+static uint32_t bbr_target(uint64_t bw, unsigned gain)
+{
+	double bdp = (double)bw * tcb()->bbr_min_rtt / 1e9 / c.eff_mss * gain / 256;
+
+	return ((uint32_t)ceil(bdp) + 6 + 1) & ~1u;
+}
+
+static uint64_t bbr_bw(void)
+{
+	uint64_t m = 0;
+
+	for (unsigned i = 0; i < TCP_BBR_BW_ROUNDS; i++)
+		if (tcb()->bbr_bw[i] > m)
+			m = tcb()->bbr_bw[i];
+	return m;
+}
+
+static bool startup_ssthresh_set;
+
+/* STARTUP has its own exit: HyStart++ (CUBIC's) must not set ssthresh as
+ * the queue it builds grows the RTT */
+static stack_ns_t note_startup(uint32_t k, unsigned n)
+{
+	(void)k;
+	(void)n;
+	if (tcb()->bbr_mode == TCP_BBR_STARTUP && tcb()->ssthresh != UINT32_MAX)
+		startup_ssthresh_set = true;
+	return 0;
+}
+
+/* A bottleneck of one segment a millisecond (1.448 MB/s; BDP 10
+ * segments over the handshake's RTT of 10 ms): STARTUP grows the window until three
+ * rounds bring no more rate, DRAIN sets ssthresh to the BDP and empties
+ * the queue, PROBE_BW holds twice the BDP — where CUBIC's slow start
+ * would have grown on for as long as nothing was lost. */
+START_TEST(bbr_finds_the_bottleneck)
+{
+	double want = 1448 * 1e9 / (double)MS, bw;
+	struct stack_tcp_info ti;
+
+	gap = MS;
+	startup_ssthresh_set = false;
+	start(250);
+	exchange(note_startup, 60 * SEC);
+	ck_assert(!startup_ssthresh_set);
+	ck_assert_uint_eq(rx.rexmits, 0);
+	ck_assert_uint_eq(tcb()->bbr_full_bw_reached, 1);
+	ck_assert_uint_eq(tcb()->bbr_mode, TCP_BBR_PROBE_BW);
+	bw = (double)bbr_bw();
+	ck_assert_msg(bw > want * 0.95 && bw < want * 1.01, "BtlBw %.0f, want about %.0f", bw, want);
+	/* RTprop: the handshake's RTT, no data segment being faster */
+	ck_assert_uint_eq(tcb()->bbr_min_rtt, 2 * OWD);
+	ck_assert_uint_eq(tcb()->ssthresh / c.eff_mss, bbr_target(bbr_bw(), 256));
+	ck_assert_uint_eq(tcb()->cwnd / c.eff_mss, bbr_target(bbr_bw(), 512));
+	ck_assert_uint_lt(tcb()->cwnd / c.eff_mss, 40);
+	ti = info();
+	ck_assert_uint_eq(ti.snd_cwnd, bbr_target(bbr_bw(), 512));
+	/* the rate it would pace at: BtlBw less 1 % */
+	ck_assert_msg(ti.pacing_rate > bw * 0.985 && ti.pacing_rate <= bw * 0.99 + 1, "pacing %llu",
+		      (unsigned long long)ti.pacing_rate);
+	finish();
+}
+END_TEST
+
+static bool saw_probe_rtt;
+static uint32_t probe_rtt_cwnd;
+
+static stack_ns_t note_probe_rtt(uint32_t k, unsigned n)
+{
+	(void)k;
+	(void)n;
+	if (tcb()->bbr_mode == TCP_BBR_PROBE_RTT) {
+		saw_probe_rtt = true;
+		if (tcb()->cwnd > probe_rtt_cwnd)
+			probe_rtt_cwnd = tcb()->cwnd;
+	}
+	return 0;
+}
+
+/* RTprop not renewed for 10 s: PROBE_RTT, 4 segments in flight for
+ * 200 ms and a round trip, then PROBE_BW with the window from before. */
+START_TEST(bbr_probe_rtt_after_10s)
+{
+	uint32_t cwnd;
+	stack_ns_t t0;
+
+	gap = MS;
+	start(200);
+	exchange(pass_all, 60 * SEC);
+	ck_assert_uint_eq(tcb()->bbr_mode, TCP_BBR_PROBE_BW);
+	cwnd = tcb()->cwnd;
+	h_advance(&h, 11 * SEC);
+	t0 = h.now;
+	saw_probe_rtt = false;
+	probe_rtt_cwnd = 0;
+	more(200);
+	exchange(note_probe_rtt, 60 * SEC);
+	ck_assert(saw_probe_rtt);
+	ck_assert_uint_eq(probe_rtt_cwnd, 4u * c.eff_mss);
+	ck_assert_uint_eq(tcb()->bbr_mode, TCP_BBR_PROBE_BW);
+	ck_assert_uint_ge(tcb()->bbr_min_rtt_stamp, t0 + 200 * MS); /* when it ended */
+	ck_assert_uint_ge(tcb()->cwnd, cwnd);
+	finish();
+}
+END_TEST
+
+static stack_ns_t drop_seg25_once(uint32_t k, unsigned n) { return k == 25 && n == 0 ? NEVER : 0; }
+
+/* Without SACK there are no transmission records, so no rate samples:
+ * a "bbr" connection runs Reno (NewReno's recovery halves the window). */
+START_TEST(bbr_without_sack_runs_reno)
+{
+	no_sack = true;
+	warm_up();
+	ck_assert_uint_eq(tcb()->sack_ok, 0);
+	ck_assert(!tcp_cc_controls(tcb()));
+	more(40);
+	exchange(drop_seg25_once, 10 * SEC);
+	ck_assert_uint_eq(rx.sent[25], 2);
+	ck_assert_uint_eq(ctr().tcp_reno_recoveries, 1);
+	ck_assert_uint_lt(tcb()->ssthresh, 100u * c.eff_mss);
+	ck_assert_uint_lt(tcb()->cwnd, 100u * c.eff_mss);
+	finish();
+}
+END_TEST
+
+/* stack_config.tcp_congestion (Linux's net.ipv4.tcp_congestion_control)
+ * is what a new socket gets; a name the stack does not have makes
+ * stack_create fail. */
+static void setup_cfg_bbr(void)
+{
+	struct stack_config cfg;
+
+	stack_config_default(&cfg);
+	cfg.seed[0] = 7;
+	snprintf(cfg.tcp_congestion, sizeof(cfg.tcp_congestion), "bbr");
+	peer_mss = 0;
+	gap = GAP;
+	cc_name = NULL;
+	no_sack = false;
+	tp_setup_cfg(&h, &cfg, 1500);
+	memset(&rx, 0, sizeof(rx));
+	memset(have, 0, sizeof(have));
+}
+
+START_TEST(congestion_control_by_config)
+{
+	struct stack_config cfg;
+	char name[16] = {0};
+	size_t len = sizeof(name), size;
+	void *mem;
+	int fd;
+
+	warm_up();
+	ck_assert_int_eq(stack_ep_getopt(h.st, c.fd, STACK_SOL_TCP, STACK_TCP_CONGESTION, name, &len),
+			 0);
+	ck_assert_str_eq(name, "bbr");
+	ck_assert_uint_eq(tcb()->ssthresh, UINT32_MAX);
+	ck_assert_uint_ne(tcb()->bbr_min_rtt, STACK_NS_NEVER);
+	finish();
+	/* a new socket, SACK not (yet) negotiated, is "bbr" too */
+	fd = stack_ep_open(h.st, STACK_AF_INET, STACK_SOCK_STREAM, 0);
+	ck_assert_int_ge(fd, 0);
+	len = sizeof(name);
+	memset(name, 0, sizeof(name));
+	ck_assert_int_eq(stack_ep_getopt(h.st, fd, STACK_SOL_TCP, STACK_TCP_CONGESTION, name, &len), 0);
+	ck_assert_str_eq(name, "bbr");
+	stack_ep_close(h.st, fd);
+	stack_config_default(&cfg);
+	cfg.max_endpoints = 4;
+	cfg.pbuf_small = 16;
+	cfg.pbuf_large = 1;
+	snprintf(cfg.tcp_congestion, sizeof(cfg.tcp_congestion), "vegas");
+	size = stack_arena_size(&cfg);
+	mem = aligned_alloc(64, (size + 63) & ~(size_t)63);
+	ck_assert_ptr_nonnull(mem);
+	ck_assert_ptr_null(stack_create(mem, size, &cfg, 0));
+	snprintf(cfg.tcp_congestion, sizeof(cfg.tcp_congestion), "reno");
+	ck_assert_ptr_nonnull(stack_create(mem, size, &cfg, 0));
+	free(mem);
+}
+END_TEST
+
 Suite *suite_tcp_rack(void)
 {
 	Suite *su = suite_create("tcp_rack");
@@ -607,6 +885,8 @@ Suite *suite_tcp_rack(void)
 	TCase *lo = tcase_create("loss");
 	TCase *wn = tcase_create("window");
 	TCase *po = tcase_create("pool");
+	TCase *bb = tcase_create("bbr");
+	TCase *bc = tcase_create("bbr_config");
 
 	tcase_add_checked_fixture(ro, setup, teardown);
 	tcase_add_test(ro, reordering_inside_window_is_no_loss);
@@ -627,5 +907,17 @@ Suite *suite_tcp_rack(void)
 	tcase_add_checked_fixture(po, setup_small, teardown);
 	tcase_add_test(po, record_pool_runs_dry);
 	suite_add_tcase(su, po);
+
+	tcase_add_checked_fixture(bb, setup_bbr, teardown);
+	tcase_add_test(bb, bbr_recovery_keeps_window);
+	tcase_add_test(bb, bbr_timeout_restores_window);
+	tcase_add_test(bb, bbr_finds_the_bottleneck);
+	tcase_add_test(bb, bbr_probe_rtt_after_10s);
+	tcase_add_test(bb, bbr_without_sack_runs_reno);
+	suite_add_tcase(su, bb);
+
+	tcase_add_checked_fixture(bc, setup_cfg_bbr, teardown);
+	tcase_add_test(bc, congestion_control_by_config);
+	suite_add_tcase(su, bc);
 	return su;
 }
