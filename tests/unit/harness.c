@@ -38,14 +38,20 @@ void h_setup_cfg(struct harness *h, const struct stack_config *cfg, uint32_t mtu
 	ck_assert_int_eq(stack_route_add(h->st, &any, 0, &gw, h->ifindex), 0);
 }
 
+void h_config(struct stack_config *cfg, uint32_t pbuf_small, uint32_t pbuf_large,
+	      uint32_t max_endpoints)
+{
+	stack_config_default(cfg);
+	cfg->pbuf_small = pbuf_small;
+	cfg->pbuf_large = pbuf_large;
+	cfg->max_endpoints = max_endpoints;
+}
+
 void h_setup(struct harness *h)
 {
 	struct stack_config cfg;
 
-	stack_config_default(&cfg);
-	cfg.pbuf_small = 512;
-	cfg.pbuf_large = 16;
-	cfg.max_endpoints = 64;
+	h_config(&cfg, 512, 16, 64);
 	cfg.seed[0] = 1;
 	cfg.seed[1] = 2;
 	cfg.seed[2] = 3;
@@ -75,6 +81,14 @@ void h_teardown(struct harness *h)
 	ck_assert_uint_eq(frag_mem(h->st), 0);
 	free(h->mem);
 	h->mem = NULL;
+}
+
+struct stack_counters h_counters(struct harness *h)
+{
+	struct stack_counters k;
+
+	stack_get_counters(h->st, &k);
+	return k;
 }
 
 void h_advance(struct harness *h, stack_ns_t dt)

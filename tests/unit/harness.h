@@ -31,6 +31,10 @@ struct harness {
 };
 
 void h_setup(struct harness *h);
+/* stack_config_default() with pools of that many buffers and that many
+ * endpoints, for h_setup_cfg(); the seed (zero) is the caller's to set. */
+void h_config(struct stack_config *cfg, uint32_t pbuf_small, uint32_t pbuf_large,
+	      uint32_t max_endpoints);
 void h_setup_cfg(struct harness *h, const struct stack_config *cfg, uint32_t mtu);
 void h_teardown(struct harness *h);
 /* Advance the fake clock by dt and poll. */
@@ -43,6 +47,8 @@ size_t h_pull(struct harness *h, uint8_t *buf, size_t cap);
 unsigned h_pending(struct harness *h);
 /* Drop everything waiting on mem0; returns how many. */
 unsigned h_drain(struct harness *h);
+/* The stack's counters now. */
+struct stack_counters h_counters(struct harness *h);
 uint64_t h_drops(struct harness *h, enum stack_proto_ix p, enum stack_drop d);
 
 /* Builders: write a packet into buf, return its length.  Checksums are

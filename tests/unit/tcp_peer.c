@@ -632,6 +632,15 @@ int tp_so_error(struct harness *h, int fd)
 	return tp_getint(h, fd, STACK_SOL_SOCKET, STACK_SO_ERROR);
 }
 
+struct stack_tcp_info tp_info(struct harness *h, int fd)
+{
+	struct stack_tcp_info ti;
+	size_t len = sizeof(ti);
+
+	ck_assert_int_eq(stack_ep_getopt(h->st, fd, STACK_SOL_TCP, STACK_TCP_INFO, &ti, &len), 0);
+	return ti;
+}
+
 /* ---- handshakes ----------------------------------------------------------- */
 
 static void sa_of(struct stack_sockaddr *a, int family, const uint8_t *addr, uint16_t port)

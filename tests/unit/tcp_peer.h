@@ -285,6 +285,8 @@ int tp_setint(struct harness *h, int fd, int level, int name, int v);
 int tp_getint(struct harness *h, int fd, int level, int name);
 /* SO_ERROR (reading it clears it, as on Linux). */
 int tp_so_error(struct harness *h, int fd);
+/* TCP_INFO. */
+struct stack_tcp_info tp_info(struct harness *h, int fd);
 
 /* ---- bulk transfer ------------------------------------------------------- */
 

@@ -36,10 +36,7 @@ static void setup_big(void)
 {
 	struct stack_config cfg;
 
-	stack_config_default(&cfg);
-	cfg.pbuf_small = 8192;
-	cfg.pbuf_large = 256;
-	cfg.max_endpoints = 64;
+	h_config(&cfg, 8192, 256, 64);
 	for (int i = 0; i < 4; i++)
 		cfg.seed[i] = (uint64_t)i + 1;
 	tp_setup_cfg(&h, &cfg, 1500);
@@ -50,10 +47,7 @@ static void setup_tiny(void)
 {
 	struct stack_config cfg;
 
-	stack_config_default(&cfg);
-	cfg.pbuf_small = 48;
-	cfg.pbuf_large = 2;
-	cfg.max_endpoints = 8;
+	h_config(&cfg, 48, 2, 8);
 	for (int i = 0; i < 4; i++)
 		cfg.seed[i] = (uint64_t)i + 1;
 	tp_setup_cfg(&h, &cfg, 1500);

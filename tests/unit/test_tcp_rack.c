@@ -10,15 +10,15 @@
  * bottleneck's rate and holds twice its BDP, and probes RTprop after 10 s.
  * The path: the stack's segments leave one after another (a serialisation
  * gap each) and arrive OWD later, unless the test drops or delays one;
- * the receiver (the model of test_tcp_loss.c: cumulative ACK, the latest
- * block first, D-SACK for duplicates) answers each, and its ACK arrives
- * OWD later.  Everything runs on the harness's fake clock.
+ * the receiver (tcp_path.c, as in test_tcp_loss.c: cumulative ACK, the
+ * latest block first, D-SACK for duplicates) answers each, and its ACK
+ * arrives OWD later.  Everything runs on the harness's fake clock.
  */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "tcp_peer.h"
+#include "tcp_path.h"
 #include "tcp.h"
 
 #define US 1000ull
@@ -26,55 +26,21 @@
 #define SEC STACK_NS_PER_S
 #define OWD (5 * MS)  /* one way: RTT 10 ms */
 #define GAP (12 * US) /* a full segment at about 1 Gbit/s */
-#define SEGS_MAX 600
-#define RX_MAX (SEGS_MAX * 1448)
-#define EV_MAX 1024
 
 static struct harness h;
 static uint16_t peer_mss; /* the peer's MSS option, 0: the default */
-static stack_ns_t gap;    /* the stack's side of the path: GAP a segment */
 static const char *cc_name; /* TCP_CONGESTION for the connection, NULL: default */
 static bool no_sack;        /* the peer does not offer SACK-permitted */
 static struct tp_conn c;
-static uint8_t data[RX_MAX], rxd[RX_MAX], have[RX_MAX];
-
-/* What happens to the n-th transmission (n = 0 the first) of segment k:
- * its extra delay on the path, or NEVER to drop it. */
-#define NEVER STACK_NS_NEVER
-typedef stack_ns_t (*fate_fn)(uint32_t k, unsigned n);
-
-struct ev {
-	stack_ns_t t;
-	bool ack;           /* an ACK reaching the stack, else data the peer */
-	uint32_t seq, len;  /* data */
-	bool ts_on;
-	uint32_t tsval;
-	uint8_t payload[1500];
-	struct tp_out out;  /* ACK */
-	struct tp_opts opts;
-};
-
-static struct {
-	uint32_t base;     /* sequence number of byte 0 */
-	size_t total;      /* bytes the program wrote */
-	unsigned sent[SEGS_MAX + 1];
-	stack_ns_t sent_at[SEGS_MAX + 1][4]; /* when each transmission left */
-	unsigned rexmits;
-	uint32_t last_s, last_e; /* the latest arrival's block */
-	stack_ns_t link_free;    /* when the stack's side of the path is idle */
-	struct ev ev[EV_MAX];
-	unsigned nev;
-} rx;
+static struct tcp_path rx;
 
 static void setup(void)
 {
 	peer_mss = 0;
-	gap = GAP;
 	cc_name = NULL;
 	no_sack = false;
 	tp_setup(&h);
-	memset(&rx, 0, sizeof(rx));
-	memset(have, 0, sizeof(have));
+	path_init(&rx, &h, &c, OWD, GAP, 85);
 }
 static void teardown(void) { tp_teardown(&h); }
 
@@ -84,275 +50,33 @@ static void setup_small(void)
 {
 	struct stack_config cfg;
 
-	stack_config_default(&cfg);
-	cfg.pbuf_small = 64;
-	cfg.pbuf_large = 4;
-	cfg.max_endpoints = 8;
+	h_config(&cfg, 64, 4, 8);
 	cfg.seed[0] = 5;
 	peer_mss = 200;
-	gap = GAP;
 	cc_name = NULL;
 	no_sack = false;
 	tp_setup_cfg(&h, &cfg, 1500);
-	memset(&rx, 0, sizeof(rx));
-	memset(have, 0, sizeof(have));
-}
-
-static struct stack_counters ctr(void)
-{
-	struct stack_counters k;
-
-	stack_get_counters(h.st, &k);
-	return k;
-}
-
-static struct stack_tcp_info info(void)
-{
-	struct stack_tcp_info ti;
-	size_t len = sizeof(ti);
-
-	ck_assert_int_eq(stack_ep_getopt(h.st, c.fd, STACK_SOL_TCP, STACK_TCP_INFO, &ti, &len), 0);
-	return ti;
+	path_init(&rx, &h, &c, OWD, GAP, 85);
 }
 
 static struct tcb *tcb(void) { return tcb_of(h.st, ep_get(h.st, c.fd)); }
 
-static uint32_t cum(void)
-{
-	uint32_t i = 0;
-
-	while (i < rx.total && have[i])
-		i++;
-	return i;
-}
-
-static struct ev *ev_new(stack_ns_t t)
-{
-	ck_assert_uint_lt(rx.nev, EV_MAX);
-	memset(&rx.ev[rx.nev], 0, sizeof(rx.ev[0]));
-	rx.ev[rx.nev].t = t;
-	return &rx.ev[rx.nev++];
-}
-
-/* The receiver's ACK, as it is now, reaching the stack OWD later. */
-static void schedule_ack(bool dup, uint32_t ds, uint32_t de)
-{
-	struct ev *e = ev_new(h.now + OWD);
-	struct tp_out o = tp_out(&c, TH_ACK);
-	struct tp_opts op = o.o ? *o.o : (struct tp_opts){0};
-	uint32_t a = cum(), i;
-	unsigned max = c.ts ? 3 : 4;
-
-	o.ack = rx.base + a;
-	if (dup) {
-		op.sack[op.nsack][0] = rx.base + ds;
-		op.sack[op.nsack][1] = rx.base + de;
-		op.nsack++;
-	}
-	if (rx.last_e > a && rx.last_s >= a) {
-		uint32_t s = rx.last_s, en = rx.last_e;
-
-		while (s > a && have[s - 1])
-			s--;
-		while (en < rx.total && have[en])
-			en++;
-		op.sack[op.nsack][0] = rx.base + s;
-		op.sack[op.nsack][1] = rx.base + en;
-		op.nsack++;
-	}
-	for (i = (uint32_t)rx.total; i > a && op.nsack < max;) {
-		uint32_t en, s;
-
-		while (i > a && !have[i - 1])
-			i--;
-		if (i <= a)
-			break;
-		en = i;
-		while (i > a && have[i - 1])
-			i--;
-		s = i;
-		if (!(rx.last_e > a && s <= rx.last_s && en >= rx.last_e)) {
-			op.sack[op.nsack][0] = rx.base + s;
-			op.sack[op.nsack][1] = rx.base + en;
-			op.nsack++;
-		}
-	}
-	e->ack = true;
-	e->opts = op;
-	e->out = o;
-}
-
-/* A data segment reaches the receiver. */
-static void take(const struct ev *e)
-{
-	uint32_t off = e->seq - rx.base, end = off + e->len;
-	bool dup = true;
-
-	ck_assert_uint_le(end, rx.total);
-	for (uint32_t i = off; i < end; i++) {
-		if (!have[i])
-			dup = false;
-		have[i] = 1;
-		rxd[i] = e->payload[i - off];
-	}
-	/* RFC 7323 §4.3: TS.Recent from a segment at or below the left edge */
-	if (e->ts_on && (int32_t)(e->seq - (rx.base + cum())) <= 0)
-		c.ts_recent = e->tsval;
-	if (!dup) {
-		rx.last_s = off;
-		rx.last_e = end;
-	}
-	schedule_ack(dup, off, end);
-}
-
-/* What the stack sent leaves, in order, and goes on the path. */
-static void pull(fate_fn f)
-{
-	struct tp_seg s;
-
-	while (tp_pull_any(&h, &s)) {
-		uint32_t off, k;
-		unsigned n;
-		stack_ns_t extra, leave;
-		struct ev *e;
-
-		ck_assert_uint_eq(s.flags & (TH_RST | TH_SYN), 0);
-		if (!s.len)
-			continue;
-		off = s.seq - rx.base;
-		k = off / c.eff_mss;
-		ck_assert_uint_le(k, SEGS_MAX);
-		n = rx.sent[k]++;
-		if (n)
-			rx.rexmits++;
-		if (n < 4)
-			rx.sent_at[k][n] = h.now;
-		leave = (rx.link_free > h.now ? rx.link_free : h.now) + gap;
-		rx.link_free = leave;
-		extra = f(k, n);
-		if (extra == NEVER)
-			continue;
-		ck_assert_uint_le(s.len, sizeof(e->payload));
-		e = ev_new(leave + OWD + extra);
-		e->seq = s.seq;
-		e->len = (uint32_t)s.len;
-		e->ts_on = s.o.ts_on;
-		e->tsval = s.o.tsval;
-		memcpy(e->payload, s.data, s.len);
-	}
-}
-
-/* Deliver every event due now, earliest first. */
-static bool deliver_due(void)
-{
-	bool any = false;
-
-	for (;;) {
-		unsigned best = rx.nev;
-
-		for (unsigned i = 0; i < rx.nev; i++)
-			if (rx.ev[i].t <= h.now && (best == rx.nev || rx.ev[i].t < rx.ev[best].t))
-				best = i;
-		if (best == rx.nev)
-			return any;
-		struct ev e = rx.ev[best];
-
-		rx.ev[best] = rx.ev[--rx.nev];
-		any = true;
-		if (e.ack) {
-			e.out.o = &e.opts;
-			tp_inject(&c, &e.out);
-		} else {
-			take(&e);
-		}
-	}
-}
-
-static stack_ns_t next_event(void)
-{
-	stack_ns_t t = NEVER;
-
-	for (unsigned i = 0; i < rx.nev; i++)
-		if (rx.ev[i].t < t)
-			t = rx.ev[i].t;
-	return t;
-}
-
-/* Run until the program's bytes are all acknowledged (or `limit`). */
-static void exchange(fate_fn f, stack_ns_t limit)
-{
-	stack_ns_t end = h.now + limit;
-
-	for (;;) {
-		stack_ns_t t;
-
-		pull(f);
-		if (cum() == rx.total && stack_ep_unsent(h.st, c.fd) == 0 && rx.nev == 0)
-			return;
-		ck_assert_msg(h.now < end, "stalled: %u of %zu bytes acknowledged", cum(), rx.total);
-		if (deliver_due())
-			continue;
-		t = next_event();
-		if (t > end)
-			t = end;
-		if (t > h.now && tp_run(&h, t - h.now) != STACK_NS_NEVER)
-			continue; /* the stack sent something first */
-		if (h.now < t)
-			h_advance(&h, t - h.now);
-	}
-}
-
 static void start(unsigned nsegs)
 {
-	struct tp_cfg cfg = tp_cfg(STACK_AF_INET);
+	struct tp_cfg cfg = path_cfg(STACK_AF_INET, 2 * OWD);
 
 	if (peer_mss)
 		cfg.mss = peer_mss;
 	cfg.sackok = !no_sack;
-	cfg.sndbuf = 1 << 20;
-	cfg.rtt = 2 * OWD;
-	tp_client(&c, &h, &cfg);
-	if (cc_name)
-		ck_assert_int_eq(stack_ep_setopt(h.st, c.fd, STACK_SOL_TCP, STACK_TCP_CONGESTION, cc_name,
-						 strlen(cc_name)),
-				 0);
-	rx.base = c.irs + 1;
-	rx.total = (size_t)nsegs * c.eff_mss;
-	ck_assert_uint_le(rx.total, sizeof(data));
-	fill_pattern(data, sizeof(data), 85);
-	ck_assert_int_eq(tp_setint(&h, c.fd, STACK_SOL_TCP, STACK_TCP_NODELAY, 1), 0);
-	ck_assert_int_eq(tp_write(&h, c.fd, data, rx.total, 0), (ssize_t)rx.total);
-}
-
-/* The program writes n more segments. */
-static void more(unsigned n)
-{
-	size_t add = (size_t)n * c.eff_mss;
-
-	ck_assert_uint_le(rx.total + add, sizeof(data));
-	ck_assert_int_eq(tp_write(&h, c.fd, data + rx.total, add, 0), (ssize_t)add);
-	rx.total += add;
-}
-
-static void finish(void)
-{
-	ck_assert(memcmp(rxd, data, rx.total) == 0);
-	c.rcv_nxt = rx.base + (uint32_t)rx.total;
-	tp_close_active(&c);
-}
-
-static stack_ns_t pass_all(uint32_t k, unsigned n)
-{
-	(void)k;
-	(void)n;
-	return 0;
+	rx.cc = cc_name;
+	path_start(&rx, &cfg, nsegs);
 }
 
 /* A first flight of ten that all arrive: the RTT (and min_RTT) known. */
 static void warm_up(void)
 {
 	start(10);
-	exchange(pass_all, 5 * SEC);
+	path_exchange(&rx, path_pass_all, 5 * SEC);
 	ck_assert_uint_eq(rx.rexmits, 0);
 	ck_assert_uint_ge(tcb()->rack_min_rtt, 2 * OWD);
 	ck_assert_uint_lt(tcb()->rack_min_rtt, 2 * OWD + 20 * GAP);
@@ -374,19 +98,19 @@ static stack_ns_t late_once(uint32_t k, unsigned n)
 START_TEST(reordering_inside_window_is_no_loss)
 {
 	warm_up();
-	more(30);
+	path_more(&rx, 30);
 	late_seg = 15;
 	late_by = 2 * GAP + GAP / 2;
-	exchange(late_once, 10 * SEC);
+	path_exchange(&rx, late_once, 10 * SEC);
 	ck_assert_uint_eq(rx.rexmits, 0);
-	ck_assert_uint_eq(ctr().tcp_sack_recoveries, 0);
-	ck_assert_uint_eq(ctr().tcp_timeouts, 0);
-	ck_assert_uint_eq(ctr().tcp_rack_lost, 0);
+	ck_assert_uint_eq(h_counters(&h).tcp_sack_recoveries, 0);
+	ck_assert_uint_eq(h_counters(&h).tcp_timeouts, 0);
+	ck_assert_uint_eq(h_counters(&h).tcp_rack_lost, 0);
 	/* it was reordering, and now RACK knows (§6.2 step 3) */
 	ck_assert_uint_eq(tcb()->rack_reord, 1);
-	ck_assert_uint_ge(info().reord_seen, 1);
-	ck_assert_uint_eq(info().dsack_dups, 0);
-	finish();
+	ck_assert_uint_ge(tp_info(&h, c.fd).reord_seen, 1);
+	ck_assert_uint_eq(tp_info(&h, c.fd).dsack_dups, 0);
+	path_finish(&rx);
 }
 END_TEST
 
@@ -400,15 +124,15 @@ START_TEST(reordering_beyond_window_is_loss)
 	stack_ns_t sack_at;
 
 	warm_up();
-	more(10);
+	path_more(&rx, 10);
 	late_seg = 18;
 	late_by = 6 * MS;
-	exchange(late_once, 10 * SEC);
+	path_exchange(&rx, late_once, 10 * SEC);
 	ck_assert_uint_eq(rx.sent[18], 2);
 	ck_assert_uint_eq(rx.rexmits, 1);
-	ck_assert_uint_ge(ctr().tcp_rack_timers, 1);
-	ck_assert_uint_eq(ctr().tcp_tlps, 0);
-	ck_assert_uint_eq(ctr().tcp_timeouts, 0);
+	ck_assert_uint_ge(h_counters(&h).tcp_rack_timers, 1);
+	ck_assert_uint_eq(h_counters(&h).tcp_tlps, 0);
+	ck_assert_uint_eq(h_counters(&h).tcp_timeouts, 0);
 	/* the SACK of 19 reached the stack an RTT after 19 left; the resend
 	 * went a reordering window (min_RTT/4) after that */
 	sack_at = rx.sent_at[19][0] + 2 * OWD;
@@ -416,8 +140,8 @@ START_TEST(reordering_beyond_window_is_loss)
 	ck_assert_uint_lt(rx.sent_at[18][1], sack_at + 2 * OWD / 4 + MS);
 	/* ...and before the original's ACK could say it was only late */
 	ck_assert_uint_lt(rx.sent_at[18][1], rx.sent_at[18][0] + 2 * OWD + late_by);
-	ck_assert_uint_ge(ctr().tcp_dsacks, 1); /* which it then did */
-	finish();
+	ck_assert_uint_ge(h_counters(&h).tcp_dsacks, 1); /* which it then did */
+	path_finish(&rx);
 }
 END_TEST
 
@@ -433,8 +157,8 @@ static struct stack_tcp_info at_resend;
 static stack_ns_t drop_seg15_note(uint32_t k, unsigned n)
 {
 	if (k == 15 && n == 1)
-		at_resend = info();
-	return k == 15 && n == 0 ? NEVER : 0;
+		at_resend = tp_info(&h, c.fd);
+	return k == 15 && n == 0 ? PATH_DROP : 0;
 }
 
 START_TEST(tcp_info_scoreboard_and_delivery_rate)
@@ -443,7 +167,7 @@ START_TEST(tcp_info_scoreboard_and_delivery_rate)
 	double want;
 
 	warm_up();
-	ti = info();
+	ti = tp_info(&h, c.fd);
 	want = 10.0 * c.eff_mss / ((2 * OWD + 10 * GAP) / 1e9);
 	ck_assert_msg(ti.delivery_rate > want * 0.97 && ti.delivery_rate < want * 1.01,
 		      "delivery_rate %llu, want about %.0f", (unsigned long long)ti.delivery_rate, want);
@@ -453,24 +177,24 @@ START_TEST(tcp_info_scoreboard_and_delivery_rate)
 	ck_assert_uint_eq(ti.delivered, 11); /* and the SYN */
 	ck_assert_uint_eq(ti.sacked + ti.lost + ti.retrans + ti.unacked, 0);
 
-	more(20);
-	exchange(drop_seg15_note, 10 * SEC);
+	path_more(&rx, 20);
+	path_exchange(&rx, drop_seg15_note, 10 * SEC);
 	ck_assert_uint_eq(rx.sent[15], 2);
 	ck_assert_uint_eq(at_resend.lost, 1);
 	ck_assert_uint_eq(at_resend.retrans, 1);
 	ck_assert_uint_ge(at_resend.sacked, 3);
 	ck_assert_uint_eq(at_resend.ca_state, 3); /* recovery */
-	ti = info();
+	ti = tp_info(&h, c.fd);
 	ck_assert_uint_eq(ti.delivered, 31); /* each segment once */
 	ck_assert_uint_eq(ti.sacked + ti.lost + ti.retrans + ti.unacked, 0);
 	ck_assert_uint_eq(ti.total_retrans, 1);
 	ck_assert_uint_gt(ti.delivery_rate, 0);
 	ck_assert_uint_eq(ti.dsack_dups, 0);
-	finish();
+	path_finish(&rx);
 }
 END_TEST
 
-static stack_ns_t drop_seg8_once(uint32_t k, unsigned n) { return k == 8 && n == 0 ? NEVER : 0; }
+static stack_ns_t drop_seg8_once(uint32_t k, unsigned n) { return k == 8 && n == 0 ? PATH_DROP : 0; }
 
 /* The second to last of a flight is lost: one SACK, for the last, and
  * the RACK timer resends the lost one (RFC 8985 §6.3) — no probe, no
@@ -478,20 +202,20 @@ static stack_ns_t drop_seg8_once(uint32_t k, unsigned n) { return k == 8 && n ==
 START_TEST(rack_timer_for_the_last_segments)
 {
 	start(10);
-	exchange(drop_seg8_once, 10 * SEC);
+	path_exchange(&rx, drop_seg8_once, 10 * SEC);
 	ck_assert_uint_eq(rx.sent[8], 2);
 	ck_assert_uint_eq(rx.rexmits, 1);
-	ck_assert_uint_ge(ctr().tcp_rack_timers, 1);
-	ck_assert_uint_eq(ctr().tcp_tlps, 0);
-	ck_assert_uint_eq(ctr().tcp_timeouts, 0);
+	ck_assert_uint_ge(h_counters(&h).tcp_rack_timers, 1);
+	ck_assert_uint_eq(h_counters(&h).tcp_tlps, 0);
+	ck_assert_uint_eq(h_counters(&h).tcp_timeouts, 0);
 	/* the SACK of 9 came an RTT after 9 left; the window then is
 	 * min_RTT/4 of the handshake's and first flight's RTT */
 	ck_assert_uint_lt(rx.sent_at[8][1], rx.sent_at[9][0] + 2 * OWD + 2 * OWD / 4 + MS);
-	finish();
+	path_finish(&rx);
 }
 END_TEST
 
-static stack_ns_t drop_seg12_twice(uint32_t k, unsigned n) { return k == 12 && n < 2 ? NEVER : 0; }
+static stack_ns_t drop_seg12_twice(uint32_t k, unsigned n) { return k == 12 && n < 2 ? PATH_DROP : 0; }
 
 /* Segment 12 is lost, and so is its resend: the segments sent after the
  * resend are SACKed an RTT later, and RACK (by send time) finds the
@@ -499,16 +223,16 @@ static stack_ns_t drop_seg12_twice(uint32_t k, unsigned n) { return k == 12 && n
 START_TEST(lost_retransmission_found_by_time)
 {
 	warm_up();
-	more(80);
-	exchange(drop_seg12_twice, 30 * SEC);
+	path_more(&rx, 80);
+	path_exchange(&rx, drop_seg12_twice, 30 * SEC);
 	ck_assert_uint_eq(rx.sent[12], 3);
 	ck_assert_uint_eq(rx.rexmits, 2);
-	ck_assert_uint_ge(ctr().tcp_lost_retrans, 1);
-	ck_assert_uint_eq(ctr().tcp_timeouts, 0);
-	ck_assert_uint_eq(ctr().tcp_tlps, 0);
+	ck_assert_uint_ge(h_counters(&h).tcp_lost_retrans, 1);
+	ck_assert_uint_eq(h_counters(&h).tcp_timeouts, 0);
+	ck_assert_uint_eq(h_counters(&h).tcp_tlps, 0);
 	/* about two round trips after the first resend, not an RTO */
 	ck_assert_uint_lt(rx.sent_at[12][2], rx.sent_at[12][1] + 3 * 2 * OWD);
-	finish();
+	path_finish(&rx);
 }
 END_TEST
 
@@ -521,8 +245,8 @@ static stack_ns_t blackout_after_fast_rexmit(uint32_t k, unsigned n)
 	if (k == 15 && n < 3)
 		ssthresh_at[n] = tcb()->ssthresh;
 	if (k == 15)
-		return n < 2 ? NEVER : 0;
-	return rx.sent[15] == 2 ? NEVER : 0;
+		return n < 2 ? PATH_DROP : 0;
+	return rx.sent[15] == 2 ? PATH_DROP : 0;
 }
 
 /* A timeout in the middle of a fast recovery keeps the reduction that
@@ -531,14 +255,14 @@ static stack_ns_t blackout_after_fast_rexmit(uint32_t k, unsigned n)
 START_TEST(timeout_during_recovery_reduces_once)
 {
 	warm_up();
-	more(20);
-	exchange(blackout_after_fast_rexmit, 30 * SEC);
+	path_more(&rx, 20);
+	path_exchange(&rx, blackout_after_fast_rexmit, 30 * SEC);
 	ck_assert_uint_eq(rx.sent[15], 3);
-	ck_assert_uint_eq(ctr().tcp_sack_recoveries, 1);
-	ck_assert_uint_eq(ctr().tcp_timeouts, 1);
+	ck_assert_uint_eq(h_counters(&h).tcp_sack_recoveries, 1);
+	ck_assert_uint_eq(h_counters(&h).tcp_timeouts, 1);
 	ck_assert_uint_lt(ssthresh_at[1], ssthresh_at[0]); /* the recovery's cut */
 	ck_assert_uint_eq(ssthresh_at[2], ssthresh_at[1]); /* none by the RTO */
-	finish();
+	path_finish(&rx);
 }
 END_TEST
 
@@ -546,7 +270,7 @@ END_TEST
 
 static uint32_t drop_k;
 
-static stack_ns_t drop_k_once(uint32_t k, unsigned n) { return k == drop_k && n == 0 ? NEVER : 0; }
+static stack_ns_t drop_k_once(uint32_t k, unsigned n) { return k == drop_k && n == 0 ? PATH_DROP : 0; }
 
 /* §6.2 step 4: a D-SACK (here: a resend the late original made
  * needless) grows the window by min_RTT/4 for 16 recoveries; after 16
@@ -560,50 +284,50 @@ START_TEST(reo_wnd_grows_with_dsack_and_decays)
 	ck_assert_uint_eq(tcb()->rack_reo_mult, 1);
 	/* a late segment at the tail: resent by the RACK timer, then the
 	 * original arrives and the peer D-SACKs the resend */
-	more(10);
+	path_more(&rx, 10);
 	late_seg = 18;
 	late_by = 6 * MS;
-	exchange(late_once, 10 * SEC);
+	path_exchange(&rx, late_once, 10 * SEC);
 	ck_assert_uint_eq(rx.sent[18], 2);
-	ck_assert_uint_ge(ctr().tcp_dsacks, 1);
+	ck_assert_uint_ge(h_counters(&h).tcp_dsacks, 1);
 	ck_assert_uint_eq(tcb()->rack_reo_mult, 2);
 	ck_assert_uint_eq(tcb()->rack_reo_persist, 16);
 	/* the window is twice min_RTT/4 now (reordering was seen) */
 	base = tcb()->rack_min_rtt / 4;
 	ck_assert_uint_eq(tcp_rack_reo_wnd(tcb()), 2 * base);
 	/* the same lateness again, but inside the doubled window: no resend */
-	more(10);
+	path_more(&rx, 10);
 	segs += 10;
 	late_seg = segs - 2;
 	late_by = 3 * MS + MS / 2;
-	exchange(late_once, 10 * SEC);
+	path_exchange(&rx, late_once, 10 * SEC);
 	ck_assert_uint_eq(rx.sent[segs - 2], 1);
 	/* sixteen recoveries without a D-SACK */
 	for (int i = 0; i < 16; i++) {
 		ck_assert_uint_eq(tcb()->rack_reo_mult, 2);
-		more(10);
+		path_more(&rx, 10);
 		drop_k = segs + 3;
 		segs += 10;
-		exchange(drop_k_once, 10 * SEC);
+		path_exchange(&rx, drop_k_once, 10 * SEC);
 		ck_assert_uint_eq(rx.sent[drop_k], 2);
 		ck_assert_uint_eq(tcb()->rack_reo_persist, 15 - i);
 	}
 	ck_assert_uint_eq(tcb()->rack_reo_mult, 1);
 	ck_assert_uint_eq(tcp_rack_reo_wnd(tcb()), tcb()->rack_min_rtt / 4);
 	/* and the same lateness is a loss again */
-	more(10);
+	path_more(&rx, 10);
 	segs += 10;
 	late_seg = segs - 2;
-	exchange(late_once, 10 * SEC);
+	path_exchange(&rx, late_once, 10 * SEC);
 	ck_assert_uint_eq(rx.sent[segs - 2], 2);
-	finish();
+	path_finish(&rx);
 }
 END_TEST
 
 /* ---- the record pool --------------------------------------------------------- */
 
 /* a clean slow start first, so that the window outgrows the pool */
-static stack_ns_t drop_every_ninth(uint32_t k, unsigned n) { return n == 0 && k >= 150 && k % 9 == 4 ? NEVER : 0; }
+static stack_ns_t drop_every_ninth(uint32_t k, unsigned n) { return n == 0 && k >= 150 && k % 9 == 4 ? PATH_DROP : 0; }
 
 /* More small segments in flight than the pool has records (64 buffers:
  * 128 records; 188-byte segments): new data joins the last record or
@@ -612,11 +336,11 @@ static stack_ns_t drop_every_ninth(uint32_t k, unsigned n) { return n == 0 && k 
 START_TEST(record_pool_runs_dry)
 {
 	start(300);
-	exchange(drop_every_ninth, 60 * SEC);
-	ck_assert_uint_ge(ctr().tcp_txrec_short, 1);
+	path_exchange(&rx, drop_every_ninth, 60 * SEC);
+	ck_assert_uint_ge(h_counters(&h).tcp_txrec_short, 1);
 	ck_assert_uint_ge(rx.rexmits, 150 / 9);
 	ck_assert_uint_eq(tcb()->txrec_n, 0);
-	finish();
+	path_finish(&rx);
 }
 END_TEST
 
@@ -638,8 +362,8 @@ static stack_ns_t drop_seg40_note(uint32_t k, unsigned n)
 		ssthresh_before = tcb()->ssthresh;
 	}
 	if (k == 40 && n == 1)
-		at_rxt = info();
-	return k == 40 && n == 0 ? NEVER : 0;
+		at_rxt = tp_info(&h, c.fd);
+	return k == 40 && n == 0 ? PATH_DROP : 0;
 }
 
 /* A loss in STARTUP: fast recovery as ever (RACK, one resend), but BBR
@@ -651,17 +375,17 @@ START_TEST(bbr_recovery_keeps_window)
 {
 	warm_up();
 	ck_assert_uint_eq(tcb()->cc, TCP_CC_BBR);
-	more(60);
-	exchange(drop_seg40_note, 10 * SEC);
+	path_more(&rx, 60);
+	path_exchange(&rx, drop_seg40_note, 10 * SEC);
 	ck_assert_uint_eq(rx.sent[40], 2);
 	ck_assert_uint_eq(rx.rexmits, 1);
-	ck_assert_uint_eq(ctr().tcp_sack_recoveries, 1);
+	ck_assert_uint_eq(h_counters(&h).tcp_sack_recoveries, 1);
 	ck_assert_uint_eq(at_rxt.ca_state, 3);
 	ck_assert_uint_eq(ssthresh_before, UINT32_MAX); /* STARTUP */
 	ck_assert_uint_eq(tcb()->ssthresh, ssthresh_before);
 	ck_assert_uint_eq(at_rxt.snd_ssthresh, 0x7fffffff);
 	ck_assert_uint_ge(tcb()->cwnd, cwnd_before);
-	finish();
+	path_finish(&rx);
 }
 END_TEST
 
@@ -674,22 +398,22 @@ static stack_ns_t drop_tail_and_probe(uint32_t k, unsigned n)
 	if (k == 28 && n == 0)
 		cwnd_before = tcb()->cwnd;
 	if (k == 28 && n == 1)
-		at_rxt = info();
-	return (k == 28 && n == 0) || (k == 29 && n < 2) ? NEVER : 0;
+		at_rxt = tp_info(&h, c.fd);
+	return (k == 28 && n == 0) || (k == 29 && n < 2) ? PATH_DROP : 0;
 }
 
 START_TEST(bbr_timeout_restores_window)
 {
 	warm_up();
-	more(20);
-	exchange(drop_tail_and_probe, 10 * SEC);
-	ck_assert_uint_eq(ctr().tcp_tlps, 1);
-	ck_assert_uint_eq(ctr().tcp_timeouts, 1);
+	path_more(&rx, 20);
+	path_exchange(&rx, drop_tail_and_probe, 10 * SEC);
+	ck_assert_uint_eq(h_counters(&h).tcp_tlps, 1);
+	ck_assert_uint_eq(h_counters(&h).tcp_timeouts, 1);
 	ck_assert_uint_eq(at_rxt.ca_state, 4); /* loss */
 	ck_assert_uint_eq(at_rxt.snd_cwnd, 1);  /* nothing else in flight */
 	ck_assert_uint_eq(tcb()->ssthresh, UINT32_MAX);
 	ck_assert_uint_ge(tcb()->cwnd, cwnd_before);
-	finish();
+	path_finish(&rx);
 }
 END_TEST
 
@@ -735,10 +459,10 @@ START_TEST(bbr_finds_the_bottleneck)
 	double want = 1448 * 1e9 / (double)MS, bw;
 	struct stack_tcp_info ti;
 
-	gap = MS;
+	rx.gap = MS;
 	startup_ssthresh_set = false;
 	start(250);
-	exchange(note_startup, 60 * SEC);
+	path_exchange(&rx, note_startup, 60 * SEC);
 	ck_assert(!startup_ssthresh_set);
 	ck_assert_uint_eq(rx.rexmits, 0);
 	ck_assert_uint_eq(tcb()->bbr_full_bw_reached, 1);
@@ -750,12 +474,12 @@ START_TEST(bbr_finds_the_bottleneck)
 	ck_assert_uint_eq(tcb()->ssthresh / c.eff_mss, bbr_target(bbr_bw(), 256));
 	ck_assert_uint_eq(tcb()->cwnd / c.eff_mss, bbr_target(bbr_bw(), 512));
 	ck_assert_uint_lt(tcb()->cwnd / c.eff_mss, 40);
-	ti = info();
+	ti = tp_info(&h, c.fd);
 	ck_assert_uint_eq(ti.snd_cwnd, bbr_target(bbr_bw(), 512));
 	/* the rate it would pace at: BtlBw less 1 % */
 	ck_assert_msg(ti.pacing_rate > bw * 0.985 && ti.pacing_rate <= bw * 0.99 + 1, "pacing %llu",
 		      (unsigned long long)ti.pacing_rate);
-	finish();
+	path_finish(&rx);
 }
 END_TEST
 
@@ -781,27 +505,27 @@ START_TEST(bbr_probe_rtt_after_10s)
 	uint32_t cwnd;
 	stack_ns_t t0;
 
-	gap = MS;
+	rx.gap = MS;
 	start(200);
-	exchange(pass_all, 60 * SEC);
+	path_exchange(&rx, path_pass_all, 60 * SEC);
 	ck_assert_uint_eq(tcb()->bbr_mode, TCP_BBR_PROBE_BW);
 	cwnd = tcb()->cwnd;
 	h_advance(&h, 11 * SEC);
 	t0 = h.now;
 	saw_probe_rtt = false;
 	probe_rtt_cwnd = 0;
-	more(200);
-	exchange(note_probe_rtt, 60 * SEC);
+	path_more(&rx, 200);
+	path_exchange(&rx, note_probe_rtt, 60 * SEC);
 	ck_assert(saw_probe_rtt);
 	ck_assert_uint_eq(probe_rtt_cwnd, 4u * c.eff_mss);
 	ck_assert_uint_eq(tcb()->bbr_mode, TCP_BBR_PROBE_BW);
 	ck_assert_uint_ge(tcb()->bbr_min_rtt_stamp, t0 + 200 * MS); /* when it ended */
 	ck_assert_uint_ge(tcb()->cwnd, cwnd);
-	finish();
+	path_finish(&rx);
 }
 END_TEST
 
-static stack_ns_t drop_seg25_once(uint32_t k, unsigned n) { return k == 25 && n == 0 ? NEVER : 0; }
+static stack_ns_t drop_seg25_once(uint32_t k, unsigned n) { return k == 25 && n == 0 ? PATH_DROP : 0; }
 
 /* Without SACK there are no transmission records, so no rate samples:
  * a "bbr" connection runs Reno (NewReno's recovery halves the window). */
@@ -811,13 +535,13 @@ START_TEST(bbr_without_sack_runs_reno)
 	warm_up();
 	ck_assert_uint_eq(tcb()->sack_ok, 0);
 	ck_assert(!tcp_cc_controls(tcb()));
-	more(40);
-	exchange(drop_seg25_once, 10 * SEC);
+	path_more(&rx, 40);
+	path_exchange(&rx, drop_seg25_once, 10 * SEC);
 	ck_assert_uint_eq(rx.sent[25], 2);
-	ck_assert_uint_eq(ctr().tcp_reno_recoveries, 1);
+	ck_assert_uint_eq(h_counters(&h).tcp_reno_recoveries, 1);
 	ck_assert_uint_lt(tcb()->ssthresh, 100u * c.eff_mss);
 	ck_assert_uint_lt(tcb()->cwnd, 100u * c.eff_mss);
-	finish();
+	path_finish(&rx);
 }
 END_TEST
 
@@ -832,12 +556,10 @@ static void setup_cfg_bbr(void)
 	cfg.seed[0] = 7;
 	snprintf(cfg.tcp_congestion, sizeof(cfg.tcp_congestion), "bbr");
 	peer_mss = 0;
-	gap = GAP;
 	cc_name = NULL;
 	no_sack = false;
 	tp_setup_cfg(&h, &cfg, 1500);
-	memset(&rx, 0, sizeof(rx));
-	memset(have, 0, sizeof(have));
+	path_init(&rx, &h, &c, OWD, GAP, 85);
 }
 
 START_TEST(congestion_control_by_config)
@@ -854,7 +576,7 @@ START_TEST(congestion_control_by_config)
 	ck_assert_str_eq(name, "bbr");
 	ck_assert_uint_eq(tcb()->ssthresh, UINT32_MAX);
 	ck_assert_uint_ne(tcb()->bbr_min_rtt, STACK_NS_NEVER);
-	finish();
+	path_finish(&rx);
 	/* a new socket, SACK not (yet) negotiated, is "bbr" too */
 	fd = stack_ep_open(h.st, STACK_AF_INET, STACK_SOCK_STREAM, 0);
 	ck_assert_int_ge(fd, 0);
