@@ -714,8 +714,10 @@ ssize_t tcp_send(struct stack *st, struct ep *e, const struct iovec *iov, int io
 	if (want == 0)
 		return 0;
 	room = send_space(tp);
-	if (room == 0)
+	if (room == 0) {
+		tcp_chrono_start(st, tp, TCP_CHRONO_SNDBUF);
 		return -EAGAIN;
+	}
 	tcp_rate_check_app_limited(tp);
 	n = sndq_append(st, tp, iov, iovcnt, want < room ? (uint32_t)want : room);
 	if (n == 0) {
@@ -725,6 +727,7 @@ ssize_t tcp_send(struct stack *st, struct ep *e, const struct iovec *iov, int io
 		tcp_wait_resources(st, tp);
 		return -EAGAIN;
 	}
+	tcp_chrono_start(st, tp, TCP_CHRONO_BUSY);
 	if (flags & STACK_MSG_OOB) {
 		/* BSD semantics: the urgent pointer points past the last
 		 * urgent byte (RFC 9293 §3.8.5 allows either; Linux does this). */
@@ -1379,6 +1382,10 @@ static void tcp_info_fill(struct stack *st, const struct tcb *tp, struct stack_t
 	ti->delivered = tp->delivered;
 	ti->delivery_rate = tcp_rate_bps(tp);
 	ti->app_limited = tp->rate_app_limited;
+	/* Linux's chronographs: busy counts the limited times too */
+	ti->rwnd_limited = tcp_chrono_time(st, tp, TCP_CHRONO_RWND) / 1000u;
+	ti->sndbuf_limited = tcp_chrono_time(st, tp, TCP_CHRONO_SNDBUF) / 1000u;
+	ti->busy_time = tcp_chrono_time(st, tp, TCP_CHRONO_BUSY) / 1000u + ti->rwnd_limited + ti->sndbuf_limited;
 	ti->dsack_dups = tp->dsacks;
 	ti->reord_seen = tp->reord_seen;
 	ti->last_data_sent = ms_since(st, tp->last_data_sent);

@@ -243,6 +243,12 @@ struct tcb {
 	uint8_t undo_ts;       /* undo_tsval is set and not yet judged */
 	uint32_t lost_segs, dsacks, undos; /* TCP_INFO totals */
 	uint32_t reord_seen;
+	/* TCP_INFO's chronographs (Linux tcp_chrono_*): time with data to
+	 * send (busy), and of it the time the peer's window or the send
+	 * buffer was the limit; the highest-priority condition runs */
+	uint8_t chrono_type;        /* TCP_CHRONO_*, 0: none */
+	stack_ns_t chrono_start;
+	stack_ns_t chrono_stat[3];  /* ns per type, BUSY first */
 	/* delivery rate (tcp_rate.c): the connection's side of the estimate */
 	uint32_t delivered;        /* segments delivered, the SYN's included */
 	uint32_t delivered_bytes;  /* C.delivered (wraps; only differences count) */
@@ -524,6 +530,15 @@ unsigned tcp_rack_mark_on_rto(struct stack *st, struct tcb *tp);
 stack_ns_t tcp_rack_reo_wnd(const struct tcb *tp);
 /* A fast or timeout recovery ended (the reordering window's decay). */
 void tcp_rack_recovery_done(struct tcb *tp);
+
+/* TCP_INFO's chronographs (tcp_output.c), in priority order */
+#define TCP_CHRONO_BUSY 1
+#define TCP_CHRONO_RWND 2
+#define TCP_CHRONO_SNDBUF 3
+void tcp_chrono_start(struct stack *st, struct tcb *tp, uint8_t type);
+void tcp_chrono_stop(struct stack *st, struct tcb *tp, uint8_t type);
+/* Time spent in type so far, the running interval included. */
+stack_ns_t tcp_chrono_time(const struct stack *st, const struct tcb *tp, uint8_t type);
 
 /* tcp_rate.c — delivery rate estimation (TCP_INFO) */
 void tcp_rate_sent(struct stack *st, struct tcb *tp, struct tcp_txrec *r);

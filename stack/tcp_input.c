@@ -590,6 +590,8 @@ static bool ack_input(struct stack *st, struct tcb *tp, const struct tcp_seg *se
 			data = end - tp->snd_una;
 		}
 		sndq_trim(st, tp, data);
+		if (tp->sndq_bytes < tp->sndbuf) /* room again; or all acknowledged */
+			tcp_chrono_stop(st, tp, TCP_CHRONO_SNDBUF);
 		tp->snd_una = seg->ack;
 		if (SEQ_LT(tp->snd_nxt, tp->snd_una))
 			tp->snd_nxt = tp->snd_una;

@@ -538,9 +538,45 @@ static void arm_persist(struct stack *st, struct tcb *tp)
 	tcp_arm_rexmit(st, tp);
 }
 
+/* ---- TCP_INFO's chronographs (Linux tcp_chrono_set/start/stop) ---------- */
+
+static void chrono_set(struct stack *st, struct tcb *tp, uint8_t type)
+{
+	if (tp->chrono_type)
+		tp->chrono_stat[tp->chrono_type - 1] += st->now - tp->chrono_start;
+	tp->chrono_start = st->now;
+	tp->chrono_type = type;
+}
+
+/* A condition began: it runs if it matters more than the one running. */
+void tcp_chrono_start(struct stack *st, struct tcb *tp, uint8_t type)
+{
+	if (type > tp->chrono_type)
+		chrono_set(st, tp, type);
+}
+
+/* A condition ended: nothing runs once nothing is left to send or be
+ * acknowledged, else busy takes over from the one that ended. */
+void tcp_chrono_stop(struct stack *st, struct tcb *tp, uint8_t type)
+{
+	if (!tp->sndq_bytes && (!tp->fin_queued || tp->fin_acked))
+		chrono_set(st, tp, 0);
+	else if (type == tp->chrono_type)
+		chrono_set(st, tp, TCP_CHRONO_BUSY);
+}
+
+stack_ns_t tcp_chrono_time(const struct stack *st, const struct tcb *tp, uint8_t type)
+{
+	stack_ns_t t = tp->chrono_stat[type - 1];
+
+	if (tp->chrono_type == type)
+		t += st->now - tp->chrono_start;
+	return t;
+}
+
 void tcp_output(struct stack *st, struct tcb *tp)
 {
-	bool sent = false;
+	bool sent = false, rwnd_limited = false;
 
 	if (tp->state < TCPS_ESTABLISHED) {
 		if (tp->ack_now && tp->state == TCPS_SYN_RECEIVED)
@@ -571,6 +607,11 @@ void tcp_output(struct stack *st, struct tcb *tp)
 			break;
 		if (len > mss)
 			len = mss;
+		/* the peer's window, not cwnd, holds the next segment back
+		 * (Linux's tcp_snd_wnd_test in tcp_write_xmit) */
+		if (len > avail && SEQ_GT(tp->snd_nxt + len, tp->snd_una + tp->snd_wnd) &&
+		    tp->snd_wnd <= flight + (tp->cwnd > pipe ? tp->cwnd - pipe : 0))
+			rwnd_limited = true;
 		if (len > avail)
 			len = avail;
 		if (left && !len) {
@@ -643,6 +684,10 @@ void tcp_output(struct stack *st, struct tcb *tp)
 			tcp_arm_rto_tlp(st, tp);
 		sent = true;
 	}
+	if (rwnd_limited)
+		tcp_chrono_start(st, tp, TCP_CHRONO_RWND);
+	else
+		tcp_chrono_stop(st, tp, TCP_CHRONO_RWND);
 	if (!sent && tp->ack_now)
 		tcp_send_ack(st, tp);
 }

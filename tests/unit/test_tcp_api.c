@@ -125,6 +125,40 @@ START_TEST(tcp_info_counts_traffic)
 }
 END_TEST
 
+/* TCP_INFO's chronographs (Linux tcp_chrono_*): a write that finds the
+ * send buffer full starts sndbuf_limited, the ACK that makes room ends
+ * it, and with nothing left unacknowledged the clock stops; busy_time
+ * counts the limited time too. */
+START_TEST(tcp_info_sndbuf_limited)
+{
+	struct tp_cfg cfg = tp_cfg(STACK_AF_INET);
+	static uint8_t d[100000];
+	struct stack_tcp_info ti;
+	struct tp_seg sg;
+	ssize_t n;
+
+	cfg.sndbuf = 4096;
+	tp_client(&c, &h, &cfg);
+	n = tp_write(&h, c.fd, d, sizeof(d), 0);
+	ck_assert_int_gt(n, 0);
+	ck_assert_int_lt(n, (ssize_t)sizeof(d));
+	ck_assert_int_eq(tp_write(&h, c.fd, d, sizeof(d), 0), -EAGAIN);
+	while (tp_pull(&c, &sg))
+		;
+	h_advance(&h, 50 * STACK_NS_PER_MS);
+	ti = tp_info(&h, c.fd);
+	ck_assert_uint_eq(ti.sndbuf_limited, 50000);
+	ck_assert_uint_eq(ti.busy_time, 50000);
+	tp_send_ack(&c); /* everything: room, and nothing in flight */
+	h_advance(&h, 30 * STACK_NS_PER_MS);
+	ti = tp_info(&h, c.fd);
+	ck_assert_uint_eq(ti.sndbuf_limited, 50000);
+	ck_assert_uint_eq(ti.busy_time, 50000);
+	ck_assert_uint_eq(ti.rwnd_limited, 0);
+	tp_close_active(&c);
+}
+END_TEST
+
 /* CUBIC's window after a loss follows RFC 9438's curve: W_max is the
  * window at the loss, ssthresh 0.7 of it, and with one window acked per
  * RTT the window stays on W_cubic(t + RTT) (clamped to 1.5 cwnd per RTT)
@@ -395,6 +429,7 @@ Suite *suite_tcp_api(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, tcp_info_and_congestion);
 	tcase_add_test(tc, tcp_info_counts_traffic);
+	tcase_add_test(tc, tcp_info_sndbuf_limited);
 	tcase_add_test(tc, busy_until_acked_then_abort);
 	tcase_add_test(tc, cubic_follows_rfc9438);
 	tcase_add_test(tc, listener_shutdown_stops_listening);

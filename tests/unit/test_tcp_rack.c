@@ -344,6 +344,32 @@ START_TEST(record_pool_runs_dry)
 }
 END_TEST
 
+/* TCP_INFO's chronographs: busy from the write to the last ACK; with the
+ * peer's window at four segments and 40 to send, the window, not cwnd,
+ * is the limit for most of it (Linux's tcp_snd_wnd_test); idle, the clock
+ * stands still. */
+START_TEST(tcp_info_busy_and_rwnd_limited)
+{
+	struct tp_cfg cfg = path_cfg(STACK_AF_INET, 2 * OWD);
+	struct stack_tcp_info ti;
+
+	cfg.win = 4 * 1448;
+	path_start(&rx, &cfg, 40);
+	path_exchange(&rx, path_pass_all, 10 * SEC);
+	ti = tp_info(&h, c.fd);
+	/* a round trip for every three or four segments (the window is
+	 * scaled: the fourth often does not fit whole, and a full segment
+	 * waits for it, as Linux's) */
+	ck_assert_uint_ge(ti.busy_time, 10 * 2 * OWD / US);
+	ck_assert_uint_lt(ti.busy_time, 14 * 2 * OWD / US);
+	ck_assert_uint_ge(ti.rwnd_limited, ti.busy_time * 8 / 10);
+	ck_assert_uint_eq(ti.sndbuf_limited, 0);
+	h_advance(&h, SEC);
+	ck_assert_uint_eq(tp_info(&h, c.fd).busy_time, ti.busy_time);
+	path_finish(&rx);
+}
+END_TEST
+
 /* ---- BBR (tcp_cc.c) ---------------------------------------------------------- */
 
 static void setup_bbr(void)
@@ -618,6 +644,7 @@ Suite *suite_tcp_rack(void)
 	tcase_add_checked_fixture(lo, setup, teardown);
 	tcase_add_test(lo, rack_timer_for_the_last_segments);
 	tcase_add_test(lo, tcp_info_scoreboard_and_delivery_rate);
+	tcase_add_test(lo, tcp_info_busy_and_rwnd_limited);
 	tcase_add_test(lo, lost_retransmission_found_by_time);
 	tcase_add_test(lo, timeout_during_recovery_reduces_once);
 	suite_add_tcase(su, lo);
