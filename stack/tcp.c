@@ -208,6 +208,7 @@ static void tcb_init(struct stack *st, struct tcb *tp)
 	tp->keepintvl_s = OPT_TCP_KEEPINTVL_S;
 	tp->keepcnt = OPT_TCP_KEEPCNT;
 	tp->ssthresh = UINT32_MAX;
+	tp->rcv_mss = 536; /* TCP_MSS_DEFAULT, Linux's first guess */
 	tp->cc = st->cfg.tcp_congestion[0] ? (uint8_t)tcp_cc_by_name(st->cfg.tcp_congestion) : OPT_TCP_CC;
 	tp->hs_cur_min = tp->hs_last_min = UINT32_MAX;
 	timer_init(&tp->t_rexmit, TIMER_TCP_REXMIT);
@@ -1386,6 +1387,7 @@ static void tcp_info_fill(struct stack *st, const struct tcb *tp, struct stack_t
 	ti->rwnd_limited = tcp_chrono_time(st, tp, TCP_CHRONO_RWND) / 1000u;
 	ti->sndbuf_limited = tcp_chrono_time(st, tp, TCP_CHRONO_SNDBUF) / 1000u;
 	ti->busy_time = tcp_chrono_time(st, tp, TCP_CHRONO_BUSY) / 1000u + ti->rwnd_limited + ti->sndbuf_limited;
+	ti->rcv_rtt = tp->rcv_rtt8 / 8;
 	ti->dsack_dups = tp->dsacks;
 	ti->reord_seen = tp->reord_seen;
 	ti->last_data_sent = ms_since(st, tp->last_data_sent);

@@ -243,6 +243,9 @@ struct tcb {
 	uint8_t undo_ts;       /* undo_tsval is set and not yet judged */
 	uint32_t lost_segs, dsacks, undos; /* TCP_INFO totals */
 	uint32_t reord_seen;
+	uint32_t rcv_mss;       /* the largest segment the peer sent, from 536 */
+	uint32_t rcv_rtt8;      /* the receiver's RTT estimate, µs times 8 */
+	uint32_t rcv_rtt_tsecr; /* the TSecr last measured */
 	/* TCP_INFO's chronographs (Linux tcp_chrono_*): time with data to
 	 * send (busy), and of it the time the peer's window or the send
 	 * buffer was the limit; the highest-priority condition runs */

@@ -1018,6 +1018,30 @@ static void challenge_ack(struct stack *st, struct tcb *tp)
 	tcp_send_ack(st, tp);
 }
 
+/* The receiver's estimate of the round trip (TCP_INFO rcv_rtt; Linux's
+ * tcp_rcv_rtt_measure_ts): a data segment of at least the peer's usual
+ * size echoing a TSval not seen before took, with its TSval's ACK, one
+ * round trip.  The estimate keeps the minimum, or eases towards a larger
+ * sample by an eighth (8 times the estimate is stored, as Linux). */
+static void rcv_rtt_measure(struct stack *st, struct tcb *tp, const struct tcp_seg *seg)
+{
+	uint32_t sample;
+
+	if (seg->len > tp->rcv_mss)
+		tp->rcv_mss = seg->len; /* Linux's tcp_measure_rcv_mss, simplified */
+	if (!seg->len || !tp->ts_ok || !seg->opt.has_ts || !seg->opt.tsecr ||
+	    seg->opt.tsecr == tp->rcv_rtt_tsecr)
+		return;
+	tp->rcv_rtt_tsecr = seg->opt.tsecr;
+	if (seg->len < tp->rcv_mss || (int32_t)(ts_now(st, tp) - seg->opt.tsecr) < 0)
+		return;
+	sample = (ts_now(st, tp) - seg->opt.tsecr) * 1000u; /* µs; our TSvals are ms */
+	if (!tp->rcv_rtt8 || (uint64_t)sample * 8 < tp->rcv_rtt8)
+		tp->rcv_rtt8 = sample * 8;
+	else
+		tp->rcv_rtt8 = tp->rcv_rtt8 - tp->rcv_rtt8 / 8 + sample;
+}
+
 static void segment_input(struct stack *st, struct tcb *tp, struct pbuf *p, struct tcp_seg *seg)
 {
 	uint32_t rwnd = SEQ_GT(tp->rcv_adv, tp->rcv_nxt) ? tp->rcv_adv - tp->rcv_nxt : 0;
@@ -1126,6 +1150,7 @@ static void segment_input(struct stack *st, struct tcb *tp, struct pbuf *p, stru
 	}
 	tp->last_heard = st->now;
 	tp->probes = tp->rexmit_mode == TRX_PERSIST ? tp->probes : 0;
+	rcv_rtt_measure(st, tp, seg);
 
 	if (tp->state == TCPS_SYN_RECEIVED) {
 		if (!SEQ_GT(seg->ack, tp->snd_una) || SEQ_GT(seg->ack, tp->snd_max)) {

@@ -159,6 +159,29 @@ START_TEST(tcp_info_sndbuf_limited)
 }
 END_TEST
 
+/* TCP_INFO rcv_rtt (Linux's tcp_rcv_rtt_measure_ts): a full segment
+ * echoing the SYN-ACK's TSval 30 ms later measures 30 ms; a second one
+ * with the same echo measures nothing; a shorter one is not a sample. */
+START_TEST(tcp_info_rcv_rtt)
+{
+	struct tp_cfg cfg = tp_cfg(STACK_AF_INET);
+	static uint8_t d[1448];
+
+	tp_server(&c, &h, &cfg);
+	ck_assert_uint_eq(tp_info(&h, c.fd).rcv_rtt, 0);
+	h_advance(&h, 30 * STACK_NS_PER_MS);
+	tp_send_data(&c, d, c.eff_mss);
+	ck_assert_uint_ge(tp_info(&h, c.fd).rcv_rtt, 29000);
+	ck_assert_uint_le(tp_info(&h, c.fd).rcv_rtt, 31000);
+	h_advance(&h, 50 * STACK_NS_PER_MS);
+	tp_send_data(&c, d, c.eff_mss); /* the same echo: no sample */
+	ck_assert_uint_le(tp_info(&h, c.fd).rcv_rtt, 31000);
+	ck_assert_int_eq(tp_read(&h, c.fd, d, sizeof(d), 0), (ssize_t)c.eff_mss);
+	ck_assert_int_eq(tp_read(&h, c.fd, d, sizeof(d), 0), (ssize_t)c.eff_mss);
+	tp_close_active(&c);
+}
+END_TEST
+
 /* CUBIC's window after a loss follows RFC 9438's curve: W_max is the
  * window at the loss, ssthresh 0.7 of it, and with one window acked per
  * RTT the window stays on W_cubic(t + RTT) (clamped to 1.5 cwnd per RTT)
@@ -430,6 +453,7 @@ Suite *suite_tcp_api(void)
 	tcase_add_test(tc, tcp_info_and_congestion);
 	tcase_add_test(tc, tcp_info_counts_traffic);
 	tcase_add_test(tc, tcp_info_sndbuf_limited);
+	tcase_add_test(tc, tcp_info_rcv_rtt);
 	tcase_add_test(tc, busy_until_acked_then_abort);
 	tcase_add_test(tc, cubic_follows_rfc9438);
 	tcase_add_test(tc, listener_shutdown_stops_listening);
