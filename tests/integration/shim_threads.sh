@@ -119,8 +119,9 @@ fi
 # TSan's own suppressions (by function name) cannot apply: the reports a
 # review found harmless are listed below instead, one extended regular
 # expression a line, matched against each symbolized report.
-#  - a file-descriptor "race" between the program's close() and the
-#    engine's fstat() of the same number: TSan's close interceptor marks
+#  - a file-descriptor "race" between the program's close() (from any of
+#    its threads, the main one included) and the engine's fstat() of the
+#    same number: TSan's close interceptor marks
 #    the descriptor closed before it calls the next close() — the shim's
 #    hook, which closes it under the engine lock the fstat holds too — so
 #    the two never overlap; the check only guards numbers closed behind
@@ -131,7 +132,7 @@ fi
 #    which TSan does not count as synchronisation on the descriptor).
 cat >"$TMPD/tsan.known" <<'EOF'
 (?s)Read of size 8 .*__interceptor_fstat .*afd_valid shim/engine\.c.*Previous write of size 8 .*__interceptor_socket .*Location is file descriptor
-(?s)by thread T[0-9]+:\s+#0 close .*Previous read of size 8 .*__interceptor_fstat .*afd_valid shim/engine\.c.*Location is file descriptor
+(?s)by (main thread|thread T[0-9]+):\s+#0 close .*Previous read of size 8 .*__interceptor_fstat .*afd_valid shim/engine\.c.*Location is file descriptor
 EOF
 # tsan_reports FILES...: the reports, symbolized, known ones left out; the
 # number left in $TMPD/tsan.count.
