@@ -588,7 +588,7 @@ void tcp_output(struct stack *st, struct tcb *tp)
 		sack_resend(st, tp);
 	for (int guard = 0; guard < 100000; guard++) {
 		uint32_t end = tcp_data_end(tp);
-		uint32_t left, flight, pipe, avail, len, mss = seg_mss(tp);
+		uint32_t left, flight, pipe, avail, cwnd_avail, len, mss = seg_mss(tp);
 		bool fin_pending, all;
 		uint8_t flags = TH_ACK;
 
@@ -599,7 +599,7 @@ void tcp_output(struct stack *st, struct tcb *tp)
 		 * 6675 pipe with SACK, as Linux's tcp_packets_in_flight in
 		 * every state); the peer's window counts all */
 		pipe = tp->sack_ok ? tcp_sack_pipe(tp) : flight;
-		avail = tp->cwnd > pipe ? tp->cwnd - pipe : 0;
+		cwnd_avail = avail = tp->cwnd > pipe ? tp->cwnd - pipe : 0;
 		if (tp->snd_wnd < flight + avail)
 			avail = tp->snd_wnd > flight ? tp->snd_wnd - flight : 0;
 		len = left;
@@ -610,7 +610,7 @@ void tcp_output(struct stack *st, struct tcb *tp)
 		/* the peer's window, not cwnd, holds the next segment back
 		 * (Linux's tcp_snd_wnd_test in tcp_write_xmit) */
 		if (len > avail && SEQ_GT(tp->snd_nxt + len, tp->snd_una + tp->snd_wnd) &&
-		    tp->snd_wnd <= flight + (tp->cwnd > pipe ? tp->cwnd - pipe : 0))
+		    tp->snd_wnd <= flight + cwnd_avail)
 			rwnd_limited = true;
 		if (len > avail)
 			len = avail;

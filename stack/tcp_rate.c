@@ -91,10 +91,11 @@ void tcp_rate_check_app_limited(struct tcb *tp)
 {
 	uint32_t inflight = tp->snd_max - tp->snd_una;
 	uint32_t unsent = tp->sndq_bytes > inflight ? tp->sndq_bytes - inflight : 0;
+	uint32_t pipe = tcp_sack_pipe(tp);
 
-	if (!tp->sack_ok || unsent >= tp->mss || tcp_sack_pipe(tp) >= tp->cwnd || tp->lost_wait)
+	if (!tp->sack_ok || unsent >= tp->mss || pipe >= tp->cwnd || tp->lost_wait)
 		return;
-	tp->app_limited = tp->delivered_bytes + tcp_sack_pipe(tp);
+	tp->app_limited = tp->delivered_bytes + pipe;
 	if (!tp->app_limited)
 		tp->app_limited = 1;
 }

@@ -641,6 +641,16 @@ struct stack_tcp_info tp_info(struct harness *h, int fd)
 	return ti;
 }
 
+/* TCP_CONGESTION's name (into a buffer of TCP_CA_NAME_MAX, 16). */
+const char *tp_cc_name(struct harness *h, int fd, char *name)
+{
+	size_t len = 16;
+
+	memset(name, 0, len);
+	ck_assert_int_eq(stack_ep_getopt(h->st, fd, STACK_SOL_TCP, STACK_TCP_CONGESTION, name, &len), 0);
+	return name;
+}
+
 /* ---- handshakes ----------------------------------------------------------- */
 
 static void sa_of(struct stack_sockaddr *a, int family, const uint8_t *addr, uint16_t port)

@@ -287,6 +287,8 @@ int tp_getint(struct harness *h, int fd, int level, int name);
 int tp_so_error(struct harness *h, int fd);
 /* TCP_INFO. */
 struct stack_tcp_info tp_info(struct harness *h, int fd);
+/* TCP_CONGESTION's name, into name[16]; returns name. */
+const char *tp_cc_name(struct harness *h, int fd, char *name);
 
 /* ---- bulk transfer ------------------------------------------------------- */
 

@@ -592,24 +592,19 @@ START_TEST(congestion_control_by_config)
 {
 	struct stack_config cfg;
 	char name[16] = {0};
-	size_t len = sizeof(name), size;
+	size_t size;
 	void *mem;
 	int fd;
 
 	warm_up();
-	ck_assert_int_eq(stack_ep_getopt(h.st, c.fd, STACK_SOL_TCP, STACK_TCP_CONGESTION, name, &len),
-			 0);
-	ck_assert_str_eq(name, "bbr");
+	ck_assert_str_eq(tp_cc_name(&h, c.fd, name), "bbr");
 	ck_assert_uint_eq(tcb()->ssthresh, UINT32_MAX);
 	ck_assert_uint_ne(tcb()->bbr_min_rtt, STACK_NS_NEVER);
 	path_finish(&rx);
 	/* a new socket, SACK not (yet) negotiated, is "bbr" too */
 	fd = stack_ep_open(h.st, STACK_AF_INET, STACK_SOCK_STREAM, 0);
 	ck_assert_int_ge(fd, 0);
-	len = sizeof(name);
-	memset(name, 0, sizeof(name));
-	ck_assert_int_eq(stack_ep_getopt(h.st, fd, STACK_SOL_TCP, STACK_TCP_CONGESTION, name, &len), 0);
-	ck_assert_str_eq(name, "bbr");
+	ck_assert_str_eq(tp_cc_name(&h, fd, name), "bbr");
 	stack_ep_close(h.st, fd);
 	stack_config_default(&cfg);
 	cfg.max_endpoints = 4;
