@@ -30,6 +30,7 @@
 #include "log.h"
 #include "pcap.h"
 #include "real.h"
+#include "session.h"
 #include "sock.h"
 #include "tun.h"
 
@@ -127,6 +128,11 @@ static void private_close(int fd)
 	real()->close(fd);
 }
 
+void eng_private_close(int fd)
+{
+	private_close(fd);
+}
+
 /* The program wants number fd (dup2 onto it): move ours elsewhere. */
 int eng_private_move(int fd)
 {
@@ -182,6 +188,7 @@ void sock_map(int fd, struct shim_sock *s)
 		return;
 	if (E.fdmap[fd])
 		sock_unmap(fd);
+	sock_drop_held(s);
 	__atomic_store_n(&E.fdmap[fd], s, __ATOMIC_RELEASE);
 	s->nfds++;
 	s->afd = fd;
@@ -234,6 +241,50 @@ static bool afd_valid(const struct shim_sock *s)
 	struct stat sb;
 
 	return s->afd >= 0 && fstat(s->afd, &sb) == 0 && sb.st_ino == s->ino;
+}
+
+void sock_hold_a(struct shim_sock *s, int afd)
+{
+	int d;
+
+	if (s->nfds > 0 || s->afd_held || afd < 0)
+		return;
+	d = real()->fcntl(afd, F_DUPFD_CLOEXEC, E.private_base);
+	if (d < 0)
+		d = real()->fcntl(afd, F_DUPFD_CLOEXEC, 3);
+	if (d < 0)
+		return;
+	private_mark(d, true);
+	s->afd = d;
+	s->afd_held = true;
+}
+
+void sock_drop_held(struct shim_sock *s)
+{
+	if (!s->afd_held)
+		return;
+	private_close(s->afd);
+	s->afd = -1;
+	s->afd_held = false;
+}
+
+struct shim_sock *sock_by_a(int afd)
+{
+	struct stat sb;
+	struct shim_sock *s, *found = NULL;
+
+	if (afd < 0 || fstat(afd, &sb) < 0 || !S_ISSOCK(sb.st_mode))
+		return NULL;
+	/* A live A's inode cannot be reused; prefer a record whose A is
+	 * not known gone (an old record may wait for its release) */
+	TAILQ_FOREACH(s, &eng.socks, link) {
+		if (s->ino != sb.st_ino)
+			continue;
+		if (!s->a_gone)
+			return s;
+		found = s;
+	}
+	return found;
 }
 
 void eng_adopt_fd(int fd)
@@ -319,6 +370,7 @@ void sock_release(struct shim_sock *s)
 		s->h = -1;
 	}
 	close_b(s);
+	sock_drop_held(s);
 	for (size_t i = 0; s->nfds > 0 && i < E.fdmap_n; i++)
 		if (E.fdmap[i] == s) {
 			__atomic_store_n(&E.fdmap[i], NULL, __ATOMIC_RELEASE);
@@ -398,6 +450,7 @@ void sock_fail(struct shim_sock *s, int err)
 	}
 	/* our pending rx data would be lost anyway */
 	close_b(s);
+	sock_drop_held(s);
 	if (s->nfds == 0)
 		sock_release(s);
 }
@@ -643,6 +696,8 @@ void sock_pump(struct shim_sock *s)
 	ev = stack_ep_events(eng.st, s->h);
 	switch (s->state) {
 	case SS_FRESH:
+		if (s->a_gone) /* closed before it listened or connected */
+			sock_release(s);
 		return;
 	case SS_LISTEN:
 		{
@@ -675,6 +730,7 @@ void sock_pump(struct shim_sock *s)
 		s->was_open = true;
 		if (afd_valid(s))
 			sock_unstuff(s, s->afd);
+		sock_drop_held(s); /* a client's A: B's hang-up tells again */
 		/* fall through */
 	case SS_OPEN:
 		tcp_pump_tx(s);
@@ -919,7 +975,7 @@ static void *stack_thread(void *arg)
 				if (real()->read(E.wakefd, &v, sizeof(v)) < 0) {
 					/* nothing to read: fine */
 				}
-			} else {
+			} else if (!sess_owner_event(p, evs[i].events)) {
 				handle_b_event(p, evs[i].events);
 			}
 		}
@@ -1133,12 +1189,14 @@ static void start_thread(void)
 
 static void atfork_prepare(void)
 {
+	sess_client_prefork(true);
 	pthread_mutex_lock(&eng.lock);
 }
 
 static void atfork_parent(void)
 {
 	pthread_mutex_unlock(&eng.lock);
+	sess_client_prefork(false);
 }
 
 /* The child has no stack thread: the parent's stack keeps serving the
@@ -1150,6 +1208,7 @@ static void atfork_child(void)
 	struct shim_sock *s;
 
 	pthread_mutex_init(&eng.lock, NULL);
+	sess_client_atfork(); /* a child's child asks the owner itself */
 	if (eng.mode != ENG_RUNNING)
 		return;
 	TAILQ_FOREACH(s, &eng.socks, link) {
@@ -1330,6 +1389,7 @@ void eng_refused_warning(void)
 __attribute__((constructor)) static void netshim_init(void)
 {
 	char err[SHIM_ERRLEN], pid[32];
+	int e;
 
 	real();
 	if (shim_config_load(&eng.cfg, err, sizeof(err)) < 0)
@@ -1354,6 +1414,8 @@ __attribute__((constructor)) static void netshim_init(void)
 	}
 	build_stack();
 	start_thread();
+	if ((e = sess_owner_start(E.epfd)) < 0)
+		fatal("cannot open the session's control socket: %s", strerror(-e));
 	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
 	eng.mode = ENG_RUNNING;
 	/* Descendants attach to this device by name and learn that it is

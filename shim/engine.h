@@ -72,6 +72,8 @@ struct shim_sock {
 	bool connect_told; /* connect() has reported the connection */
 	bool connect_failed; /* ... or its failure (Linux then disconnects:
 			      * reads give ENOTCONN, not end of file) */
+	bool afd_held;     /* owner: afd is a private dup of A a client sent
+			    * (a connect in progress must unstuff A) */
 	struct timeval rcvtimeo, sndtimeo; /* as the program set them */
 	/* Bytes read from B the stack did not take yet (TCP), and bytes (or
 	 * one datagram) taken from the stack that B did not take yet. */
@@ -143,6 +145,13 @@ int sock_take_err(struct shim_sock *s);
 int sock_stuff(struct shim_sock *s, int afd);
 void sock_unstuff(struct shim_sock *s, int afd);
 int eng_epoll_add(struct shim_sock *s);
+/* Owner: keep a private dup of A (a client's) while s connects; drop it. */
+void sock_hold_a(struct shim_sock *s, int afd);
+void sock_drop_held(struct shim_sock *s);
+/* Owner, under the lock: the socket whose A is afd (by inode), or NULL. */
+struct shim_sock *sock_by_a(int afd);
+/* Close a private descriptor. */
+void eng_private_close(int fd);
 /* Whether fd is one of the engine's own descriptors. */
 bool eng_private_fd(int fd);
 /* Move private descriptor fd elsewhere (the program wants the number). */
