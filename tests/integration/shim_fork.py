@@ -1,0 +1,169 @@
+#!/usr/bin/env python3
+"""shim_fork.py — helper processes for shim_fork.sh (STYLE.md 15).
+
+  serve PORT KHOST KPORT STATUS   under netshim: a listener on PORT, two
+      os.fork() workers that accept on the inherited listener and echo, a
+      fork child that connects its own socket to the kernel-side echo
+      server KHOST:KPORT, then the parent's own connection there.  Lines
+      go to STATUS ("accept PID", "child-client ok", "parent-client ok",
+      "ready"); runs until SIGTERM, then stops its workers.
+  echo PORT SECS                  kernel side: a threaded echo server
+  clients HOST PORT N CONC KIB    kernel side: N connections (CONC at a
+      time), each sends KIB KiB of random bytes and checks the echo's
+      sha256; exit 0 when all match
+"""
+import hashlib
+import os
+import signal
+import socket
+import sys
+import threading
+import time
+
+
+def note(path, line):
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    os.write(fd, (line + "\n").encode())
+    os.close(fd)
+
+
+def echo_conn(c):
+    while True:
+        b = c.recv(65536)
+        if not b:
+            break
+        c.sendall(b)
+    c.close()
+
+
+def roundtrip(host, port, nbytes, timeout=20):
+    """Connect, send nbytes of random data, read the echo: True if equal."""
+    data = os.urandom(nbytes)
+    s = socket.create_connection((host, port), timeout=timeout)
+    got = []
+    def rd():
+        while True:
+            b = s.recv(65536)
+            if not b:
+                break
+            got.append(b)
+    t = threading.Thread(target=rd)
+    t.start()
+    s.sendall(data)
+    s.shutdown(socket.SHUT_WR)
+    t.join(timeout)
+    s.close()
+    return hashlib.sha256(b"".join(got)).digest() == hashlib.sha256(data).digest()
+
+
+def worker(l, status):
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    while True:
+        c, _ = l.accept()
+        note(status, "accept %d" % os.getpid())
+        echo_conn(c)
+
+
+def serve(port, khost, kport, status):
+    l = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    l.bind(("0.0.0.0", port))
+    l.listen(32)
+    kids = []
+    for _ in range(2):
+        pid = os.fork()
+        if pid == 0:
+            try:
+                worker(l, status)
+            except BaseException as e:
+                note(status, "worker %d failed: %r" % (os.getpid(), e))
+            os._exit(1)
+        kids.append(pid)
+    # a child with a socket of its own, to the kernel side
+    pid = os.fork()
+    if pid == 0:
+        try:
+            ok = roundtrip(khost, kport, 256 * 1024)
+            s = socket.socket()
+            s.bind(("0.0.0.0", 0))
+            name = s.getsockname()
+            s.close()
+            note(status, "child-client %s bound-port=%s" % ("ok" if ok else "BAD", name[1] != 0))
+            os._exit(0 if ok else 1)
+        except BaseException as e:
+            note(status, "child-client failed: %r" % (e,))
+            os._exit(2)
+    _, st = os.waitpid(pid, 0)
+    ok = roundtrip(khost, kport, 256 * 1024)
+    note(status, "parent-client %s" % ("ok" if ok else "BAD"))
+    note(status, "ready")
+    stop = []
+    signal.signal(signal.SIGTERM, lambda *a: stop.append(1))
+    deadline = time.time() + 120
+    while not stop and time.time() < deadline:
+        time.sleep(0.1)
+    for k in kids:
+        os.kill(k, signal.SIGTERM)
+    for k in kids:
+        os.waitpid(k, 0)
+    l.close()
+
+
+def echo_server(port, secs):
+    l = socket.socket()
+    l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    l.bind(("0.0.0.0", port))
+    l.listen(32)
+    l.settimeout(secs)
+    end = time.time() + secs
+    while time.time() < end:
+        try:
+            c, _ = l.accept()
+        except socket.timeout:
+            break
+        c.settimeout(None)
+        threading.Thread(target=echo_conn, args=(c,), daemon=True).start()
+
+
+def clients(host, port, n, conc, kib):
+    # the server may not listen yet: retry the first connection for 10 s
+    for _ in range(100):
+        try:
+            socket.create_connection((host, port), timeout=2).close()
+            break
+        except OSError:
+            time.sleep(0.1)
+    results = []
+    lock = threading.Lock()
+    todo = list(range(n))
+    def run():
+        while True:
+            with lock:
+                if not todo:
+                    return
+                todo.pop()
+            try:
+                r = roundtrip(host, port, kib * 1024)
+            except OSError as e:
+                r = False
+                print("client error: %r" % (e,), file=sys.stderr)
+            with lock:
+                results.append(r)
+    ts = [threading.Thread(target=run) for _ in range(conc)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join(60)
+    good = sum(1 for r in results if r)
+    print("%d of %d echoes matched" % (good, n))
+    return 0 if good == n else 1
+
+
+if __name__ == "__main__":
+    a = sys.argv
+    if a[1] == "serve":
+        serve(int(a[2]), a[3], int(a[4]), a[5])
+    elif a[1] == "echo":
+        echo_server(int(a[2]), int(a[3]))
+    elif a[1] == "clients":
+        sys.exit(clients(a[2], int(a[3]), int(a[4]), int(a[5]), int(a[6])))

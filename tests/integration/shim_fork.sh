@@ -1,0 +1,47 @@
+#!/bin/bash
+# shim_fork.sh — a process tree on one stack (issue 7, first step): a
+# Python server under netshim binds a listener and forks two workers that
+# accept on the inherited listener and echo (a pre-fork server); a third
+# fork child opens a socket of its own to a kernel-side echo server; the
+# parent's own sockets keep working.  The fork children's calls are served
+# by the parent over the session's control socket (shim/session.h).
+# Kernel-side clients make 20 connections (4 at a time) of 64 KiB each
+# and check the echoes' sha256.
+TEST=shim_fork
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/shim_lib.inc"
+. "$(dirname "$0")/shim_prog_lib.inc"
+
+HELPER="$(dirname "$0")/shim_fork.py"
+shim_ns_setup
+status="$TMPD/status"
+: >"$status"
+
+kbg ECHO 90 "$PY" "$HELPER" echo 9000 80
+wait_port 9000
+tshim_bg SRV 90 "$PY" "$HELPER" serve 8000 "$PEER4" 9000 "$status"
+
+i=0
+until grep -q '^ready' "$status"; do
+	i=$((i + 1))
+	[ "$i" -le 300 ] || fail "the server under netshim did not get ready in 30 s: $(cat "$status")"
+	kill -0 "$SRV_PID" 2>/dev/null || fail "the server under netshim exited: $(cat "$status")"
+	sleep 0.1
+done
+grep -q '^child-client ok bound-port=True' "$status" ||
+	fail "a fork child's own connection to the kernel side: $(grep child "$status")"
+grep -q '^parent-client ok' "$status" ||
+	fail "the parent's connection after forking: $(grep parent "$status")"
+log "fork child's own socket: connect, echo, bind: ok; parent's own socket: ok"
+
+out=$(tkern 60 "$PY" "$HELPER" clients "$STACK4" 8000 20 4 64) ||
+	fail "kernel-side clients of the pre-fork workers: $out"
+n=$(grep -c '^accept' "$status")
+# 20, and the clients' first probe (are the workers there yet?)
+[ "$n" = 21 ] || fail "the workers accepted $n connections, not 21"
+w=$(grep '^accept' "$status" | sort -u | wc -l)
+log "$out; workers that accepted: $w"
+grep -q 'failed' "$status" && fail "$(grep failed "$status")"
+kill -TERM "$SRV_PID"
+bgwait "$SRV_PID" 10 || fail "the server under netshim did not stop on SIGTERM (exit $?)"
+pass
