@@ -280,9 +280,8 @@ struct shim_sock *sock_by_a(int afd)
 	TAILQ_FOREACH(s, &eng.socks, link) {
 		if (s->ino != sb.st_ino)
 			continue;
-		if (!s->a_gone)
-			return s;
-		found = s;
+		if (!s->a_gone || !found)
+			found = s; /* the newest wins */
 	}
 	return found;
 }
@@ -306,6 +305,22 @@ void eng_adopt_fd(int fd)
 
 /* ---- sockets ------------------------------------------------------------ */
 
+/* A new A has inode ino: any socket recorded with it is gone (a live
+ * file's inode is never reused) — a record another process's failed
+ * socket left behind, or one whose B hang-up is still to be seen. */
+static void forget_ino(ino_t ino)
+{
+	struct shim_sock *s, *tmp;
+
+	TAILQ_FOREACH_SAFE(s, &eng.socks, link, tmp) {
+		if (s->ino != ino)
+			continue;
+		s->a_gone = true;
+		if (s->bfd < 0 && s->nfds == 0)
+			sock_release(s);
+	}
+}
+
 struct shim_sock *sock_new(int family, int type, int h, int afd, int bfd)
 {
 	struct shim_sock *s = TAILQ_FIRST(&E.free_socks);
@@ -328,8 +343,10 @@ struct shim_sock *sock_new(int family, int type, int h, int afd, int bfd)
 	s->family = family;
 	s->type = type;
 	s->state = type == SOCK_STREAM ? SS_FRESH : SS_OPEN;
-	if (fstat(afd, &sb) == 0)
+	if (fstat(afd, &sb) == 0) {
 		s->ino = sb.st_ino;
+		forget_ino(s->ino);
+	}
 	if (h >= 0 && (uint32_t)h < eng.max_h)
 		eng.by_h[h] = s;
 	TAILQ_INSERT_TAIL(&eng.socks, s, link);
@@ -451,7 +468,12 @@ void sock_fail(struct shim_sock *s, int err)
 	/* our pending rx data would be lost anyway */
 	close_b(s);
 	sock_drop_held(s);
-	if (s->nfds == 0)
+	/* No number here, but A not known gone: another process of the
+	 * session holds it (a fork child's socket, or one it inherited) and
+	 * will ask about it — keep the record.  With B closed nothing tells
+	 * when that holder closes A; the record goes when A's inode is
+	 * reused (sock_new).  NOTES-tree.md: a liveness check. */
+	if (s->nfds == 0 && s->a_gone)
 		sock_release(s);
 }
 

@@ -4,9 +4,11 @@
   serve PORT KHOST KPORT STATUS   under netshim: a listener on PORT, two
       os.fork() workers that accept on the inherited listener and echo, a
       fork child that connects its own socket to the kernel-side echo
-      server KHOST:KPORT, then the parent's own connection there.  Lines
-      go to STATUS ("accept PID", "child-client ok", "parent-client ok",
-      "ready"); runs until SIGTERM, then stops its workers.
+      server KHOST:KPORT, a fork child that checks the calls the owner
+      serves (child_calls), then the parent's own connection there.  Lines
+      go to STATUS ("accept PID", "child-client ok", "calls ok",
+      "parent-client ok", "ready"); runs until SIGTERM, then stops its
+      workers.
   echo PORT SECS                  kernel side: a threaded echo server
   clients HOST PORT N CONC KIB    kernel side: N connections (CONC at a
       time), each sends KIB KiB of random bytes and checks the echo's
@@ -56,6 +58,83 @@ def roundtrip(host, port, nbytes, timeout=20):
     return hashlib.sha256(b"".join(got)).digest() == hashlib.sha256(data).digest()
 
 
+def child_calls(status):
+    """In a fork child: the calls the owner serves, each checked against
+    what Linux does.  Writes "calls ok" or the first failure to STATUS."""
+    import errno
+    import select
+    bad = []
+
+    def check(what, got, want):
+        if got != want:
+            bad.append("%s: %r, want %r" % (what, got, want))
+
+    l = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    l.bind(("127.0.0.1", 0))
+    l.listen(4)
+    addr = l.getsockname()
+    check("listener port", addr[1] != 0, True)
+    check("SO_ACCEPTCONN", l.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN), 1)
+    l.setblocking(False)
+    try:
+        l.accept()
+        bad.append("accept on an empty queue did not fail")
+    except BlockingIOError:
+        pass
+    l.setblocking(True)
+    # blocking connect over the stack's loopback
+    c = socket.socket()
+    c.connect(addr)
+    a, peer = l.accept()
+    check("accept's peer = connect's name", peer, c.getsockname())
+    check("getpeername", c.getpeername(), addr)
+    check("accepted getsockname", a.getsockname(), addr)
+    c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    check("TCP_NODELAY", c.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0, True)
+    check("SO_ERROR", c.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR), 0)
+    c.sendall(b"ping")
+    check("data child->child", a.recv(10), b"ping")
+    c.shutdown(socket.SHUT_WR)
+    check("end of file after shutdown", a.recv(10), b"")
+    a.sendall(b"pong")
+    a.close()
+    check("data back", c.recv(10), b"pong")
+    check("end of file after close", c.recv(10), b"")
+    c.close()
+    # non-blocking connect, then poll and SO_ERROR
+    n = socket.socket()
+    n.setblocking(False)
+    check("non-blocking connect", n.connect_ex(addr), errno.EINPROGRESS)
+    p = select.poll()
+    p.register(n, select.POLLOUT)
+    check("connected: POLLOUT", bool(p.poll(5000)), True)
+    check("SO_ERROR after connect", n.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR), 0)
+    a, _ = l.accept()
+    n.send(b"x")
+    check("data after a non-blocking connect", a.recv(1), b"x")
+    a.close()
+    n.close()
+    # a port nobody listens on
+    l.close()
+    r = socket.socket()
+    check("refused", r.connect_ex(addr), errno.ECONNREFUSED)
+    r.close()
+    # accept4 flags on a listener of the child's own
+    l = socket.socket()
+    l.bind(("127.0.0.1", 0))
+    l.listen(1)
+    c = socket.socket()
+    c.connect(l.getsockname())
+    fd, _ = l._accept()
+    a = socket.socket(fileno=fd)
+    check("accepted socket's CLOEXEC", os.get_inheritable(fd), False)
+    a.close()
+    c.close()
+    l.close()
+    note(status, "calls " + ("ok" if not bad else "BAD " + "; ".join(bad)))
+    return not bad
+
+
 def worker(l, status):
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     while True:
@@ -94,6 +173,14 @@ def serve(port, khost, kport, status):
             note(status, "child-client failed: %r" % (e,))
             os._exit(2)
     _, st = os.waitpid(pid, 0)
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os._exit(0 if child_calls(status) else 1)
+        except BaseException as e:
+            note(status, "calls failed: %r" % (e,))
+            os._exit(2)
+    os.waitpid(pid, 0)
     ok = roundtrip(khost, kport, 256 * 1024)
     note(status, "parent-client %s" % ("ok" if ok else "BAD"))
     note(status, "ready")

@@ -30,6 +30,9 @@ until grep -q '^ready' "$status"; do
 done
 grep -q '^child-client ok bound-port=True' "$status" ||
 	fail "a fork child's own connection to the kernel side: $(grep child "$status")"
+grep -q '^calls ok' "$status" ||
+	fail "a fork child's calls (socket, bind, listen, accept, connect, names, options, shutdown): $(grep calls "$status")"
+log "fork child's calls: socket, bind, listen, accept(4), blocking and non-blocking connect, refused, names, options, shutdown: ok"
 grep -q '^parent-client ok' "$status" ||
 	fail "the parent's connection after forking: $(grep parent "$status")"
 log "fork child's own socket: connect, echo, bind: ok; parent's own socket: ok"
