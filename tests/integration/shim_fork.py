@@ -9,6 +9,9 @@
       go to STATUS ("accept PID", "child-client ok", "calls ok",
       "parent-client ok", "ready"); runs until SIGTERM, then stops its
       workers.
+  tree                            under netshim: a socket made before fork
+      connected by the child, a grandchild's connection, accept after an
+      acceptor was SIGKILLed, the parent after a child died connecting
   echo PORT SECS                  kernel side: a threaded echo server
   clients HOST PORT N CONC KIB    kernel side: N connections (CONC at a
       time), each sends KIB KiB of random bytes and checks the echo's
@@ -196,6 +199,76 @@ def serve(port, khost, kport, status):
     l.close()
 
 
+def tree():
+    """Under netshim: the shapes a process tree takes; exit 0 when all
+    behave as on the kernel (prints each)."""
+    ok = True
+
+    def check(what, got, want):
+        nonlocal ok
+        print("%s: %r%s" % (what, got, "" if got == want else ", want %r" % (want,)))
+        ok = ok and got == want
+
+    l = socket.socket()
+    l.bind(("127.0.0.1", 0))
+    l.listen(4)
+    addr = l.getsockname()
+    # a socket made before fork, connected by the child
+    k = socket.socket()
+    pid = os.fork()
+    if pid == 0:
+        k.connect(addr)
+        k.sendall(b"kid")
+        os._exit(0)
+    _, st = os.waitpid(pid, 0)
+    a, _ = l.accept()
+    check("inherited fresh socket connected by a child", (st, a.recv(3)), (0, b"kid"))
+    a.close()
+    k.close()
+    # a fork of a fork makes its own connection
+    pid = os.fork()
+    if pid == 0:
+        p2 = os.fork()
+        if p2 == 0:
+            socket.create_connection(addr).sendall(b"grand")
+            os._exit(0)
+        _, st2 = os.waitpid(p2, 0)
+        socket.create_connection(addr).sendall(b"child")
+        os._exit(st2 >> 8)
+    _, st = os.waitpid(pid, 0)
+    got = sorted(l.accept()[0].recv(10) for _ in range(2))
+    check("a child and a grandchild", (st, got), (0, [b"child", b"grand"]))
+    # a child killed (SIGKILL) while blocked in accept; another accepts
+    pid = os.fork()
+    if pid == 0:
+        l.accept()
+        os._exit(3)
+    time.sleep(0.3)
+    os.kill(pid, signal.SIGKILL)
+    os.waitpid(pid, 0)
+    pid = os.fork()
+    if pid == 0:
+        a, _ = l.accept()
+        os._exit(0 if a.recv(5) == b"after" else 1)
+    c = socket.create_connection(addr)
+    c.sendall(b"after")
+    _, st = os.waitpid(pid, 0)
+    check("accept after a SIGKILLed acceptor", st, 0)
+    # a child killed with a connection in progress to a silent peer
+    pid = os.fork()
+    if pid == 0:
+        s = socket.socket()
+        s.setblocking(False)
+        s.connect_ex(("192.0.2.1", 9))
+        os.kill(os.getpid(), signal.SIGKILL)
+    os.waitpid(pid, 0)
+    c = socket.create_connection(addr)
+    a, _ = l.accept()
+    c.sendall(b"p")
+    check("the parent after its children", a.recv(1), b"p")
+    return 0 if ok else 1
+
+
 def echo_server(port, secs):
     l = socket.socket()
     l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -250,6 +323,8 @@ if __name__ == "__main__":
     a = sys.argv
     if a[1] == "serve":
         serve(int(a[2]), a[3], int(a[4]), a[5])
+    elif a[1] == "tree":
+        sys.exit(tree())
     elif a[1] == "echo":
         echo_server(int(a[2]), int(a[3]))
     elif a[1] == "clients":

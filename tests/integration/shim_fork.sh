@@ -6,7 +6,11 @@
 # parent's own sockets keep working.  The fork children's calls are served
 # by the parent over the session's control socket (shim/session.h).
 # Kernel-side clients make 20 connections (4 at a time) of 64 KiB each
-# and check the echoes' sha256.
+# and check the echoes' sha256.  A fork child checks the calls the owner
+# serves it (shim_fork.py child_calls).  Then the tree shapes
+# (shim_fork.py tree): a socket made before fork and connected by the
+# child, a grandchild, accept after an acceptor was SIGKILLed, the parent
+# after a child was SIGKILLed mid-connect.
 TEST=shim_fork
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/shim_lib.inc"
@@ -47,4 +51,7 @@ log "$out; workers that accepted: $w"
 grep -q 'failed' "$status" && fail "$(grep failed "$status")"
 kill -TERM "$SRV_PID"
 bgwait "$SRV_PID" 10 || fail "the server under netshim did not stop on SIGTERM (exit $?)"
+
+out=$(tshim 60 "$PY" "$HELPER" tree 2>&1) || fail "process tree shapes: $out"
+log "process tree shapes: $(echo "$out" | tr '\n' ';')"
 pass
