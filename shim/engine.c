@@ -1395,11 +1395,10 @@ void eng_refused_warning(void)
 	E.refused_warned = true;
 	pthread_mutex_unlock(&eng.lock);
 	if (first && eng.mode == ENG_CHILD)
-		shim_say("pid %d is a fork child of pid %d, which owns the stack: it keeps "
-			 "the data of the TCP connections it inherited, nothing else (new "
-			 "sockets, accept, connect, options, UDP: EACCES) until process "
-			 "trees share one stack (README \"Processes\")",
-			 (int)getpid(), (int)eng.parent_pid);
+		shim_say("pid %d is a fork child of pid %d, which owns the stack: its TCP "
+			 "calls are served by pid %d, but UDP is not served in a fork child "
+			 "yet (EACCES; README \"Processes\")",
+			 (int)getpid(), (int)eng.parent_pid, (int)eng.parent_pid);
 	else if (first)
 		shim_say("pid %d has no network: its ancestor (pid %s) holds %s, and one "
 			 "stack serves one process until process trees are shared "

@@ -94,14 +94,15 @@ enum eng_mode {
 	ENG_OFF,     /* not initialised (or initialisation failed) */
 	ENG_RUNNING, /* this process owns the stack */
 	ENG_REFUSED, /* a descendant of the device's holder: no network */
-	ENG_CHILD,   /* a fork child of the owner: inherited sockets only */
+	ENG_CHILD,   /* a fork child of the owner: TCP calls go to the owner
+		      * (session.h), the data flows through the owner's B */
 };
 
 struct engine {
 	pthread_mutex_t lock;
 	enum eng_mode mode;
 	pid_t pid;
-	pid_t parent_pid; /* ENG_CHILD: the owner it was forked from */
+	pid_t parent_pid; /* ENG_CHILD: the process it was forked from */
 	struct shim_config cfg;
 	struct stack *st;
 	int ifindex;
@@ -163,7 +164,7 @@ void eng_wait_tx(int ms);
 /* One warning line, the first time a refused process asks for the network. */
 void eng_refused_warning(void);
 /* In a fork child (ENG_CHILD): warn once and return EACCES for a call
- * that needs the stack; 0 elsewhere. */
+ * the owner does not serve a child yet (UDP); 0 elsewhere. */
 int eng_child_refuse(void);
 /* exec.c: remember this library and the NETSHIM_* variables, which the
  * exec hooks put back into a new program's environment where missing. */
