@@ -166,6 +166,10 @@ void eng_refused_warning(void);
 /* In a fork child (ENG_CHILD): warn once and return EACCES for a call
  * the owner does not serve a child yet (UDP); 0 elsewhere. */
 int eng_child_refuse(void);
+/* socket.c, in a fork child: TCP socket s (A is fd) read end of file —
+ * the error the owner holds for it (a reset: the owner could not mark A
+ * reset, it has no descriptor of a child's A), once; else 0. */
+int sock_child_eof_err(int fd, struct shim_sock *s);
 /* exec.c: remember this library and the NETSHIM_* variables, which the
  * exec hooks put back into a new program's environment where missing. */
 void shim_exec_capture(void);

@@ -1013,6 +1013,21 @@ static int child_getopt(int fd, struct shim_sock *s, int level, int name, void *
 	return 0;
 }
 
+int sock_child_eof_err(int fd, struct shim_sock *s)
+{
+	struct sess_req rq = {.op = SOP_GETOPT, .a = {SOL_SOCKET, SO_ERROR, sizeof(int)}};
+	struct sess_resp rp;
+	int e;
+
+	if (s->s_eof) /* asked already: end of file from now on */
+		return 0;
+	s->s_eof = true;
+	if (sess_call(&rq, fd, &rp, NULL, false) || rp.err || rp.len != sizeof(int))
+		return 0;
+	memcpy(&e, rp.data, sizeof(e));
+	return e;
+}
+
 /* ---- the owner's side --------------------------------------------------------- */
 
 /* A request's address, copied out (the data need not be aligned). */

@@ -10,17 +10,20 @@
       "parent-client ok", "ready"); runs until SIGTERM, then stops its
       workers.
   tree                            under netshim: a socket made before fork
-      connected by the child, a grandchild's connection, accept after an
+      connected by the child, a grandchild's connection, a reset in a
+      child's connection, accept after an
       acceptor was SIGKILLed, the parent after a child died connecting
   echo PORT SECS                  kernel side: a threaded echo server
   clients HOST PORT N CONC KIB    kernel side: N connections (CONC at a
       time), each sends KIB KiB of random bytes and checks the echo's
       sha256; exit 0 when all match
 """
+import errno
 import hashlib
 import os
 import signal
 import socket
+import struct
 import sys
 import threading
 import time
@@ -254,6 +257,31 @@ def tree():
     c.sendall(b"after")
     _, st = os.waitpid(pid, 0)
     check("accept after a SIGKILLed acceptor", st, 0)
+    # a reset reaches a child's own connection: ECONNRESET once, then 0
+    rd, wr = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(rd)
+        c = socket.create_connection(addr)
+        c.sendall(b"r")
+        time.sleep(0.5)
+        res = []
+        for _ in range(2):
+            try:
+                res.append(c.recv(10))
+            except OSError as e:
+                res.append(e.errno)
+        os.write(wr, repr(res).encode())
+        os._exit(0)
+    os.close(wr)
+    a, _ = l.accept()
+    a.recv(1)
+    a.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    a.close()
+    got = os.read(rd, 100).decode()
+    os.close(rd)
+    os.waitpid(pid, 0)
+    check("a reset in a child's connection", got, repr([errno.ECONNRESET, b""]))
     # a child killed with a connection in progress to a silent peer
     pid = os.fork()
     if pid == 0:
