@@ -230,8 +230,10 @@ static ssize_t recv_msg(int fd, void *buf, size_t cap, int *pfd, int flags)
 		struct cmsghdr align;
 	} u;
 	struct iovec iov = {.iov_base = buf, .iov_len = cap};
-	struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1,
-			   .msg_control = u.buf, .msg_controllen = sizeof(u.buf)};
+	struct msghdr m = {.msg_iov = &iov,
+			   .msg_iovlen = 1,
+			   .msg_control = u.buf,
+			   .msg_controllen = sizeof(u.buf)};
 	ssize_t n;
 
 	do
@@ -375,8 +377,7 @@ static int client_connect(void)
 	return 0;
 }
 
-int sess_call(const struct sess_req *req, int afd, struct sess_resp *resp, int *newfd,
-	      bool cloexec)
+int sess_call(const struct sess_req *req, int afd, struct sess_resp *resp, int *newfd, bool cloexec)
 {
 	int e, nfd = -1;
 	ssize_t n;

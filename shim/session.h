@@ -19,16 +19,16 @@
 #include <stdint.h>
 
 enum sess_op {
-	SOP_SOCKET = 1,   /* a[0] family, a[1] type|flags, a[2] protocol; new A back */
-	SOP_BIND,         /* A; data: sockaddr */
-	SOP_LISTEN,       /* A; a[0] backlog */
-	SOP_ACCEPT,       /* A; a[0] flags; new A back, data: the peer's sockaddr */
-	SOP_CONNECT,      /* A; data: sockaddr (a[0] 1: blocking caller) */
+	SOP_SOCKET = 1,	  /* a[0] family, a[1] type|flags, a[2] protocol; new A back */
+	SOP_BIND,	  /* A; data: sockaddr */
+	SOP_LISTEN,	  /* A; a[0] backlog */
+	SOP_ACCEPT,	  /* A; a[0] flags; new A back, data: the peer's sockaddr */
+	SOP_CONNECT,	  /* A; data: sockaddr (A's O_NONBLOCK is shared: the owner reads it) */
 	SOP_CONNECT_WAIT, /* A: a blocking connect asks how it went */
-	SOP_GETNAME,      /* A; a[0] 1: the peer's name; data back: sockaddr */
-	SOP_SHUTDOWN,     /* A; a[0] how */
-	SOP_SETOPT,       /* A; a[0] level, a[1] name; data: the value */
-	SOP_GETOPT,       /* A; a[0] level, a[1] name, a[2] length; data back */
+	SOP_GETNAME,	  /* A; a[0] 1: the peer's name; data back: sockaddr */
+	SOP_SHUTDOWN,	  /* A; a[0] how */
+	SOP_SETOPT,	  /* A; a[0] level, a[1] name; data: the value */
+	SOP_GETOPT,	  /* A; a[0] level, a[1] name, a[2] length; data back */
 };
 
 /* Room for a sockaddr or an option value (TCP_INFO is 232 bytes). */
