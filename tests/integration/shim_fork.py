@@ -11,7 +11,7 @@
       workers.
   tree                            under netshim: a socket made before fork
       connected by the child, a grandchild's connection, a reset in a
-      child's connection, accept after an
+      child's connection, a multiprocessing pool accepting, accept after an
       acceptor was SIGKILLed, the parent after a child died connecting
   echo PORT SECS                  kernel side: a threaded echo server
   clients HOST PORT N CONC KIB    kernel side: N connections (CONC at a
@@ -202,6 +202,16 @@ def serve(port, khost, kport, status):
     l.close()
 
 
+POOL_LISTENER = None
+
+
+def pool_accept(_):
+    a, _ = POOL_LISTENER.accept()
+    b = a.recv(10)
+    a.close()
+    return b
+
+
 def tree():
     """Under netshim: the shapes a process tree takes; exit 0 when all
     behave as on the kernel (prints each)."""
@@ -282,6 +292,22 @@ def tree():
     os.close(rd)
     os.waitpid(pid, 0)
     check("a reset in a child's connection", got, repr([errno.ECONNRESET, b""]))
+    # a multiprocessing pool (fork) whose workers accept on the listener
+    import multiprocessing
+    global POOL_LISTENER
+    POOL_LISTENER = l
+    ctx = multiprocessing.get_context("fork")
+    with ctx.Pool(3) as pool:
+        res = pool.map_async(pool_accept, range(6))
+        cs = []
+        for i in range(6):
+            c = socket.create_connection(addr)
+            c.sendall(b"m%d" % i)
+            cs.append(c)
+        got = sorted(res.get(20))
+        for c in cs:
+            c.close()
+    check("multiprocessing pool workers accept", got, sorted(b"m%d" % i for i in range(6)))
     # a child killed with a connection in progress to a silent peer
     pid = os.fork()
     if pid == 0:
