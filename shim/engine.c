@@ -468,12 +468,12 @@ void sock_fail(struct shim_sock *s, int err)
 	/* our pending rx data would be lost anyway */
 	close_b(s);
 	sock_drop_held(s);
-	/* No number here, but A not known gone: another process of the
-	 * session holds it (a fork child's socket, or one it inherited) and
-	 * will ask about it — keep the record.  With B closed nothing tells
-	 * when that holder closes A; the record goes when A's inode is
-	 * reused (sock_new).  NOTES-tree.md: a liveness check. */
-	if (s->nfds == 0 && s->a_gone)
+	/* No number here, but A not known gone and another process of the
+	 * session uses the socket (a fork child's, or one it inherited and
+	 * asked about): it will ask again — keep the record.  With B closed
+	 * nothing tells when that holder closes A; the record goes when A's
+	 * inode is reused (sock_new).  NOTES-tree.md: a liveness check. */
+	if (s->nfds == 0 && (s->a_gone || !s->client_seen))
 		sock_release(s);
 }
 

@@ -72,6 +72,8 @@ struct shim_sock {
 	bool connect_told; /* connect() has reported the connection */
 	bool connect_failed; /* ... or its failure (Linux then disconnects:
 			      * reads give ENOTCONN, not end of file) */
+	bool client_seen;  /* owner: another process of the session made
+			    * it or asked about it (session.h) */
 	bool afd_held;     /* owner: afd is a private dup of A a client sent
 			    * (a connect in progress must unstuff A) */
 	struct timeval rcvtimeo, sndtimeo; /* as the program set them */

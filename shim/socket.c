@@ -1107,6 +1107,9 @@ void sess_serve(const struct sess_req *rq, int afd, struct sess_resp *rp, int *n
 		}
 		r = accept_one(s, afd, rq->a[0] & (SOCK_NONBLOCK | SOCK_CLOEXEC), &a);
 		if (r >= 0) {
+			struct shim_sock *c = sock_of(r);
+			if (c)
+				c->client_seen = true;
 			*newfd = r;
 			give_away(r);
 			memcpy(rp->data, &a, sizeof(a));
@@ -1162,6 +1165,7 @@ void sess_serve(const struct sess_req *rq, int afd, struct sess_resp *rp, int *n
 	}
 	rp->err = r;
 	if (s) {
+		s->client_seen = true;
 		rp->state = (int32_t)s->state;
 		rp->val = s->connect_failed;
 	}
