@@ -157,6 +157,7 @@ int eng_private_move(int fd)
 		epoll_ctl(E.epfd, EPOLL_CTL_ADD, nfd, &ev);
 	} else if (fd == E.epfd) {
 		E.epfd = nfd;
+		sess_fd_moved(fd, nfd);
 	} else {
 		TAILQ_FOREACH(s, &eng.socks, link) {
 			if (s->bfd != fd)
@@ -167,6 +168,7 @@ int eng_private_move(int fd)
 		}
 		if (E.pcap_on && shim_pcap_fd(&E.pcap) == fd)
 			E.pcap.fd = nfd;
+		sess_fd_moved(fd, nfd);
 	}
 	private_mark(fd, false);
 	real()->close(fd);
@@ -1243,6 +1245,10 @@ static void atfork_child(void)
 	private_close(E.tun.fd);
 	private_close(E.wakefd);
 	private_close(E.epfd);
+	/* their numbers are free now: a private descriptor of the child's
+	 * (its session channel) may get one, and eng_private_move must not
+	 * take it for these */
+	E.tun.fd = E.wakefd = E.epfd = -1;
 	if (E.pcap_on)
 		private_mark(shim_pcap_fd(&E.pcap), false);
 	E.pcap_on = false;

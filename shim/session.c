@@ -314,9 +314,30 @@ int sess_owner_event(void *ptr, uint32_t events)
 
 /* ---- client ---------------------------------------------------------------- */
 
-bool sess_fd(int fd)
+/* The owner's epoll knows a descriptor by its number: register it again. */
+static void epoll_move(int fd, int nfd, void *tag, uint32_t events)
 {
-	return fd >= 0 && (fd == C.fd || fd == O.lfd);
+	struct epoll_event ev = {.events = events, .data.ptr = tag};
+
+	epoll_ctl(O.epfd, EPOLL_CTL_DEL, fd, NULL);
+	epoll_ctl(O.epfd, EPOLL_CTL_ADD, nfd, &ev);
+}
+
+void sess_fd_moved(int fd, int nfd)
+{
+	if (fd == O.epfd)
+		O.epfd = nfd;
+	if (fd == O.lfd) {
+		epoll_move(fd, nfd, &O.tag, EPOLLIN);
+		O.lfd = nfd;
+	}
+	if (fd == C.fd)
+		C.fd = nfd;
+	for (int i = 0; i < SESS_MAX_CLIENTS; i++)
+		if (O.used[i] && O.cfd[i] == fd) {
+			epoll_move(fd, nfd, &O.cfd[i], EPOLLIN | EPOLLRDHUP);
+			O.cfd[i] = nfd;
+		}
 }
 
 void sess_client_prefork(bool before)
@@ -337,6 +358,7 @@ void sess_client_atfork(void)
 	if (O.lfd >= 0)
 		eng_private_close(O.lfd);
 	O.lfd = -1;
+	O.epfd = -1; /* the engine closed it */
 	for (int i = 0; i < SESS_MAX_CLIENTS; i++)
 		if (O.used[i]) {
 			eng_private_close(O.cfd[i]);

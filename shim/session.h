@@ -76,7 +76,8 @@ int sess_call(const struct sess_req *req, int afd, struct sess_resp *resp, int *
  * (it must make its own). */
 void sess_client_prefork(bool before);
 void sess_client_atfork(void);
-/* Whether fd is the client's or owner's channel descriptor. */
-bool sess_fd(int fd);
+/* Private descriptor fd now has number nfd (eng_private_move, under the
+ * engine lock: the program dup2'd onto fd). */
+void sess_fd_moved(int fd, int nfd);
 
 #endif

@@ -11,7 +11,8 @@
       workers.
   tree                            under netshim: a socket made before fork
       connected by the child, a grandchild's connection, a reset in a
-      child's connection, a multiprocessing pool accepting, accept after an
+      child's connection, a multiprocessing pool accepting, dup2 over the
+      engine's private descriptors (child and owner), accept after an
       acceptor was SIGKILLed, the parent after a child died connecting
   echo PORT SECS                  kernel side: a threaded echo server
   clients HOST PORT N CONC KIB    kernel side: N connections (CONC at a
@@ -308,6 +309,33 @@ def tree():
         for c in cs:
             c.close()
     check("multiprocessing pool workers accept", got, sorted(b"m%d" % i for i in range(6)))
+    # dup2 over the engine's private numbers (the upper half of the
+    # descriptor limit) moves them, the session channel's too: in a child
+    # that already talked to the owner, then in the owner
+    import resource
+    soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    devnull = os.open("/dev/null", os.O_RDWR)
+
+    def clobber():
+        for n in range(soft // 2, soft // 2 + 16):
+            os.dup2(devnull, n)
+
+    got = []
+    for where in ("child", "owner"):
+        if where == "owner":
+            clobber()
+        pid = os.fork()
+        if pid == 0:
+            socket.create_connection(addr).close()
+            if where == "child":
+                clobber()
+            socket.create_connection(addr).sendall(b"moved")
+            os._exit(0)
+        _, st = os.waitpid(pid, 0)
+        l.accept()[0].close()
+        got.append((st, l.accept()[0].recv(5)))
+    os.close(devnull)
+    check("dup2 over private descriptors", got, [(0, b"moved"), (0, b"moved")])
     # a child killed with a connection in progress to a silent peer
     pid = os.fork()
     if pid == 0:

@@ -10,7 +10,8 @@
 # serves it (shim_fork.py child_calls).  Then the tree shapes
 # (shim_fork.py tree): a socket made before fork and connected by the
 # child, a grandchild, a reset in a child's connection, a multiprocessing
-# pool (fork) whose workers accept on the listener, accept after an acceptor was SIGKILLed, the parent
+# pool (fork) whose workers accept on the listener, dup2 over the engine's
+# private descriptors (in a child, in the owner), accept after an acceptor was SIGKILLed, the parent
 # after a child was SIGKILLed mid-connect.
 TEST=shim_fork
 . "$(dirname "$0")/lib.sh"
