@@ -30,6 +30,7 @@
 #include "log.h"
 #include "pcap.h"
 #include "real.h"
+#include "session.h"
 #include "sock.h"
 #include "tun.h"
 
@@ -127,6 +128,11 @@ static void private_close(int fd)
 	real()->close(fd);
 }
 
+void eng_private_close(int fd)
+{
+	private_close(fd);
+}
+
 /* The program wants number fd (dup2 onto it): move ours elsewhere. */
 int eng_private_move(int fd)
 {
@@ -151,6 +157,7 @@ int eng_private_move(int fd)
 		epoll_ctl(E.epfd, EPOLL_CTL_ADD, nfd, &ev);
 	} else if (fd == E.epfd) {
 		E.epfd = nfd;
+		sess_fd_moved(fd, nfd);
 	} else {
 		TAILQ_FOREACH(s, &eng.socks, link) {
 			if (s->bfd != fd)
@@ -161,6 +168,7 @@ int eng_private_move(int fd)
 		}
 		if (E.pcap_on && shim_pcap_fd(&E.pcap) == fd)
 			E.pcap.fd = nfd;
+		sess_fd_moved(fd, nfd);
 	}
 	private_mark(fd, false);
 	real()->close(fd);
@@ -182,6 +190,7 @@ void sock_map(int fd, struct shim_sock *s)
 		return;
 	if (E.fdmap[fd])
 		sock_unmap(fd);
+	sock_drop_held(s);
 	__atomic_store_n(&E.fdmap[fd], s, __ATOMIC_RELEASE);
 	s->nfds++;
 	s->afd = fd;
@@ -236,6 +245,49 @@ static bool afd_valid(const struct shim_sock *s)
 	return s->afd >= 0 && fstat(s->afd, &sb) == 0 && sb.st_ino == s->ino;
 }
 
+void sock_hold_a(struct shim_sock *s, int afd)
+{
+	int d;
+
+	if (s->nfds > 0 || s->afd_held || afd < 0)
+		return;
+	d = real()->fcntl(afd, F_DUPFD_CLOEXEC, E.private_base);
+	if (d < 0)
+		d = real()->fcntl(afd, F_DUPFD_CLOEXEC, 3);
+	if (d < 0)
+		return;
+	private_mark(d, true);
+	s->afd = d;
+	s->afd_held = true;
+}
+
+void sock_drop_held(struct shim_sock *s)
+{
+	if (!s->afd_held)
+		return;
+	private_close(s->afd);
+	s->afd = -1;
+	s->afd_held = false;
+}
+
+struct shim_sock *sock_by_a(int afd)
+{
+	struct stat sb;
+	struct shim_sock *s, *found = NULL;
+
+	if (afd < 0 || fstat(afd, &sb) < 0 || !S_ISSOCK(sb.st_mode))
+		return NULL;
+	/* A live A's inode cannot be reused; prefer a record whose A is
+	 * not known gone (an old record may wait for its release) */
+	TAILQ_FOREACH(s, &eng.socks, link) {
+		if (s->ino != sb.st_ino)
+			continue;
+		if (!s->a_gone || !found)
+			found = s; /* the newest wins */
+	}
+	return found;
+}
+
 void eng_adopt_fd(int fd)
 {
 	struct stat sb;
@@ -254,6 +306,22 @@ void eng_adopt_fd(int fd)
 }
 
 /* ---- sockets ------------------------------------------------------------ */
+
+/* A new A has inode ino: any socket recorded with it is gone (a live
+ * file's inode is never reused) — a record another process's failed
+ * socket left behind, or one whose B hang-up is still to be seen. */
+static void forget_ino(ino_t ino)
+{
+	struct shim_sock *s, *tmp;
+
+	TAILQ_FOREACH_SAFE(s, &eng.socks, link, tmp) {
+		if (s->ino != ino)
+			continue;
+		s->a_gone = true;
+		if (s->bfd < 0 && s->nfds == 0)
+			sock_release(s);
+	}
+}
 
 struct shim_sock *sock_new(int family, int type, int h, int afd, int bfd)
 {
@@ -277,8 +345,10 @@ struct shim_sock *sock_new(int family, int type, int h, int afd, int bfd)
 	s->family = family;
 	s->type = type;
 	s->state = type == SOCK_STREAM ? SS_FRESH : SS_OPEN;
-	if (fstat(afd, &sb) == 0)
+	if (fstat(afd, &sb) == 0) {
 		s->ino = sb.st_ino;
+		forget_ino(s->ino);
+	}
 	if (h >= 0 && (uint32_t)h < eng.max_h)
 		eng.by_h[h] = s;
 	TAILQ_INSERT_TAIL(&eng.socks, s, link);
@@ -319,6 +389,7 @@ void sock_release(struct shim_sock *s)
 		s->h = -1;
 	}
 	close_b(s);
+	sock_drop_held(s);
 	for (size_t i = 0; s->nfds > 0 && i < E.fdmap_n; i++)
 		if (E.fdmap[i] == s) {
 			__atomic_store_n(&E.fdmap[i], NULL, __ATOMIC_RELEASE);
@@ -398,7 +469,13 @@ void sock_fail(struct shim_sock *s, int err)
 	}
 	/* our pending rx data would be lost anyway */
 	close_b(s);
-	if (s->nfds == 0)
+	sock_drop_held(s);
+	/* No number here, but A not known gone and another process of the
+	 * session uses the socket (a fork child's, or one it inherited and
+	 * asked about): it will ask again — keep the record.  With B closed
+	 * nothing tells when that holder closes A; the record goes when A's
+	 * inode is reused (sock_new).  NOTES-tree.md: a liveness check. */
+	if (s->nfds == 0 && (s->a_gone || !s->client_seen))
 		sock_release(s);
 }
 
@@ -643,6 +720,8 @@ void sock_pump(struct shim_sock *s)
 	ev = stack_ep_events(eng.st, s->h);
 	switch (s->state) {
 	case SS_FRESH:
+		if (s->a_gone) /* closed before it listened or connected */
+			sock_release(s);
 		return;
 	case SS_LISTEN:
 		{
@@ -675,6 +754,7 @@ void sock_pump(struct shim_sock *s)
 		s->was_open = true;
 		if (afd_valid(s))
 			sock_unstuff(s, s->afd);
+		sock_drop_held(s); /* a client's A: B's hang-up tells again */
 		/* fall through */
 	case SS_OPEN:
 		tcp_pump_tx(s);
@@ -919,7 +999,7 @@ static void *stack_thread(void *arg)
 				if (real()->read(E.wakefd, &v, sizeof(v)) < 0) {
 					/* nothing to read: fine */
 				}
-			} else {
+			} else if (!sess_owner_event(p, evs[i].events)) {
 				handle_b_event(p, evs[i].events);
 			}
 		}
@@ -1133,12 +1213,14 @@ static void start_thread(void)
 
 static void atfork_prepare(void)
 {
+	sess_client_prefork(true);
 	pthread_mutex_lock(&eng.lock);
 }
 
 static void atfork_parent(void)
 {
 	pthread_mutex_unlock(&eng.lock);
+	sess_client_prefork(false);
 }
 
 /* The child has no stack thread: the parent's stack keeps serving the
@@ -1150,6 +1232,7 @@ static void atfork_child(void)
 	struct shim_sock *s;
 
 	pthread_mutex_init(&eng.lock, NULL);
+	sess_client_atfork(); /* a child's child asks the owner itself */
 	if (eng.mode != ENG_RUNNING)
 		return;
 	TAILQ_FOREACH(s, &eng.socks, link) {
@@ -1162,6 +1245,10 @@ static void atfork_child(void)
 	private_close(E.tun.fd);
 	private_close(E.wakefd);
 	private_close(E.epfd);
+	/* their numbers are free now: a private descriptor of the child's
+	 * (its session channel) may get one, and eng_private_move must not
+	 * take it for these */
+	E.tun.fd = E.wakefd = E.epfd = -1;
 	if (E.pcap_on)
 		private_mark(shim_pcap_fd(&E.pcap), false);
 	E.pcap_on = false;
@@ -1314,11 +1401,10 @@ void eng_refused_warning(void)
 	E.refused_warned = true;
 	pthread_mutex_unlock(&eng.lock);
 	if (first && eng.mode == ENG_CHILD)
-		shim_say("pid %d is a fork child of pid %d, which owns the stack: it keeps "
-			 "the data of the TCP connections it inherited, nothing else (new "
-			 "sockets, accept, connect, options, UDP: EACCES) until process "
-			 "trees share one stack (README \"Processes\")",
-			 (int)getpid(), (int)eng.parent_pid);
+		shim_say("pid %d is a fork child of pid %d, which owns the stack: its TCP "
+			 "calls are served by pid %d, but UDP is not served in a fork child "
+			 "yet (EACCES; README \"Processes\")",
+			 (int)getpid(), (int)eng.parent_pid, (int)eng.parent_pid);
 	else if (first)
 		shim_say("pid %d has no network: its ancestor (pid %s) holds %s, and one "
 			 "stack serves one process until process trees are shared "
@@ -1330,6 +1416,7 @@ void eng_refused_warning(void)
 __attribute__((constructor)) static void netshim_init(void)
 {
 	char err[SHIM_ERRLEN], pid[32];
+	int e;
 
 	real();
 	if (shim_config_load(&eng.cfg, err, sizeof(err)) < 0)
@@ -1354,6 +1441,8 @@ __attribute__((constructor)) static void netshim_init(void)
 	}
 	build_stack();
 	start_thread();
+	if ((e = sess_owner_start(E.epfd)) < 0)
+		fatal("cannot open the session's control socket: %s", strerror(-e));
 	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
 	eng.mode = ENG_RUNNING;
 	/* Descendants attach to this device by name and learn that it is

@@ -72,6 +72,10 @@ struct shim_sock {
 	bool connect_told; /* connect() has reported the connection */
 	bool connect_failed; /* ... or its failure (Linux then disconnects:
 			      * reads give ENOTCONN, not end of file) */
+	bool client_seen;  /* owner: another process of the session made
+			    * it or asked about it (session.h) */
+	bool afd_held;     /* owner: afd is a private dup of A a client sent
+			    * (a connect in progress must unstuff A) */
 	struct timeval rcvtimeo, sndtimeo; /* as the program set them */
 	/* Bytes read from B the stack did not take yet (TCP), and bytes (or
 	 * one datagram) taken from the stack that B did not take yet. */
@@ -92,14 +96,15 @@ enum eng_mode {
 	ENG_OFF,     /* not initialised (or initialisation failed) */
 	ENG_RUNNING, /* this process owns the stack */
 	ENG_REFUSED, /* a descendant of the device's holder: no network */
-	ENG_CHILD,   /* a fork child of the owner: inherited sockets only */
+	ENG_CHILD,   /* a fork child of the owner: TCP calls go to the owner
+		      * (session.h), the data flows through the owner's B */
 };
 
 struct engine {
 	pthread_mutex_t lock;
 	enum eng_mode mode;
 	pid_t pid;
-	pid_t parent_pid; /* ENG_CHILD: the owner it was forked from */
+	pid_t parent_pid; /* ENG_CHILD: the process it was forked from */
 	struct shim_config cfg;
 	struct stack *st;
 	int ifindex;
@@ -143,6 +148,13 @@ int sock_take_err(struct shim_sock *s);
 int sock_stuff(struct shim_sock *s, int afd);
 void sock_unstuff(struct shim_sock *s, int afd);
 int eng_epoll_add(struct shim_sock *s);
+/* Owner: keep a private dup of A (a client's) while s connects; drop it. */
+void sock_hold_a(struct shim_sock *s, int afd);
+void sock_drop_held(struct shim_sock *s);
+/* Owner, under the lock: the socket whose A is afd (by inode), or NULL. */
+struct shim_sock *sock_by_a(int afd);
+/* Close a private descriptor. */
+void eng_private_close(int fd);
 /* Whether fd is one of the engine's own descriptors. */
 bool eng_private_fd(int fd);
 /* Move private descriptor fd elsewhere (the program wants the number). */
@@ -154,8 +166,12 @@ void eng_wait_tx(int ms);
 /* One warning line, the first time a refused process asks for the network. */
 void eng_refused_warning(void);
 /* In a fork child (ENG_CHILD): warn once and return EACCES for a call
- * that needs the stack; 0 elsewhere. */
+ * the owner does not serve a child yet (UDP); 0 elsewhere. */
 int eng_child_refuse(void);
+/* socket.c, in a fork child: TCP socket s (A is fd) read end of file —
+ * the error the owner holds for it (a reset: the owner could not mark A
+ * reset, it has no descriptor of a child's A), once; else 0. */
+int sock_child_eof_err(int fd, struct shim_sock *s);
 /* exec.c: remember this library and the NETSHIM_* variables, which the
  * exec hooks put back into a new program's environment where missing. */
 void shim_exec_capture(void);

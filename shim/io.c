@@ -305,6 +305,9 @@ static ssize_t do_recvmsg(int fd, struct msghdr *msg, int flags)
 	n = real()->recvmsg(fd, msg, flags);
 	if (n >= 0)
 		msg->msg_namelen = 0;
+	if (n == 0 && eng.mode == ENG_CHILD && !(flags & MSG_PEEK) &&
+	    (e = sock_child_eof_err(fd, s)))
+		return fail(e);
 	return n;
 }
 
@@ -378,7 +381,10 @@ ssize_t read(int fd, void *buf, size_t len)
 	if (s->type == SOCK_STREAM) {
 		if ((e = tcp_recv_check(s, 0)))
 			return e == RECV_EOF ? 0 : fail(e);
-		return real()->read(fd, buf, len);
+		ssize_t n = real()->read(fd, buf, len);
+		if (n == 0 && len && eng.mode == ENG_CHILD && (e = sock_child_eof_err(fd, s)))
+			return fail(e);
+		return n;
 	}
 	return recv_buf(fd, buf, len, 0, NULL, NULL);
 }

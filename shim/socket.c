@@ -20,6 +20,7 @@
 
 #include "engine.h"
 #include "real.h"
+#include "session.h"
 #include "sock.h"
 
 static int fail(int e)
@@ -197,25 +198,39 @@ static struct shim_sock *lookup(int fd, bool *passthrough)
 	return s;
 }
 
-int shim_socket(int domain, int type, int protocol)
+/* Under the lock: a new socket and its A (*fd), stuffed if TCP. */
+static int socket_locked(int domain, int type, int protocol, int *fd)
 {
 	struct shim_sock *s = NULL;
+	int e;
+
+	*fd = -1;
+	e = open_sock(domain, type, protocol, type, fd, &s);
+	if (!e && s->type == SOCK_STREAM && sock_stuff(s, *fd) < 0)
+		e = ENOBUFS;
+	return e;
+}
+
+static int child_socket(int domain, int type, int protocol);
+
+int shim_socket(int domain, int type, int protocol)
+{
 	int fd = -1, e;
 
 	if ((domain != AF_INET && domain != AF_INET6) || eng_internal)
 		return real()->socket(domain, type, protocol);
 	if (type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC | 0xf))
 		return fail(EINVAL);
-	if (eng.mode == ENG_REFUSED || eng.mode == ENG_CHILD) {
+	if (eng.mode == ENG_CHILD)
+		return child_socket(domain, type, protocol);
+	if (eng.mode == ENG_REFUSED) {
 		eng_refused_warning();
 		return fail(EACCES);
 	}
 	if (eng.mode != ENG_RUNNING)
 		return fail(EAFNOSUPPORT);
 	eng_lock();
-	e = open_sock(domain, type, protocol, type, &fd, &s);
-	if (!e && s->type == SOCK_STREAM && sock_stuff(s, fd) < 0)
-		e = ENOBUFS;
+	e = socket_locked(domain, type, protocol, &fd);
 	eng_unlock();
 	if (e) {
 		if (fd >= 0)
@@ -232,6 +247,38 @@ int socket(int domain, int type, int protocol)
 
 /* ---- bind, listen ----------------------------------------------------------- */
 
+static int child_simple(int fd, struct shim_sock *s, int op, int a0, int a1, const void *data,
+			socklen_t len);
+
+static int bind_locked(struct shim_sock *s, const struct sockaddr *sa, socklen_t len)
+{
+	struct stack_sockaddr a;
+	int e = sa_to_stack(sa, len, s->family, &a);
+
+	if (e == EAFNOSUPPORT && sa && sa->sa_family == AF_UNSPEC)
+		e = 0;
+	if (e)
+		return e;
+	return s->h >= 0 ? -stack_ep_bind(eng.st, s->h, &a) : EINVAL;
+}
+
+static int listen_locked(struct shim_sock *s, int backlog)
+{
+	int e;
+
+	if (s->type != SOCK_STREAM)
+		e = EOPNOTSUPP;
+	else if (s->state != SS_FRESH && s->state != SS_LISTEN)
+		e = EINVAL;
+	else
+		e = -stack_ep_listen(eng.st, s->h, backlog);
+	if (!e) {
+		s->state = SS_LISTEN;
+		sock_pump(s);
+	}
+	return e;
+}
+
 int bind(int fd, const struct sockaddr *sa, socklen_t len)
 {
 	bool pass;
@@ -241,8 +288,8 @@ int bind(int fd, const struct sockaddr *sa, socklen_t len)
 
 	if (pass)
 		return real()->bind(fd, sa, len);
-	if ((e = eng_child_refuse()))
-		return fail(e);
+	if (eng.mode == ENG_CHILD)
+		return child_simple(fd, s, SOP_BIND, 0, 0, sa, len);
 	e = sa_to_stack(sa, len, s->family, &a);
 	if (e == EAFNOSUPPORT && sa && sa->sa_family == AF_UNSPEC)
 		e = 0;
@@ -262,19 +309,10 @@ int listen(int fd, int backlog)
 
 	if (pass)
 		return real()->listen(fd, backlog);
-	if ((e = eng_child_refuse()))
-		return fail(e);
+	if (eng.mode == ENG_CHILD)
+		return child_simple(fd, s, SOP_LISTEN, backlog, 0, NULL, 0);
 	eng_lock();
-	if (s->type != SOCK_STREAM)
-		e = EOPNOTSUPP;
-	else if (s->state != SS_FRESH && s->state != SS_LISTEN)
-		e = EINVAL;
-	else
-		e = -stack_ep_listen(eng.st, s->h, backlog);
-	if (!e) {
-		s->state = SS_LISTEN;
-		sock_pump(s);
-	}
+	e = listen_locked(s, backlog);
 	eng_unlock();
 	return e ? fail(e) : 0;
 }
@@ -305,12 +343,68 @@ static void drop_token(struct shim_sock *s, int fd)
 	s->tokens = 0;
 }
 
+/* Under the lock: one connection from listener s, whose A is fd; its A,
+ * or -errno (-EAGAIN: none waiting). */
+static int accept_one(struct shim_sock *s, int fd, int flags, struct stack_sockaddr *peer)
+{
+	struct shim_sock *c;
+	int h, e, nfd = -1, sv[2];
+
+	if (s->state != SS_LISTEN || s->h < 0)
+		return -EINVAL;
+	h = stack_ep_accept(eng.st, s->h, peer);
+	if (h < 0) {
+		drop_token(s, fd);
+		return h;
+	}
+	e = 0;
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
+		e = errno;
+		stack_ep_close(eng.st, h);
+	} else {
+		int bfd = eng_private_fd_new(sv[1]);
+		if (bfd < 0) {
+			e = -bfd;
+			real()->close(sv[0]);
+			real()->close(sv[1]);
+			stack_ep_close(eng.st, h);
+		} else {
+			real()->fcntl(bfd, F_SETFL, O_NONBLOCK | O_RDWR);
+			if (!(flags & SOCK_CLOEXEC))
+				real()->fcntl(sv[0], F_SETFD, 0);
+			if (flags & SOCK_NONBLOCK)
+				real()->fcntl(sv[0], F_SETFL, O_NONBLOCK | O_RDWR);
+			c = sock_new(s->family, SOCK_STREAM, h, sv[0], bfd);
+			if (!c || eng_epoll_add(c) < 0) {
+				e = ENOMEM;
+				if (c)
+					sock_unmap(sv[0]);
+				else
+					stack_ep_close(eng.st, h);
+				real()->close(sv[0]);
+			} else {
+				c->state = SS_OPEN;
+				c->was_open = true;
+				c->connect_told = true;
+				c->b_out = true;
+				nfd = sv[0];
+				sock_pump(c);
+			}
+		}
+	}
+	drop_token(s, fd);
+	return e ? -e : nfd;
+}
+
+static int child_accept(int fd, struct shim_sock *s, struct sockaddr *sa, socklen_t *len,
+			int flags);
+
 static int do_accept(int fd, struct sockaddr *sa, socklen_t *len, int flags)
 {
 	bool pass;
-	struct shim_sock *s = lookup(fd, &pass), *c;
+	struct shim_sock *s = lookup(fd, &pass);
 	struct stack_sockaddr peer;
-	int h, e, nfd = -1;
+	int nfd;
 	char ch;
 
 	if (pass)
@@ -320,64 +414,18 @@ static int do_accept(int fd, struct sockaddr *sa, socklen_t *len, int flags)
 		return fail(EINVAL);
 	if (s->type != SOCK_STREAM)
 		return fail(EOPNOTSUPP);
-	/* a fork child must not take the parent's "connections wait" byte */
-	if ((e = eng_child_refuse()))
-		return fail(e);
+	if (eng.mode == ENG_CHILD)
+		return child_accept(fd, s, sa, len, flags);
 	for (;;) {
 		eng_lock();
-		if (s->state != SS_LISTEN || s->h < 0) {
-			eng_unlock();
-			return fail(EINVAL);
-		}
-		h = stack_ep_accept(eng.st, s->h, &peer);
-		if (h >= 0) {
-			int sv[2];
-			e = 0;
-			if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
-				e = errno;
-				stack_ep_close(eng.st, h);
-			} else {
-				int bfd = eng_private_fd_new(sv[1]);
-				if (bfd < 0) {
-					e = -bfd;
-					real()->close(sv[0]);
-					real()->close(sv[1]);
-					stack_ep_close(eng.st, h);
-				} else {
-					real()->fcntl(bfd, F_SETFL, O_NONBLOCK | O_RDWR);
-					if (!(flags & SOCK_CLOEXEC))
-						real()->fcntl(sv[0], F_SETFD, 0);
-					if (flags & SOCK_NONBLOCK)
-						real()->fcntl(sv[0], F_SETFL, O_NONBLOCK | O_RDWR);
-					c = sock_new(s->family, SOCK_STREAM, h, sv[0], bfd);
-					if (!c || eng_epoll_add(c) < 0) {
-						e = ENOMEM;
-						if (c)
-							sock_unmap(sv[0]);
-						else
-							stack_ep_close(eng.st, h);
-						real()->close(sv[0]);
-					} else {
-						c->state = SS_OPEN;
-						c->was_open = true;
-						c->connect_told = true;
-						c->b_out = true;
-						nfd = sv[0];
-						sock_pump(c);
-					}
-				}
-			}
-			drop_token(s, fd);
-			eng_unlock();
-			if (e)
-				return fail(e);
+		nfd = accept_one(s, fd, flags, &peer);
+		eng_unlock();
+		if (nfd >= 0) {
 			sa_from_stack(&peer, s->family, sa, len);
 			return nfd;
 		}
-		drop_token(s, fd);
-		eng_unlock();
-		if (h != -EAGAIN)
-			return fail(-h);
+		if (nfd != -EAGAIN)
+			return fail(-nfd);
 		if (fd_nonblocking(fd))
 			return fail(EAGAIN);
 		/* Sleep in the kernel until the token byte arrives: signals,
@@ -407,29 +455,17 @@ static int timeval_ms(const struct timeval *tv)
 	return ms > 0x7fffffff ? 0x7fffffff : (int)(ms ? ms : 1);
 }
 
-int shim_connect(int fd, const struct sockaddr *sa, socklen_t len)
+/* Under the lock: connect s (A is nonblocking or not).  0 when connected
+ * (and told), -EINPROGRESS while it goes on, else -errno. */
+static int connect_locked(struct shim_sock *s, const struct stack_sockaddr *a, bool nonblock)
 {
-	bool pass;
-	struct shim_sock *s = lookup(fd, &pass);
-	struct stack_sockaddr a;
-	int e, r;
+	int r;
 
-	if (pass)
-		return real()->connect(fd, sa, len);
-	if ((e = eng_child_refuse()))
-		return fail(e);
-	e = sa_to_stack(sa, len, s->family, &a);
-	if (e)
-		return fail(e);
-	eng_lock();
-	if (s->type == SOCK_DGRAM) {
-		e = -stack_ep_connect(eng.st, s->h, &a);
-		eng_unlock();
-		return e ? fail(e) : 0;
-	}
+	if (s->type == SOCK_DGRAM)
+		return stack_ep_connect(eng.st, s->h, a);
 	switch (s->state) {
 	case SS_FRESH:
-		r = stack_ep_connect(eng.st, s->h, &a);
+		r = stack_ep_connect(eng.st, s->h, a);
 		if (r == 0 || r == -EINPROGRESS) {
 			s->state = SS_CONNECTING;
 			sock_pump(s);
@@ -443,8 +479,7 @@ int shim_connect(int fd, const struct sockaddr *sa, socklen_t len)
 		 * connection made reports 0, later ones EISCONN */
 		r = s->connect_told ? -EISCONN : 0;
 		s->connect_told = true;
-		eng_unlock();
-		return r ? fail(-r) : 0;
+		return r;
 	case SS_DEAD:
 		/* Linux: a socket whose connection failed reports the error,
 		 * else ECONNABORTED (__inet_stream_connect, sock_error) */
@@ -452,51 +487,84 @@ int shim_connect(int fd, const struct sockaddr *sa, socklen_t len)
 		break;
 	default: /* listening */
 		r = -EISCONN;
-		if (a.family == STACK_AF_UNSPEC)
+		if (a->family == STACK_AF_UNSPEC)
 			r = 0;
 		break;
 	}
 	if (r == 0 || r == -EINPROGRESS) {
 		/* Linux answers a non-blocking TCP connect with EINPROGRESS
 		 * even when loopback completes it at once. */
-		if (fd_nonblocking(fd)) {
-			eng_unlock();
-			return fail(EINPROGRESS);
-		}
+		if (nonblock)
+			return -EINPROGRESS;
 		if (s->state == SS_OPEN) {
 			s->connect_told = true;
-			eng_unlock();
 			return 0;
 		}
-		int ms = timeval_ms(&s->sndtimeo);
-		eng_unlock();
-		/* Wait in the kernel for A to turn writable (connected) or
-		 * reset (failed); a signal ends the wait with EINTR and the
-		 * connection goes on, as on Linux. */
-		for (;;) {
-			struct pollfd p = {.fd = fd, .events = POLLOUT};
-			int n = poll(&p, 1, ms);
-			if (n < 0)
-				return -1;
-			eng_lock();
-			if (s->state == SS_OPEN) {
-				s->connect_told = true;
-				eng_unlock();
-				return 0;
-			}
-			if (s->state == SS_DEAD) {
-				e = sock_take_err(s);
-				s->connect_failed = true;
-				eng_unlock();
-				return fail(e ? e : ECONNREFUSED);
-			}
-			eng_unlock();
-			if (n == 0)
-				return fail(EINPROGRESS); /* SO_SNDTIMEO */
-		}
+		return -EINPROGRESS;
 	}
+	return r;
+}
+
+/* Under the lock: how a blocking connect that waited went: 0, -errno, or
+ * -EINPROGRESS (still connecting). */
+static int connect_check_locked(struct shim_sock *s)
+{
+	int e;
+
+	if (s->state == SS_OPEN) {
+		s->connect_told = true;
+		return 0;
+	}
+	if (s->state == SS_DEAD) {
+		e = sock_take_err(s);
+		s->connect_failed = true;
+		return -(e ? e : ECONNREFUSED);
+	}
+	return -EINPROGRESS;
+}
+
+static int child_connect(int fd, struct shim_sock *s, const struct sockaddr *sa, socklen_t len);
+
+int shim_connect(int fd, const struct sockaddr *sa, socklen_t len)
+{
+	bool pass;
+	struct shim_sock *s = lookup(fd, &pass);
+	struct stack_sockaddr a;
+	bool nonblock;
+	int e, r;
+
+	if (pass)
+		return real()->connect(fd, sa, len);
+	if (eng.mode == ENG_CHILD)
+		return child_connect(fd, s, sa, len);
+	e = sa_to_stack(sa, len, s->family, &a);
+	if (e)
+		return fail(e);
+	nonblock = fd_nonblocking(fd);
+	eng_lock();
+	r = connect_locked(s, &a, nonblock);
+	if (r != -EINPROGRESS || nonblock || s->type == SOCK_DGRAM) {
+		eng_unlock();
+		return r ? fail(-r) : 0;
+	}
+	int ms = timeval_ms(&s->sndtimeo);
 	eng_unlock();
-	return fail(-r);
+	/* Wait in the kernel for A to turn writable (connected) or reset
+	 * (failed); a signal ends the wait with EINTR and the connection
+	 * goes on, as on Linux. */
+	for (;;) {
+		struct pollfd p = {.fd = fd, .events = POLLOUT};
+		int n = poll(&p, 1, ms);
+		if (n < 0)
+			return -1;
+		eng_lock();
+		r = connect_check_locked(s);
+		eng_unlock();
+		if (r != -EINPROGRESS)
+			return r ? fail(-r) : 0;
+		if (n == 0)
+			return fail(EINPROGRESS); /* SO_SNDTIMEO */
+	}
 }
 
 int connect(int fd, const struct sockaddr *sa, socklen_t len)
@@ -505,6 +573,17 @@ int connect(int fd, const struct sockaddr *sa, socklen_t len)
 }
 
 /* ---- names ------------------------------------------------------------------------ */
+
+static int getname_locked(struct shim_sock *s, bool peer, struct stack_sockaddr *a)
+{
+	if (s->h < 0)
+		return -EINVAL;
+	if (peer && s->state == SS_DEAD)
+		return -ENOTCONN;
+	return peer ? stack_ep_getpeername(eng.st, s->h, a) : stack_ep_getsockname(eng.st, s->h, a);
+}
+
+static int child_getname(int fd, struct shim_sock *s, bool peer, struct stack_sockaddr *a);
 
 static int get_name(int fd, struct sockaddr *sa, socklen_t *len, bool peer)
 {
@@ -519,15 +598,13 @@ static int get_name(int fd, struct sockaddr *sa, socklen_t *len, bool peer)
 		return fail(EFAULT);
 	if ((int)*len < 0)
 		return fail(EINVAL);
-	eng_lock();
-	if (s->h < 0)
-		r = -EINVAL;
-	else if (peer && s->state == SS_DEAD)
-		r = -ENOTCONN;
-	else
-		r = peer ? stack_ep_getpeername(eng.st, s->h, &a)
-			 : stack_ep_getsockname(eng.st, s->h, &a);
-	eng_unlock();
+	if (eng.mode == ENG_CHILD) {
+		r = child_getname(fd, s, peer, &a);
+	} else {
+		eng_lock();
+		r = getname_locked(s, peer, &a);
+		eng_unlock();
+	}
 	if (r < 0)
 		return fail(-r);
 	sa_from_stack(&a, s->family, sa, len);
@@ -546,6 +623,8 @@ int getpeername(int fd, struct sockaddr *sa, socklen_t *len)
 
 /* ---- shutdown ---------------------------------------------------------------------- */
 
+static int shutdown_locked(struct shim_sock *s, int fd, int how);
+
 int shutdown(int fd, int how)
 {
 	bool pass;
@@ -556,13 +635,19 @@ int shutdown(int fd, int how)
 		return real()->shutdown(fd, how);
 	if (how < SHUT_RD || how > SHUT_RDWR)
 		return fail(EINVAL);
-	if (eng.mode == ENG_CHILD) {
-		/* the parent's engine sees the shutdown on its B */
-		if (s->type == SOCK_STREAM && s->state == SS_OPEN)
-			return real()->shutdown(fd, how);
-		return fail(eng_child_refuse());
-	}
+	if (eng.mode == ENG_CHILD)
+		return child_simple(fd, s, SOP_SHUTDOWN, how, 0, NULL, 0);
 	eng_lock();
+	r = shutdown_locked(s, fd, how);
+	eng_unlock();
+	return r ? fail(-r) : 0;
+}
+
+/* Under the lock: shutdown of s, whose A is fd; 0 or -errno. */
+static int shutdown_locked(struct shim_sock *s, int fd, int how)
+{
+	int r = 0;
+
 	if (s->type == SOCK_STREAM && s->state == SS_OPEN) {
 		/* On A: the kernel then gives EPIPE to later writes and end of
 		 * file to reads, and B sees the end of the program's stream
@@ -587,8 +672,7 @@ int shutdown(int fd, int how)
 				s->tokens++;
 		}
 	}
-	eng_unlock();
-	return r ? fail(-r) : 0;
+	return r;
 }
 
 /* ---- options ------------------------------------------------------------------------- */
@@ -599,6 +683,21 @@ static int opt_int(const void *val, socklen_t len, int *out)
 		return EINVAL;
 	memcpy(out, val, sizeof(int));
 	return 0;
+}
+
+/* Under the lock: an option the stack keeps; 0 or -errno. */
+static int setopt_locked(struct shim_sock *s, int level, int name, const void *val, socklen_t len)
+{
+	int r, v;
+
+	r = s->h >= 0 ? stack_ep_setopt(eng.st, s->h, level, name, val, len) : -EBADF;
+	if (r == 0 && opt_int(val, len, &v) == 0) {
+		if (level == IPPROTO_IP && name == IP_PKTINFO)
+			s->pktinfo4 = v != 0;
+		if (level == IPPROTO_IPV6 && name == IPV6_RECVPKTINFO)
+			s->pktinfo6 = v != 0;
+	}
+	return r < 0 ? r : 0;
 }
 
 int setsockopt(int fd, int level, int name, const void *val, socklen_t len)
@@ -633,19 +732,39 @@ int setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 			return fail(ENOPROTOOPT);
 		}
 	}
-	if ((r = eng_child_refuse()))
-		return fail(r);
-	eng_lock();
-	r = s->h >= 0 ? stack_ep_setopt(eng.st, s->h, level, name, val, len) : -EBADF;
-	if (r == 0 && opt_int(val, len, &v) == 0) {
-		if (level == IPPROTO_IP && name == IP_PKTINFO)
-			s->pktinfo4 = v != 0;
-		if (level == IPPROTO_IPV6 && name == IPV6_RECVPKTINFO)
-			s->pktinfo6 = v != 0;
+	if (eng.mode == ENG_CHILD) {
+		if (len > SESS_DATA || (len && !val))
+			return fail(len > SESS_DATA ? EINVAL : EFAULT);
+		return child_simple(fd, s, SOP_SETOPT, level, name, val, len);
 	}
+	eng_lock();
+	r = setopt_locked(s, level, name, val, len);
 	eng_unlock();
 	return r < 0 ? fail(-r) : 0;
 }
+
+/* Under the lock, for a client (TCP): the option into val (*len bytes
+ * of room, then the length); 0 or -errno. */
+static int getopt_locked(struct shim_sock *s, int level, int name, void *val, size_t *len)
+{
+	char tmp[256];
+	size_t tl = sizeof(tmp);
+	int r;
+
+	if (*len == 0) /* Linux copies nothing, if the option exists */
+		return s->h >= 0 ? stack_ep_getopt(eng.st, s->h, level, name, tmp, &tl) : -EBADF;
+	if (level == SOL_SOCKET && name == SO_ERROR && s->err) {
+		int e = sock_take_err(s);
+		*len = *len < sizeof(int) ? *len : sizeof(int);
+		memcpy(val, &e, *len);
+		return 0;
+	}
+	r = s->h >= 0 ? stack_ep_getopt(eng.st, s->h, level, name, val, len) : -EBADF;
+	return r < 0 ? r : 0;
+}
+
+static int child_getopt(int fd, struct shim_sock *s, int level, int name, void *val,
+			socklen_t *len);
 
 int getsockopt(int fd, int level, int name, void *val, socklen_t *len)
 {
@@ -664,6 +783,8 @@ int getsockopt(int fd, int level, int name, void *val, socklen_t *len)
 		return real()->getsockopt(fd, level, name, val, len);
 	if (level == SOL_SOCKET && name == SO_RCVLOWAT)
 		return real()->getsockopt(fd, level, name, val, len);
+	if (eng.mode == ENG_CHILD)
+		return child_getopt(fd, s, level, name, val, len);
 	if (*len == 0) {
 		/* Linux copies min(len, size): nothing, if the option exists */
 		char tmp[256];
@@ -714,4 +835,338 @@ int getsockopt(int fd, int level, int name, void *val, socklen_t *len)
 		return fail(-r);
 	*len = (socklen_t)l;
 	return 0;
+}
+
+/* ---- a fork child's calls, served by the owner (session.h) -------------------- */
+
+/* One request about the socket whose A is fd; the owner's view of its
+ * state comes back with the answer.  0 or an errno value. */
+static int child_call(int fd, struct shim_sock *s, struct sess_req *rq, struct sess_resp *rp,
+		      int *newfd, bool cloexec)
+{
+	int e = sess_call(rq, fd, rp, newfd, cloexec);
+
+	if (e)
+		return e;
+	if (s && rp->state >= SS_FRESH && rp->state <= SS_DEAD) {
+		s->state = (enum sock_state)rp->state;
+		s->connect_failed = rp->val != 0;
+	}
+	return rp->err;
+}
+
+static int child_simple(int fd, struct shim_sock *s, int op, int a0, int a1, const void *data,
+			socklen_t len)
+{
+	struct sess_req rq = {.op = (uint32_t)op, .a = {a0, a1}};
+	struct sess_resp rp;
+	int e;
+
+	if (len > SESS_DATA)
+		return fail(EINVAL);
+	if (len && !data)
+		return fail(EFAULT);
+	if (len)
+		memcpy(rq.data, data, len);
+	rq.len = len;
+	e = child_call(fd, s, &rq, &rp, NULL, false);
+	return e ? fail(e) : 0;
+}
+
+/* A socket the owner made: remember it here as a client socket (no
+ * endpoint, no B: the owner has them). */
+static int child_adopt(int nfd, int family, enum sock_state state)
+{
+	struct shim_sock *c;
+
+	eng_lock();
+	c = sock_new(family, SOCK_STREAM, -1, nfd, -1);
+	if (c) {
+		c->state = state;
+		c->was_open = c->connect_told = state == SS_OPEN;
+	}
+	eng_unlock();
+	if (!c) {
+		real()->close(nfd);
+		return -ENOMEM;
+	}
+	return nfd;
+}
+
+static int child_socket(int domain, int type, int protocol)
+{
+	struct sess_req rq = {.op = SOP_SOCKET, .a = {domain, type, protocol}};
+	struct sess_resp rp;
+	int e, nfd;
+
+	if ((type & 0xf) != SOCK_STREAM && (type & 0xf) != SOCK_DGRAM)
+		return fail((type & 0xf) == SOCK_RAW ? EPROTONOSUPPORT : ESOCKTNOSUPPORT);
+	if ((type & 0xf) == SOCK_DGRAM) /* UDP in a child: later (NOTES-tree.md) */
+		return fail(eng_child_refuse());
+	e = child_call(-1, NULL, &rq, &rp, &nfd, (type & SOCK_CLOEXEC) != 0);
+	if (!e && nfd < 0)
+		e = EPROTO;
+	if (e) {
+		if (nfd >= 0)
+			real()->close(nfd);
+		return fail(e);
+	}
+	nfd = child_adopt(nfd, domain, SS_FRESH);
+	return nfd < 0 ? fail(-nfd) : nfd;
+}
+
+static int child_accept(int fd, struct shim_sock *s, struct sockaddr *sa, socklen_t *len,
+			int flags)
+{
+	struct sess_req rq = {.op = SOP_ACCEPT, .a = {flags}};
+	struct sess_resp rp;
+	struct stack_sockaddr peer;
+	int e, nfd;
+	char ch;
+
+	for (;;) {
+		e = child_call(fd, s, &rq, &rp, &nfd, (flags & SOCK_CLOEXEC) != 0);
+		if (!e && nfd >= 0 && rp.len == sizeof(peer)) {
+			memcpy(&peer, rp.data, sizeof(peer));
+			nfd = child_adopt(nfd, s->family, SS_OPEN);
+			if (nfd < 0)
+				return fail(-nfd);
+			sa_from_stack(&peer, s->family, sa, len);
+			return nfd;
+		}
+		if (nfd >= 0)
+			real()->close(nfd);
+		if (!e)
+			e = EPROTO;
+		if (e != EAGAIN)
+			return fail(e);
+		if (fd_nonblocking(fd))
+			return fail(EAGAIN);
+		/* as in-process: sleep in the kernel until the token byte
+		 * arrives in A, then ask again (another process may win) */
+		if (real()->recv(fd, &ch, 1, MSG_PEEK) < 0)
+			return -1;
+	}
+}
+
+static int child_connect(int fd, struct shim_sock *s, const struct sockaddr *sa, socklen_t len)
+{
+	struct sess_req rq = {.op = SOP_CONNECT};
+	struct sess_resp rp;
+	int e, ms;
+
+	if (!sa)
+		return fail(EFAULT);
+	if (len > SESS_DATA)
+		return fail(EINVAL);
+	memcpy(rq.data, sa, len);
+	rq.len = len;
+	e = child_call(fd, s, &rq, &rp, NULL, false);
+	if (e != EINPROGRESS || fd_nonblocking(fd) || s->type != SOCK_STREAM)
+		return e ? fail(e) : 0;
+	ms = timeval_ms(&s->sndtimeo);
+	/* the owner unstuffs A when connected, or resets it: wait on A */
+	for (;;) {
+		struct pollfd p = {.fd = fd, .events = POLLOUT};
+		int n = poll(&p, 1, ms);
+		if (n < 0)
+			return -1;
+		memset(&rq, 0, sizeof(rq));
+		rq.op = SOP_CONNECT_WAIT;
+		e = child_call(fd, s, &rq, &rp, NULL, false);
+		if (e != EINPROGRESS)
+			return e ? fail(e) : 0;
+		if (n == 0)
+			return fail(EINPROGRESS); /* SO_SNDTIMEO */
+	}
+}
+
+static int child_getname(int fd, struct shim_sock *s, bool peer, struct stack_sockaddr *a)
+{
+	struct sess_req rq = {.op = SOP_GETNAME, .a = {peer}};
+	struct sess_resp rp;
+	int e = child_call(fd, s, &rq, &rp, NULL, false);
+
+	if (!e && rp.len != sizeof(*a))
+		e = EPROTO;
+	if (e)
+		return -e;
+	memcpy(a, rp.data, sizeof(*a));
+	return 0;
+}
+
+static int child_getopt(int fd, struct shim_sock *s, int level, int name, void *val,
+			socklen_t *len)
+{
+	struct sess_req rq = {.op = SOP_GETOPT, .a = {level, name}};
+	struct sess_resp rp;
+	int e;
+
+	rq.a[2] = *len > SESS_DATA ? SESS_DATA : (int)*len;
+	e = child_call(fd, s, &rq, &rp, NULL, false);
+	if (e)
+		return fail(e);
+	if (rp.len > *len)
+		rp.len = *len;
+	memcpy(val, rp.data, rp.len);
+	*len = rp.len;
+	return 0;
+}
+
+int sock_child_eof_err(int fd, struct shim_sock *s)
+{
+	struct sess_req rq = {.op = SOP_GETOPT, .a = {SOL_SOCKET, SO_ERROR, sizeof(int)}};
+	struct sess_resp rp;
+	int e;
+
+	if (s->s_eof) /* asked already: end of file from now on */
+		return 0;
+	s->s_eof = true;
+	if (sess_call(&rq, fd, &rp, NULL, false) || rp.err || rp.len != sizeof(int))
+		return 0;
+	memcpy(&e, rp.data, sizeof(e));
+	return e;
+}
+
+/* ---- the owner's side --------------------------------------------------------- */
+
+/* A request's address, copied out (the data need not be aligned). */
+static int req_addr(const struct sess_req *rq, struct shim_sock *s, struct stack_sockaddr *a)
+{
+	struct sockaddr_storage ss;
+
+	if (rq->len > sizeof(ss))
+		return EINVAL;
+	memset(&ss, 0, sizeof(ss));
+	memcpy(&ss, rq->data, rq->len);
+	return sa_to_stack((struct sockaddr *)&ss, rq->len, s->family, a);
+}
+
+/* The new A of a client's socket: the owner keeps no number of it. */
+static void give_away(int nfd)
+{
+	sock_unmap(nfd);
+}
+
+void sess_serve(const struct sess_req *rq, int afd, struct sess_resp *rp, int *newfd)
+{
+	struct shim_sock *s = NULL;
+	struct stack_sockaddr a;
+	struct sockaddr_storage ss;
+	size_t l;
+	int r = 0;
+
+	*newfd = -1;
+	rp->state = -1;
+	rp->len = 0;
+	if (rq->op != SOP_SOCKET) {
+		s = sock_by_a(afd);
+		if (!s) {
+			rp->err = EBADF;
+			return;
+		}
+	}
+	switch (rq->op) {
+	case SOP_SOCKET:
+		if (rq->a[0] != AF_INET && rq->a[0] != AF_INET6) {
+			r = EAFNOSUPPORT;
+			break;
+		}
+		if (rq->a[1] & ~(SOCK_NONBLOCK | SOCK_CLOEXEC | 0xf)) {
+			r = EINVAL;
+			break;
+		}
+		r = socket_locked(rq->a[0], rq->a[1], rq->a[2], newfd);
+		if (*newfd >= 0)
+			s = sock_of(*newfd);
+		if (r && *newfd >= 0) {
+			give_away(*newfd);
+			real()->close(*newfd);
+			*newfd = -1;
+			s = NULL;
+		} else if (*newfd >= 0) {
+			give_away(*newfd);
+		}
+		break;
+	case SOP_BIND:
+		if (rq->len > sizeof(ss)) {
+			r = EINVAL;
+			break;
+		}
+		memset(&ss, 0, sizeof(ss));
+		memcpy(&ss, rq->data, rq->len);
+		r = bind_locked(s, (struct sockaddr *)&ss, rq->len);
+		break;
+	case SOP_LISTEN:
+		r = listen_locked(s, rq->a[0]);
+		break;
+	case SOP_ACCEPT:
+		if (s->type != SOCK_STREAM) {
+			r = EOPNOTSUPP;
+			break;
+		}
+		r = accept_one(s, afd, rq->a[0] & (SOCK_NONBLOCK | SOCK_CLOEXEC), &a);
+		if (r >= 0) {
+			struct shim_sock *c = sock_of(r);
+			if (c)
+				c->client_seen = true;
+			*newfd = r;
+			give_away(r);
+			memcpy(rp->data, &a, sizeof(a));
+			rp->len = sizeof(a);
+			r = 0;
+		} else {
+			r = -r;
+		}
+		break;
+	case SOP_CONNECT:
+		if ((r = req_addr(rq, s, &a)))
+			break;
+		/* hold A before: loopback may connect at once, and A must be
+		 * unstuffed then */
+		if (s->type == SOCK_STREAM && s->state == SS_FRESH)
+			sock_hold_a(s, afd);
+		r = -connect_locked(s, &a, fd_nonblocking(afd));
+		if (s->state != SS_CONNECTING)
+			sock_drop_held(s);
+		break;
+	case SOP_CONNECT_WAIT:
+		r = -connect_check_locked(s);
+		break;
+	case SOP_GETNAME:
+		r = -getname_locked(s, rq->a[0] != 0, &a);
+		if (!r) {
+			memcpy(rp->data, &a, sizeof(a));
+			rp->len = sizeof(a);
+		}
+		break;
+	case SOP_SHUTDOWN:
+		if (rq->a[0] < SHUT_RD || rq->a[0] > SHUT_RDWR)
+			r = EINVAL;
+		else
+			r = -shutdown_locked(s, afd, rq->a[0]);
+		break;
+	case SOP_SETOPT:
+		r = -setopt_locked(s, rq->a[0], rq->a[1], rq->len ? rq->data : NULL, rq->len);
+		break;
+	case SOP_GETOPT:
+		if (rq->a[2] < 0) {
+			r = EINVAL;
+			break;
+		}
+		l = (size_t)rq->a[2] > SESS_DATA ? SESS_DATA : (size_t)rq->a[2];
+		r = -getopt_locked(s, rq->a[0], rq->a[1], rp->data, &l);
+		if (!r)
+			rp->len = (uint32_t)l;
+		break;
+	default:
+		r = EINVAL;
+		break;
+	}
+	rp->err = r;
+	if (s) {
+		s->client_seen = true;
+		rp->state = (int32_t)s->state;
+		rp->val = s->connect_failed;
+	}
 }

@@ -26,9 +26,10 @@ print outcomes where netshim differs on purpose:
   ~ the poll mask of a connected UDP socket holding an ICMP error: POLLERR
     on Linux, POLLIN under netshim (the error waits in the AF_UNIX queue);
     what the program reads (SO_ERROR, recv, send) is compared;
-  ~ a fork child calling connect() or sending UDP on an inherited socket:
-    it cannot drive its parent's stack; netshim refuses it (EACCES, README
-    "Processes").  Data on inherited connections is compared;
+  ~ a fork child sending UDP on an inherited socket: the stack's owner
+    does not serve a child's UDP yet; netshim refuses it (EACCES, README
+    "Processes").  A child's connect() (served by the owner) and data on
+    inherited connections are compared in tests/integration/shim_fork.sh;
   ~ connect() again on a TCP socket whose blocking connect failed: Linux
     disconnects it and connects afresh; netshim answers ECONNABORTED (POSIX
     leaves the socket's state unspecified; README lists it);
@@ -1506,9 +1507,8 @@ def t_nocmp():
     c, a = pair()
     nocmp("msg_oob.send", R(c.send, b"!", socket.MSG_OOB))
     nocmp("tcp_maxseg.connected", gi(c, socket.IPPROTO_TCP, socket.TCP_MAXSEG))
-    # A fork child shares its parent's connections' data (A) but cannot
-    # drive the parent's stack: netshim refuses it connect, bind, listen,
-    # accept, options and UDP (EACCES, README "Processes").
+    # A fork child's TCP calls are served by the stack's owner (its
+    # parent, shim/session.h); UDP is refused (EACCES, README "Processes").
     l = listener()
     k = new()
     pid = os.fork()

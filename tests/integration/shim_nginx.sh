@@ -1,7 +1,9 @@
 #!/bin/bash
 # shim_nginx.sh — nginx, unmodified, under the shim as a real web server:
-#   one process (daemon off; master_process off: a fork child could not
-#   accept — README "Processes"), epoll, sendfile on, accept4 (Debian's
+#   one process (daemon off; master_process off), or with
+#   NGINX_WORKERS=N (shim_nginx_workers.sh) a master and N worker
+#   processes, fork children that accept on the listeners they inherited
+#   (their calls served by the master, which owns the stack), epoll, sendfile on, accept4 (Debian's
 #   build), listening on 0.0.0.0:8080 and [::]:8080 (ipv6only, nginx's
 #   default: two listeners on one port, one per family);
 #   a 100 MiB file to kernel-side curl over IPv4 and over IPv6 (sha256);
@@ -13,7 +15,9 @@
 #   a bounded curl loop (10 runs of 20 URLs over 20 distinct files, IPv4
 #   and IPv6 alternating, keep-alive) whose every body must be its file;
 #   nginx still alive, no [alert]/[crit]/[emerg] in its error log.
+WORKERS=${NGINX_WORKERS:-0}
 TEST=shim_nginx
+[ "$WORKERS" = 0 ] || TEST=shim_nginx_workers
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/shim_lib.inc"
 . "$(dirname "$0")/shim_prog_lib.inc"
@@ -33,10 +37,18 @@ for i in $(seq 20); do
 done
 T0=$(now_ms)
 
+if [ "$WORKERS" = 0 ]; then
+	procs="master_process off;
+worker_processes 1;"
+else
+	# the workers run as this user: the files are in a private TMPD
+	procs="master_process on;
+user $(id -un);
+worker_processes $WORKERS;"
+fi
 cat >"$TMPD/nginx/nginx.conf" <<EOF
 daemon off;
-master_process off;
-worker_processes 1;
+$procs
 error_log $TMPD/nginx/error.log info;
 pid $TMPD/nginx/nginx.pid;
 events {

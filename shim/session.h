@@ -1,0 +1,83 @@
+/*
+ * session.h — the control channel between the process that owns the stack
+ * and the other processes of its session (today: its fork children).
+ *
+ * The owner listens on an abstract AF_UNIX SOCK_SEQPACKET socket named in
+ * NETSHIM_SESSION; its stack thread serves each client connection
+ * (session.c -> sess_serve() in socket.c, under the engine lock).  A
+ * client (a fork child, ENG_CHILD) sends one request per call with its
+ * socket's end A attached (SCM_RIGHTS) as the socket's identity: the owner
+ * finds the socket by A's inode.  The data path stays A <-> B in the kernel.
+ * Blocking calls never block the owner: it answers EAGAIN / EINPROGRESS and
+ * the client waits on its own A, then asks again.
+ */
+#ifndef NETSHIM_SESSION_H
+#define NETSHIM_SESSION_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum sess_op {
+	SOP_SOCKET = 1,	  /* a[0] family, a[1] type|flags, a[2] protocol; new A back */
+	SOP_BIND,	  /* A; data: sockaddr */
+	SOP_LISTEN,	  /* A; a[0] backlog */
+	SOP_ACCEPT,	  /* A; a[0] flags; new A back, data: the peer's sockaddr */
+	SOP_CONNECT,	  /* A; data: sockaddr (A's O_NONBLOCK is shared: the owner reads it) */
+	SOP_CONNECT_WAIT, /* A: a blocking connect asks how it went */
+	SOP_GETNAME,	  /* A; a[0] 1: the peer's name; data back: sockaddr */
+	SOP_SHUTDOWN,	  /* A; a[0] how */
+	SOP_SETOPT,	  /* A; a[0] level, a[1] name; data: the value */
+	SOP_GETOPT,	  /* A; a[0] level, a[1] name, a[2] length; data back */
+};
+
+/* Room for a sockaddr or an option value (TCP_INFO is 232 bytes). */
+#define SESS_DATA 512
+
+struct sess_req {
+	uint32_t op;
+	int32_t a[4];
+	uint32_t len; /* bytes of data that follow */
+	char data[SESS_DATA];
+};
+
+struct sess_resp {
+	int32_t err;   /* 0 or an errno value */
+	int32_t state; /* the socket's enum sock_state after the call */
+	int32_t val;   /* SOP_CONNECT*: connect_failed */
+	uint32_t len;  /* bytes of data that follow */
+	char data[SESS_DATA];
+};
+
+#define SESS_REQ_HDR offsetof(struct sess_req, data)
+#define SESS_RESP_HDR offsetof(struct sess_resp, data)
+
+/* Owner: open the listener, add it to epfd (data.ptr = sess_listen_tag()),
+ * export NETSHIM_SESSION.  0 or -errno. */
+int sess_owner_start(int epfd);
+/* Owner, stack thread, under the lock: whether ptr (an epoll event's
+ * data.ptr) is the session's, and handle the event if so. */
+int sess_owner_event(void *ptr, uint32_t events);
+
+/* Owner, under the lock: execute req for the socket whose A is afd (-1
+ * for SOP_SOCKET).  Fills resp; *newfd gets an A to send back (the owner
+ * closes it after sending) or stays -1. */
+void sess_serve(const struct sess_req *req, int afd, struct sess_resp *resp, int *newfd);
+
+/* Client: one call to the owner.  afd (or -1) goes along as the socket's
+ * identity; *newfd (if not NULL) receives a descriptor the owner sent
+ * (close-on-exec if cloexec), else -1.  0 when the owner answered (resp->err
+ * is the call's errno), or an errno value for the channel itself (EACCES
+ * when there is no owner to ask). */
+int sess_call(const struct sess_req *req, int afd, struct sess_resp *resp, int *newfd,
+	      bool cloexec);
+/* Client: fork handlers — hold the channel's lock across fork (true
+ * before, false after, in the parent); the child forgets the connection
+ * (it must make its own). */
+void sess_client_prefork(bool before);
+void sess_client_atfork(void);
+/* Private descriptor fd now has number nfd (eng_private_move, under the
+ * engine lock: the program dup2'd onto fd). */
+void sess_fd_moved(int fd, int nfd);
+
+#endif
