@@ -7,6 +7,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
@@ -67,8 +68,13 @@ static struct {
 	uint64_t tx_gen;
 	bool draining;
 	bool refused_warned;
+	bool stop;	   /* the stack thread must return (a hand-off) */
+	bool handing_off;  /* fork() below is the keeper's (atfork handlers) */
+	bool forked;	   /* a fork child may hold sockets of ours */
+	int keeper_note;   /* keeper: the exiting program's pipe, or -1 */
+	stack_ns_t keeper_idle; /* keeper: when nobody held anything, or 0 */
 	stack_ns_t deadline; /* what the stack thread sleeps towards */
-} E = {.epfd = -1, .wakefd = -1, .tx_cond = PTHREAD_COND_INITIALIZER};
+} E = {.epfd = -1, .wakefd = -1, .keeper_note = -1, .tx_cond = PTHREAD_COND_INITIALIZER};
 
 static stack_ns_t mono_ns(void)
 {
@@ -293,6 +299,10 @@ void eng_adopt_fd(int fd)
 	struct stat sb;
 	struct shim_sock *s;
 
+	if (eng.mode == ENG_CHILD) {
+		sock_child_adopt(fd);
+		return;
+	}
 	if (eng.mode != ENG_RUNNING || fstat(fd, &sb) < 0 || !S_ISSOCK(sb.st_mode))
 		return;
 	pthread_mutex_lock(&eng.lock);
@@ -962,10 +972,13 @@ void eng_check_unmapped(void)
 			sock_check_b(s);
 }
 
-static void *stack_thread(void *arg)
+static bool keeper_done(stack_ns_t now);
+static void start_stack_thread(void);
+
+/* The stack's loop: the stack thread's, or a keeper's (main thread). */
+static void stack_loop(bool keeper)
 {
 	struct epoll_event evs[MAX_EVENTS];
-	(void)arg;
 
 	for (;;) {
 		stack_ns_t now = mono_ns(), next;
@@ -986,9 +999,15 @@ static void *stack_thread(void *arg)
 			timeout = (int)((next - now + STACK_NS_PER_MS - 1) / STACK_NS_PER_MS);
 		if (draining && (timeout < 0 || timeout > 10))
 			timeout = 10;
+		if (keeper && (timeout < 0 || timeout > 50))
+			timeout = 50; /* looks at the session's members */
 
 		int n = epoll_wait(E.epfd, evs, MAX_EVENTS, timeout);
 		pthread_mutex_lock(&eng.lock);
+		if (E.stop) {
+			pthread_mutex_unlock(&eng.lock);
+			return;
+		}
 		now = mono_ns();
 		for (int i = 0; i < n; i++) {
 			void *p = evs[i].data.ptr;
@@ -1009,8 +1028,18 @@ static void *stack_thread(void *arg)
 		if (E.pcap_on)
 			shim_pcap_flush(&E.pcap);
 		pthread_cond_broadcast(&E.tx_cond);
+		if (keeper && keeper_done(now)) {
+			pthread_mutex_unlock(&eng.lock);
+			return;
+		}
 		pthread_mutex_unlock(&eng.lock);
 	}
+}
+
+static void *stack_thread(void *arg)
+{
+	(void)arg;
+	stack_loop(false);
 	return NULL;
 }
 
@@ -1180,9 +1209,10 @@ static void alloc_tables(void)
 	TAILQ_INIT(&E.free_socks);
 }
 
+static void start_stack_thread(void);
+
 static void start_thread(void)
 {
-	sigset_t all, old;
 	struct epoll_event ev;
 	int fd;
 
@@ -1201,6 +1231,15 @@ static void start_thread(void)
 	ev.data.ptr = &E.wakefd;
 	epoll_ctl(E.epfd, EPOLL_CTL_ADD, E.wakefd, &ev);
 
+	start_stack_thread();
+}
+
+/* The stack thread, with every signal blocked (the program's handlers
+ * run in its own threads). */
+static void start_stack_thread(void)
+{
+	sigset_t all, old;
+
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	if (pthread_create(&E.thread, NULL, stack_thread, NULL) != 0)
@@ -1213,28 +1252,30 @@ static void start_thread(void)
 
 static void atfork_prepare(void)
 {
+	if (E.handing_off)
+		return; /* hand_off holds the lock */
 	sess_client_prefork(true);
 	pthread_mutex_lock(&eng.lock);
 }
 
 static void atfork_parent(void)
 {
+	if (E.handing_off)
+		return;
+	if (eng.mode == ENG_RUNNING)
+		E.forked = true;
 	pthread_mutex_unlock(&eng.lock);
 	sess_client_prefork(false);
 }
 
-/* The child has no stack thread: the parent's stack keeps serving the
- * inherited sockets (their data flows through the parent's B ends), so
- * the child drops its copies of the engine's descriptors — a B kept open
- * here would hide the parent's resets and end-of-files from A. */
-static void atfork_child(void)
+/* This process stops owning the stack and becomes a client of the
+ * session (a fork child, or an owner that handed the session to a
+ * keeper): it drops its copies of the engine's descriptors — a B kept
+ * open here would hide the owner's resets and end-of-files from A. */
+static void become_client(pid_t owner)
 {
 	struct shim_sock *s;
 
-	pthread_mutex_init(&eng.lock, NULL);
-	sess_client_atfork(); /* a child's child asks the owner itself */
-	if (eng.mode != ENG_RUNNING)
-		return;
 	TAILQ_FOREACH(s, &eng.socks, link) {
 		if (s->bfd >= 0) {
 			private_mark(s->bfd, false);
@@ -1253,9 +1294,239 @@ static void atfork_child(void)
 		private_mark(shim_pcap_fd(&E.pcap), false);
 	E.pcap_on = false;
 	eng.mode = ENG_CHILD;
-	eng.parent_pid = eng.pid;
-	eng.pid = getpid();
+	eng.parent_pid = owner;
 	E.refused_warned = false;
+}
+
+/* The child has no stack thread: the parent's stack keeps serving the
+ * inherited sockets (their data flows through the parent's B ends). */
+static void atfork_child(void)
+{
+	pthread_mutex_init(&eng.lock, NULL);
+	if (E.handing_off)
+		return; /* the keeper: hand_off goes on */
+	sess_client_atfork(); /* a child's child asks the owner itself */
+	if (eng.mode != ENG_RUNNING)
+		return;
+	sess_owner_forget();
+	become_client(eng.pid);
+	eng.pid = getpid();
+}
+
+/* ---- the keeper: the session outlives its owner ----------------------- */
+
+/* Whether anyone but the program's own descriptors still uses the
+ * session: a client connected, or a socket whose A another process
+ * holds (B has not hung up). */
+static bool session_shared(void)
+{
+	struct shim_sock *s;
+
+	if (sess_owner_clients())
+		return true;
+	TAILQ_FOREACH(s, &eng.socks, link)
+		if (!s->a_gone && !s->exit_close)
+			return true;
+	return false;
+}
+
+/* Keeper, under the lock, after each round: tell the exiting program
+ * once its own connections are handed over (all sent and acknowledged
+ * when nobody else uses the session, as drain_at_exit waits), and end
+ * the session once nobody uses it and nothing is left to send (or the
+ * linger time is over). */
+static bool keeper_done(stack_ns_t now)
+{
+	struct shim_sock *s;
+	bool shared = session_shared(), orphans = false;
+	unsigned busy = stack_tcp_busy(eng.st);
+	stack_ns_t linger = (stack_ns_t)eng.cfg.linger_ms * STACK_NS_PER_MS;
+
+	TAILQ_FOREACH(s, &eng.socks, link)
+		if (s->exit_close)
+			orphans = true;
+	if (shared || !TAILQ_EMPTY(&eng.socks))
+		E.keeper_idle = 0;
+	else if (!E.keeper_idle)
+		E.keeper_idle = now;
+	if (E.keeper_note >= 0 &&
+	    ((!orphans && (shared || busy == 0)) || (E.keeper_idle && now - E.keeper_idle >= linger))) {
+		private_close(E.keeper_note); /* the program may exit now */
+		E.keeper_note = -1;
+	}
+	if (!E.keeper_idle)
+		return false;
+	if (busy && now - E.keeper_idle < linger)
+		return false;
+	if (busy) {
+		unsigned n = stack_tcp_abort_busy(eng.st);
+		shim_log(SHIM_LOG_WARN,
+			 "session keeper: %u connection(s) not finished after NETSHIM_LINGER=%u ms: "
+			 "reset",
+			 n, eng.cfg.linger_ms);
+		flush_link();
+	}
+	if (E.pcap_on)
+		shim_pcap_flush(&E.pcap);
+	return true;
+}
+
+/* The keeper process: it owns the stack from now on.  It keeps only the
+ * engine's descriptors (a program descriptor kept here would hold the
+ * program's A open), blocks every signal (the program's terminal and
+ * process group are not its business) and serves the session until
+ * nobody uses it. */
+static void keeper_run(int note)
+{
+	sigset_t all;
+	DIR *d;
+
+	sigfillset(&all);
+	sigprocmask(SIG_SETMASK, &all, NULL);
+	eng.pid = getpid();
+	E.stop = false;
+	E.thread_started = false;
+	E.draining = false;
+	E.keeper_note = note;
+	E.handing_off = false;
+	if ((d = opendir("/proc/self/fd"))) {
+		struct dirent *de;
+		int keep = dirfd(d);
+
+		while ((de = readdir(d))) {
+			int fd = atoi(de->d_name);
+			if (de->d_name[0] >= '0' && de->d_name[0] <= '9' && fd != keep &&
+			    !eng_private_fd(fd))
+				real()->close(fd);
+		}
+		closedir(d);
+	}
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	for (int fd = 0; fd < 3 && null >= 0; fd++)
+		if (!eng_private_fd(fd))
+			real()->dup2(null, fd);
+	if (null > 2)
+		real()->close(null);
+	pthread_mutex_lock(&eng.lock);
+	memset(E.fdmap, 0, E.fdmap_n * sizeof(*E.fdmap));
+	struct shim_sock *s, *tmp;
+	TAILQ_FOREACH_SAFE(s, &eng.socks, link, tmp) {
+		s->nfds = 0;
+		if (!s->afd_held)
+			s->afd = -1;
+		sock_check_b(s);
+	}
+	pthread_mutex_unlock(&eng.lock);
+	shim_log(SHIM_LOG_INFO, "session keeper: pid %d serves the session", (int)getpid());
+	stack_loop(true);
+	real()->_exit(0);
+	for (;;)
+		syscall(SYS_exit_group, 0);
+}
+
+/* Hand the session to a keeper process (a fork of this one) before this
+ * program execs or exits while others still use the session: the stack
+ * thread stops, the keeper goes on with the same stack, descriptors and
+ * session listener, and this process becomes one of its clients.  With
+ * wait, return only once the keeper has this program's own connections in
+ * hand (its note pipe closes).  false when no keeper could be started
+ * (the caller goes on as before). */
+static bool hand_off(bool wait)
+{
+	int p[2] = {-1, -1};
+	pid_t pid;
+
+	if (wait && pipe2(p, O_CLOEXEC) < 0)
+		return false;
+	pthread_mutex_lock(&eng.lock);
+	E.stop = true;
+	uint64_t one = 1;
+	if (real()->write(E.wakefd, &one, sizeof(one)) < 0) {
+		/* the counter is full: the thread is awake anyway */
+	}
+	pthread_mutex_unlock(&eng.lock);
+	pthread_join(E.thread, NULL);
+	E.thread_started = false;
+	pthread_mutex_lock(&eng.lock);
+	if (E.pcap_on)
+		shim_pcap_flush(&E.pcap); /* not written twice */
+	if (p[1] >= 0) {
+		int w = eng_private_fd_new(p[1]);
+		p[1] = w < 0 ? -1 : w;
+	}
+	E.handing_off = true;
+	pid = fork();
+	if (pid == 0)
+		keeper_run(p[1]); /* does not return */
+	E.handing_off = false;
+	if (p[1] >= 0)
+		private_close(p[1]);
+	if (pid < 0) {
+		/* no keeper: this process stays the owner */
+		E.stop = false;
+		pthread_mutex_unlock(&eng.lock);
+		if (p[0] >= 0)
+			real()->close(p[0]);
+		start_stack_thread();
+		return false;
+	}
+	sess_owner_forget();
+	become_client(pid);
+	pthread_mutex_unlock(&eng.lock);
+	shim_log(SHIM_LOG_INFO, "handed the session to keeper pid %d", (int)pid);
+	if (p[0] >= 0) {
+		struct pollfd pf = {.fd = p[0], .events = POLLIN};
+		char c;
+		/* bounded: the keeper closes it by the linger time at the latest */
+		if (poll(&pf, 1, (int)eng.cfg.linger_ms + 2000) == 1 &&
+		    real()->read(p[0], &c, 1) < 0) {
+			/* closed or not, the program goes on exiting */
+		}
+		real()->close(p[0]);
+	}
+	return true;
+}
+
+void eng_before_exec(void)
+{
+	/* not in a vfork child (shared memory), nor when nothing would
+	 * outlive the old image */
+	if (eng.mode != ENG_RUNNING || getpid() != eng.pid || !E.thread_started ||
+	    (TAILQ_EMPTY(&eng.socks) && !sess_owner_clients()))
+		return;
+	hand_off(false);
+}
+
+/* At exit, when other processes may hold the session's sockets: close
+ * the program's own numbers of its sockets, as the exit will, so that B
+ * tells which sockets are still held elsewhere; those only this process
+ * held become the exit's to finish (exit_close).  Whether the session is
+ * still shared then.  Under the lock. */
+static bool exit_shared(void)
+{
+	struct shim_sock *s, *tmp;
+
+	for (size_t i = 0; i < E.fdmap_n; i++) {
+		s = E.fdmap[i];
+		if (!s)
+			continue;
+		real()->close((int)i);
+		__atomic_store_n(&E.fdmap[i], NULL, __ATOMIC_RELEASE);
+		s->nfds--;
+		if (s->afd == (int)i && !s->afd_held)
+			s->afd = -1;
+	}
+	TAILQ_FOREACH_SAFE(s, &eng.socks, link, tmp) {
+		if (s->nfds == 0 && (s->state == SS_DEAD || s->bfd < 0)) {
+			sock_release(s);
+			continue;
+		}
+		sock_check_b(s);
+	}
+	TAILQ_FOREACH(s, &eng.socks, link)
+		if (s->a_gone)
+			s->exit_close = true;
+	return session_shared();
 }
 
 /* Before the process ends: hand what the program wrote to the stack,
@@ -1276,6 +1547,13 @@ static void drain_at_exit(void)
 		return;
 	}
 	E.draining = true;
+	if ((E.forked || sess_owner_clients()) && exit_shared()) {
+		/* others use the session: a keeper finishes ours and serves
+		 * theirs (README "Processes") */
+		pthread_mutex_unlock(&eng.lock);
+		hand_off(true);
+		return;
+	}
 	end = mono_ns() + (stack_ns_t)eng.cfg.linger_ms * STACK_NS_PER_MS;
 	TAILQ_FOREACH(s, &eng.socks, link)
 		s->exit_close = true;
@@ -1298,7 +1576,7 @@ static void drain_at_exit(void)
 			int unread = 0;
 			if (afd_valid(s))
 				real()->ioctl(s->afd, FIONREAD, &unread);
-			if (unread > 0 || s->rxlen > s->rxoff) {
+			if (unread > 0 || s->a_abort || s->rxlen > s->rxoff) {
 				struct { int on, secs; } lg = {1, 0};
 				stack_ep_setopt(eng.st, s->h, STACK_SOL_SOCKET, STACK_SO_LINGER, &lg,
 						sizeof(lg));
@@ -1413,6 +1691,49 @@ void eng_refused_warning(void)
 			 eng.cfg.tun[0] ? eng.cfg.tun : "the device");
 }
 
+/* The sockets an exec'd client inherited: each AF_UNIX socket is asked
+ * about (sock_child_adopt); the session's own become netshim sockets. */
+static void adopt_inherited(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *de;
+
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		struct stat sb;
+		int fd = atoi(de->d_name), dom = 0;
+		socklen_t l = sizeof(dom);
+
+		if (de->d_name[0] < '0' || de->d_name[0] > '9' || fd == dirfd(d) ||
+		    eng_private_fd(fd) || fstat(fd, &sb) < 0 || !S_ISSOCK(sb.st_mode) ||
+		    real()->getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &dom, &l) < 0 || dom != AF_UNIX)
+			continue;
+		sock_child_adopt(fd);
+	}
+	closedir(d);
+}
+
+/* A program exec'd in a session (NETSHIM_SESSION names a live owner)
+ * joins it as a client rather than opening the device: its calls go to
+ * the owner, as a fork child's do.  Its stack is an inert copy built from
+ * the same configuration, for the interface views (getifaddrs, SIOCGIF*). */
+static bool join_session(void)
+{
+	const char *holder = getenv("NETSHIM_HOLDER");
+
+	if (!getenv("NETSHIM_SESSION") || !holder || !eng.cfg.tun[0] || sess_client_join())
+		return false;
+	eng.mode = ENG_CHILD;
+	eng.parent_pid = (pid_t)atoi(holder);
+	strlcpy(E.tun.name, eng.cfg.tun, sizeof(E.tun.name));
+	E.tun.mtu = eng.cfg.mtu ? eng.cfg.mtu : 1500;
+	E.tun.fd = -1;
+	build_stack();
+	adopt_inherited();
+	return true;
+}
+
 __attribute__((constructor)) static void netshim_init(void)
 {
 	char err[SHIM_ERRLEN], pid[32];
@@ -1427,6 +1748,13 @@ __attribute__((constructor)) static void netshim_init(void)
 	if (shim_log_fd() >= 0)
 		private_mark(shim_log_fd(), true);
 	eng_internal++;
+	if (join_session()) {
+		eng_internal--;
+		pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
+		shim_exec_capture();
+		shim_log(SHIM_LOG_INFO, "joined the session of pid %d", (int)eng.parent_pid);
+		return;
+	}
 	open_device();
 	eng_internal--;
 	if (eng.mode == ENG_REFUSED) {
@@ -1451,6 +1779,8 @@ __attribute__((constructor)) static void netshim_init(void)
 	setenv("NETSHIM_TUN", E.tun.name, 1);
 	snprintf(pid, sizeof(pid), "%d", (int)getpid());
 	setenv("NETSHIM_HOLDER", pid, 1);
+	snprintf(pid, sizeof(pid), "%u", (unsigned)E.tun.mtu);
+	setenv("NETSHIM_MTU", pid, 1);
 	shim_exec_capture();
 	shim_log(SHIM_LOG_INFO, "stack on %s (mtu %u)", E.tun.name, E.tun.mtu);
 }

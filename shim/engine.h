@@ -172,6 +172,14 @@ int eng_child_refuse(void);
  * the error the owner holds for it (a reset: the owner could not mark A
  * reset, it has no descriptor of a child's A), once; else 0. */
 int sock_child_eof_err(int fd, struct shim_sock *s);
+/* socket.c, in a client (ENG_CHILD): fd arrived here (inherited across
+ * exec, or by SCM_RIGHTS); if the session knows its file as one of its
+ * sockets' A, record it here. */
+void sock_child_adopt(int fd);
+/* exec.c, before this process execs: an owner whose session others use,
+ * or whose sockets the new image may inherit, hands the session to a
+ * keeper process and becomes its client (the new image joins it). */
+void eng_before_exec(void);
 /* exec.c: remember this library and the NETSHIM_* variables, which the
  * exec hooks put back into a new program's environment where missing. */
 void shim_exec_capture(void);

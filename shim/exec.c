@@ -12,7 +12,10 @@
  *
  * A hook may run in a vfork child, which shares the parent's memory: no
  * allocation, no lock, nothing written outside the hook's own stack —
- * the captured strings are read-only after the constructor.  system and
+ * the captured strings are read-only after the constructor (and
+ * eng_before_exec does nothing there: its pid is not the owner's).  An
+ * owner whose sockets or clients would outlive its image hands the
+ * session to a keeper first (engine.c), and the new image joins it.  system and
  * popen (never in a vfork child) prefix the command with the shell
  * assignments instead, since their environment is the process's own.
  */
@@ -196,12 +199,16 @@ int execve(const char *path, char *const argv[], char *const envp[])
 {
 	ENV_FIX(envp, env);
 
+	eng_before_exec();
+
 	return real()->execve(path, argv, env);
 }
 
 int execveat(int dirfd, const char *path, char *const argv[], char *const envp[], int flags)
 {
 	ENV_FIX(envp, env);
+
+	eng_before_exec();
 
 	return real()->execveat(dirfd, path, argv, env, flags);
 }
@@ -210,12 +217,16 @@ int fexecve(int fd, char *const argv[], char *const envp[])
 {
 	ENV_FIX(envp, env);
 
+	eng_before_exec();
+
 	return real()->fexecve(fd, argv, env);
 }
 
 int execv(const char *path, char *const argv[])
 {
 	ENV_FIX(environ, env);
+
+	eng_before_exec();
 
 	return real()->execve(path, argv, env);
 }
@@ -224,12 +235,16 @@ int execvp(const char *file, char *const argv[])
 {
 	ENV_FIX(environ, env);
 
+	eng_before_exec();
+
 	return real()->execvpe(file, argv, env);
 }
 
 int execvpe(const char *file, char *const argv[], char *const envp[])
 {
 	ENV_FIX(envp, env);
+
+	eng_before_exec();
 
 	return real()->execvpe(file, argv, env);
 }

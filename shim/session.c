@@ -37,7 +37,9 @@ static struct {
 	int epfd;
 	int lfd;
 	char tag; /* its address is the listener's epoll tag */
+	pid_t root; /* the session's first owner (NETSHIM_HOLDER) */
 	int cfd[SESS_MAX_CLIENTS];
+	pid_t cpid[SESS_MAX_CLIENTS]; /* each client's process */
 	bool used[SESS_MAX_CLIENTS];
 } O = {.epfd = -1, .lfd = -1};
 
@@ -84,6 +86,7 @@ int sess_owner_start(int epfd)
 	if (O.lfd < 0)
 		return O.lfd;
 	O.epfd = epfd;
+	O.root = getpid();
 	ev.events = EPOLLIN;
 	ev.data.ptr = &O.tag;
 	if (epoll_ctl(epfd, EPOLL_CTL_ADD, O.lfd, &ev) < 0)
@@ -124,10 +127,12 @@ static pid_t parent_of(pid_t pid)
 }
 
 /* Who may drive the stack: a process of the same user, or a descendant
- * of the owner (a worker that dropped its privileges after fork, as
- * nginx's do).  The abstract name is visible in /proc/net/unix to every
+ * of the session's first owner, of this process (a keeper, which took the
+ * session over) or of a connected client (a daemon's workers, which drop
+ * their privileges after fork, as nginx's do, after their master was
+ * reparented).  The abstract name is visible in /proc/net/unix to every
  * process of the network namespace. */
-static bool peer_ok(int fd)
+static bool peer_ok(int fd, pid_t *pid)
 {
 	struct ucred cr;
 	socklen_t l = sizeof(cr);
@@ -135,13 +140,17 @@ static bool peer_ok(int fd)
 
 	if (real()->getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &l) < 0)
 		return false;
+	*pid = cr.pid;
 	if (cr.uid == geteuid())
 		return true;
 	p = cr.pid;
 	for (int depth = 0; depth < 64 && p > 1; depth++) {
 		p = parent_of(p);
-		if (p == getpid())
+		if (p == getpid() || p == O.root)
 			return true;
+		for (int i = 0; i < SESS_MAX_CLIENTS; i++)
+			if (O.used[i] && O.cpid[i] == p)
+				return true;
 	}
 	return false;
 }
@@ -150,13 +159,14 @@ static void accept_clients(void)
 {
 	for (int round = 0; round < 16; round++) {
 		int fd = real()->accept4(O.lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+		pid_t pid = 0;
 		int i;
 
 		if (fd < 0)
 			return;
 		for (i = 0; i < SESS_MAX_CLIENTS && O.used[i]; i++)
 			;
-		if (i == SESS_MAX_CLIENTS || !peer_ok(fd)) {
+		if (i == SESS_MAX_CLIENTS || !peer_ok(fd, &pid)) {
 			if (i == SESS_MAX_CLIENTS)
 				shim_log(SHIM_LOG_WARN, "session: more than %d client processes",
 					 SESS_MAX_CLIENTS);
@@ -168,6 +178,7 @@ static void accept_clients(void)
 			continue;
 		struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP, .data.ptr = &O.cfd[i]};
 		O.cfd[i] = fd;
+		O.cpid[i] = pid;
 		O.used[i] = true;
 		if (epoll_ctl(O.epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
 			client_close(i);
@@ -354,16 +365,29 @@ void sess_client_atfork(void)
 	if (C.fd >= 0)
 		eng_private_close(C.fd);
 	C.fd = -1;
-	/* the owner's listener and client connections are its own */
+}
+
+void sess_owner_forget(void)
+{
+	/* no EPOLL_CTL_DEL: a keeper shares the epoll instance */
 	if (O.lfd >= 0)
 		eng_private_close(O.lfd);
 	O.lfd = -1;
-	O.epfd = -1; /* the engine closed it */
+	O.epfd = -1; /* the engine closes it */
 	for (int i = 0; i < SESS_MAX_CLIENTS; i++)
 		if (O.used[i]) {
 			eng_private_close(O.cfd[i]);
 			O.used[i] = false;
 		}
+}
+
+int sess_owner_clients(void)
+{
+	int n = 0;
+
+	for (int i = 0; i < SESS_MAX_CLIENTS; i++)
+		n += O.used[i];
+	return n;
 }
 
 static int client_connect(void)
@@ -397,6 +421,17 @@ static int client_connect(void)
 		return -fd;
 	C.fd = fd;
 	return 0;
+}
+
+int sess_client_join(void)
+{
+	int e = 0;
+
+	pthread_mutex_lock(&C.lock);
+	if (C.fd < 0)
+		e = client_connect();
+	pthread_mutex_unlock(&C.lock);
+	return e;
 }
 
 int sess_call(const struct sess_req *req, int afd, struct sess_resp *resp, int *newfd, bool cloexec)

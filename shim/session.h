@@ -29,6 +29,15 @@ enum sess_op {
 	SOP_SHUTDOWN,	  /* A; a[0] how */
 	SOP_SETOPT,	  /* A; a[0] level, a[1] name; data: the value */
 	SOP_GETOPT,	  /* A; a[0] level, a[1] name, a[2] length; data back */
+	SOP_ADOPT,	  /* A (inherited across exec, or received): data back:
+			   * struct sess_adopt; EBADF when A is not a socket of
+			   * the session */
+};
+
+/* SOP_ADOPT's answer: what the socket is. */
+struct sess_adopt {
+	int32_t family, type;
+	int32_t was_open, connect_told;
 };
 
 /* Room for a sockaddr or an option value (TCP_INFO is 232 bytes). */
@@ -71,6 +80,15 @@ void sess_serve(const struct sess_req *req, int afd, struct sess_resp *resp, int
  * when there is no owner to ask). */
 int sess_call(const struct sess_req *req, int afd, struct sess_resp *resp, int *newfd,
 	      bool cloexec);
+/* Owner: how many client connections are open. */
+int sess_owner_clients(void);
+/* A process that stops owning the session (a fork child, or an owner that
+ * handed it to a keeper): close its copies of the listener and the client
+ * connections, which the keeper, or the owner, keeps serving. */
+void sess_owner_forget(void);
+/* Client: connect to the session named in NETSHIM_SESSION now (an exec'd
+ * program joining it).  0, or an errno value (ENETDOWN: no owner). */
+int sess_client_join(void);
 /* Client: fork handlers — hold the channel's lock across fork (true
  * before, false after, in the parent); the child forgets the connection
  * (it must make its own). */

@@ -875,12 +875,12 @@ static int child_simple(int fd, struct shim_sock *s, int op, int a0, int a1, con
 
 /* A socket the owner made: remember it here as a client socket (no
  * endpoint, no B: the owner has them). */
-static int child_adopt(int nfd, int family, enum sock_state state)
+static int child_adopt(int nfd, int family, int type, enum sock_state state)
 {
 	struct shim_sock *c;
 
 	eng_lock();
-	c = sock_new(family, SOCK_STREAM, -1, nfd, -1);
+	c = sock_new(family, type, -1, nfd, -1);
 	if (c) {
 		c->state = state;
 		c->was_open = c->connect_told = state == SS_OPEN;
@@ -891,6 +891,38 @@ static int child_adopt(int nfd, int family, enum sock_state state)
 		return -ENOMEM;
 	}
 	return nfd;
+}
+
+void sock_child_adopt(int fd)
+{
+	struct sess_req rq = {.op = SOP_ADOPT};
+	struct sess_resp rp;
+	struct sess_adopt ad;
+	struct shim_sock *c;
+
+	if (eng.mode != ENG_CHILD || sock_of(fd))
+		return;
+	eng_lock();
+	c = sock_by_a(fd); /* another number of a socket known here */
+	if (c)
+		sock_map(fd, c);
+	eng_unlock();
+	if (c || sess_call(&rq, fd, &rp, NULL, false) || rp.err || rp.len != sizeof(ad))
+		return;
+	memcpy(&ad, rp.data, sizeof(ad));
+	if ((ad.family != AF_INET && ad.family != AF_INET6) ||
+	    (ad.type != SOCK_STREAM && ad.type != SOCK_DGRAM) || rp.state < SS_FRESH ||
+	    rp.state > SS_DEAD)
+		return;
+	eng_lock();
+	c = sock_new(ad.family, ad.type, -1, fd, -1);
+	if (c) {
+		c->state = (enum sock_state)rp.state;
+		c->connect_failed = rp.val != 0;
+		c->was_open = ad.was_open != 0;
+		c->connect_told = ad.connect_told != 0;
+	}
+	eng_unlock();
 }
 
 static int child_socket(int domain, int type, int protocol)
@@ -911,7 +943,7 @@ static int child_socket(int domain, int type, int protocol)
 			real()->close(nfd);
 		return fail(e);
 	}
-	nfd = child_adopt(nfd, domain, SS_FRESH);
+	nfd = child_adopt(nfd, domain, type & 0xf, SS_FRESH);
 	return nfd < 0 ? fail(-nfd) : nfd;
 }
 
@@ -928,7 +960,7 @@ static int child_accept(int fd, struct shim_sock *s, struct sockaddr *sa, sockle
 		e = child_call(fd, s, &rq, &rp, &nfd, (flags & SOCK_CLOEXEC) != 0);
 		if (!e && nfd >= 0 && rp.len == sizeof(peer)) {
 			memcpy(&peer, rp.data, sizeof(peer));
-			nfd = child_adopt(nfd, s->family, SS_OPEN);
+			nfd = child_adopt(nfd, s->family, SOCK_STREAM, SS_OPEN);
 			if (nfd < 0)
 				return fail(-nfd);
 			sa_from_stack(&peer, s->family, sa, len);
@@ -1149,6 +1181,12 @@ void sess_serve(const struct sess_req *rq, int afd, struct sess_resp *rp, int *n
 	case SOP_SETOPT:
 		r = -setopt_locked(s, rq->a[0], rq->a[1], rq->len ? rq->data : NULL, rq->len);
 		break;
+	case SOP_ADOPT: {
+		struct sess_adopt ad = {s->family, s->type, s->was_open, s->connect_told};
+		memcpy(rp->data, &ad, sizeof(ad));
+		rp->len = sizeof(ad);
+		break;
+	}
 	case SOP_GETOPT:
 		if (rq->a[2] < 0) {
 			r = EINVAL;

@@ -1,0 +1,110 @@
+#!/bin/bash
+# shim_tree.sh — one netshim launch, one network for the whole process
+# tree (issue 7): programs exec'd by a session's processes join its stack
+# (NETSHIM_SESSION), inherited sockets keep working across exec, and the
+# session outlives its first process (a keeper, shim/README "Processes").
+#   1. sh -c 'python3 -m http.server --bind 127.0.0.1 & ...; curl ...':
+#      siblings meet on the stack's loopback; the file arrives intact and
+#      no TCP packet crosses the TUN (the session's pcap); the server keeps
+#      serving after sh exits (the keeper), and the keeper ends when it
+#      is stopped.
+#   2. inetd-style: a parent accepts, forks, the child execs a program
+#      with the socket as stdin and stdout — sh's read builtin and
+#      python's stdio — and the peer gets exactly the right bytes.
+#   3. socat TCP-LISTEN,fork EXEC:cat,nofork: 4 MiB echoed, by sha256.
+#   4. sh -c 'nc -N HOST PORT < 10 MiB': nc exits as soon as it has
+#      written; the whole file arrives (sha256).
+TEST=shim_tree
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/shim_lib.inc"
+. "$(dirname "$0")/shim_prog_lib.inc"
+
+H="$(dirname "$0")/shim_tree.py"
+for p in curl socat nc; do
+	command -v $p >/dev/null 2>&1 || fail "$p is not installed"
+done
+shim_ns_setup
+
+# 1. siblings over the stack's loopback, no packet on the TUN
+mkdir "$TMPD/www"
+mkrand "$TMPD/www/f" 2
+pidf="$TMPD/http.pid"
+NETSHIM_PCAP="$TMPD/s1.pcap" tshim 60 sh -c "cd '$TMPD/www' && $PY -m http.server 8000 --bind 127.0.0.1 >/dev/null 2>&1 & echo \$! >'$pidf'; \
+	i=0; until curl -s -o /dev/null http://127.0.0.1:8000/ || [ \$i -gt 50 ]; do sleep 0.2; i=\$((i+1)); done; \
+	curl -s -o '$TMPD/got1' http://127.0.0.1:8000/f" 2>"$TMPD/err1" ||
+	fail "sh -c 'server & curl': exit $?: $(cat "$TMPD/err1")"
+hpid=$(cat "$pidf")
+[ -n "$hpid" ] && kill -0 "$hpid" 2>/dev/null || fail "the http.server is gone after sh exited"
+BG_PIDS="$BG_PIDS $hpid"
+same "$TMPD/www/f" "$TMPD/got1" "curl from a sibling's http.server over 127.0.0.1"
+n=$(tcpdump -nr "$TMPD/s1.pcap" tcp 2>/dev/null | wc -l)
+[ "$n" = 0 ] || fail "the stack sent $n TCP packets on the TUN for a loopback exchange"
+log "sh -c 'http.server & curl': 2 MiB intact over 127.0.0.1, 0 TCP packets on the TUN"
+# the session outlived sh: a later program of the same tree is gone, but
+# the server still answers through the keeper on the stack's address
+out=$(tkern 10 curl -s -o "$TMPD/got1b" -w '%{http_code}' "http://$STACK4:8000/f" 2>&1) || true
+# it listens on 127.0.0.1 only: the kernel side is refused, as on Linux
+[ "$out" = 000 ] || fail "the kernel side reached a server bound to 127.0.0.1: $out"
+keeper=$(pgrep -f -n "^sh -c cd '$TMPD/www'" || true)
+[ -n "$keeper" ] || fail "no keeper process serves the session after sh exited"
+kill "$hpid"
+i=0
+while kill -0 "$keeper" 2>/dev/null; do
+	i=$((i + 1))
+	[ "$i" -le 150 ] || fail "the keeper (pid $keeper) did not end within 15 s after the last member"
+	sleep 0.1
+done
+log "the keeper ended $((i / 10)).$((i % 10)) s after the server was stopped"
+
+# 2. inetd-style handoff across exec: the shell's read, python's stdio
+tshim_bg INETD 60 "$PY" "$H" inetd 8100 1 sh -c 'read line; echo "got $line"'
+wait_port_shim() { # the stack's port answers
+	i=0
+	until tkern 2 "$PY" -c "import socket; socket.create_connection(('$STACK4', $1), timeout=1).close()" 2>/dev/null; do
+		i=$((i + 1))
+		[ "$i" -le 50 ] || fail "nothing listens on $STACK4:$1 after 10 s"
+		sleep 0.2
+	done
+}
+sleep 1
+out=$(tkern 20 "$PY" "$H" talk "$STACK4" 8100 'hello tree\n') || fail "inetd (sh): $out"
+[ "$out" = "b'got hello tree\\n'" ] || fail "inetd (sh read): got $out"
+bgwait "$INETD_PID" 20 || fail "the inetd parent did not finish (exit $?)"
+tshim_bg INETD2 60 "$PY" "$H" inetd 8101 1 "$PY" -c 'import sys; l = sys.stdin.readline(); sys.stdout.write("got " + l); sys.stdout.flush()'
+sleep 1
+out=$(tkern 20 "$PY" "$H" talk "$STACK4" 8101 'line one\nline two\n') || fail "inetd (python): $out"
+[ "$out" = "b'got line one\\n'" ] || fail "inetd (python stdio): got $out"
+bgwait "$INETD2_PID" 20 || fail "the second inetd parent did not finish (exit $?)"
+log "inetd-style: sh read and python stdio on an inherited socket: exact bytes"
+
+# 3. socat: a fork child per connection execs cat on the socket
+tshim_bg SOCAT 60 socat TCP-LISTEN:8200,reuseaddr,fork EXEC:cat,nofork
+sleep 1
+mkrand "$TMPD/s3" 4
+for k in 1 2; do
+	out=$(tkern 30 "$PY" "$H" send "$STACK4" 8200 "$TMPD/s3") || fail "socat echo $k: $out"
+	[ "$out" = "$(sha "$TMPD/s3")" ] || fail "socat echo $k: sha256 differs"
+done
+log "socat fork + exec cat,nofork: 2 x 4 MiB echoed intact"
+kill -TERM "$SOCAT_PID"
+bgwait "$SOCAT_PID" 20
+[ $? != 124 ] || fail "socat did not stop on SIGTERM"
+# the device is free once the session ended
+i=0
+while pgrep -f "^socat TCP-LISTEN:8200" >/dev/null; do
+	i=$((i + 1))
+	[ "$i" -le 100 ] || fail "socat's session did not end within 10 s"
+	sleep 0.1
+done
+
+# 4. nc exits at once; the session delivers the rest
+mkrand "$TMPD/s4" 10
+kbg SINK 60 "$PY" "$H" sink 8300 "$TMPD/got4"
+wait_port 8300
+t0=$(now_ms)
+tshim 60 sh -c "nc -N $PEER4 8300 < '$TMPD/s4'" 2>"$TMPD/err4" || fail "nc: exit $?: $(cat "$TMPD/err4")"
+log "nc returned after $(ms_since "$t0") ms"
+bgwait "$SINK_PID" 30 || fail "the kernel-side sink did not finish (exit $?)"
+same "$TMPD/s4" "$TMPD/got4" "sh -c 'nc < 10 MiB'"
+log "sh -c 'nc -N < 10 MiB': the whole file arrived"
+pass
