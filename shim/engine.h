@@ -100,9 +100,9 @@ struct shim_sock {
 	size_t rxlen, rxoff;
 	struct dgram_meta rxmeta; /* UDP: the datagram held in rx */
 	uint32_t rx_err_id;       /* UDP: its error number once framed */
-	/* UDP delivery into B (README "Fork children"): plain datagrams with
-	 * their metadata in the FIFO q while only this process reads the
-	 * socket; framed (struct dgram_frame) once a client touched it.  The
+	/* UDP delivery into B (shim/README.md, "UDP in a client"): plain
+	 * datagrams with their metadata in the FIFO q while only this
+	 * process reads the socket; framed (struct dgram_frame) once a client touched it.  The
 	 * switch waits until q is empty (frame_wanted), so every plain
 	 * datagram in A precedes every framed one; it never reverts. */
 	bool framed;
@@ -122,8 +122,8 @@ enum eng_mode {
 	ENG_OFF,     /* not initialised (or initialisation failed) */
 	ENG_RUNNING, /* this process owns the stack */
 	ENG_REFUSED, /* a descendant of the device's holder: no network */
-	ENG_CHILD,   /* a fork child of the owner: TCP calls go to the owner
-		      * (session.h), the data flows through the owner's B */
+	ENG_CHILD,   /* a fork child of the owner: socket calls go to the
+		      * owner (session.h), the data flows through the owner's B */
 };
 
 struct engine {

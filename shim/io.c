@@ -154,8 +154,8 @@ static void put_pktinfo(struct shim_sock *s, bool pk4, bool pk6, struct msghdr *
  * every framed one in A, and the owner switches only once the FIFO is
  * empty, so "plain" stays true of the head until some reader takes it.
  * Readers in two processes at once during the switch (plain datagrams
- * still queued) may each take the other's datagram: README "Fork
- * children", a limit.
+ * still queued) may each take the other's source: a limit
+ * (shim/README.md, "UDP in a client").
  */
 static int udp_head_framed(int fd, struct shim_sock *s)
 {

@@ -9,7 +9,9 @@
  * socket's end A attached (SCM_RIGHTS) as the socket's identity: the owner
  * finds the socket by A's inode.  The data path stays A <-> B in the kernel.
  * Blocking calls never block the owner: it answers EAGAIN / EINPROGRESS and
- * the client waits on its own A, then asks again.
+ * the client waits on its own A, then asks again.  A UDP socket a client
+ * touched has its datagrams framed in B (engine.h struct dgram_frame), so
+ * the client reads sources and errors from A; it sends by request.
  */
 #ifndef NETSHIM_SESSION_H
 #define NETSHIM_SESSION_H
