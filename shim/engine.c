@@ -652,10 +652,112 @@ static void dgram_push(struct shim_sock *s, const struct dgram_meta *m)
 	s->qlen++;
 }
 
-/* stack -> B for UDP: each datagram, its source in the FIFO. */
+/* The plain-to-framed switch (engine.h, shim_sock.framed): only once no
+ * plain datagram's metadata waits in the FIFO, so a reader knows a
+ * datagram's format from the FIFO alone (io.c udp_recvmsg). */
+static void udp_frame_check(struct shim_sock *s)
+{
+	if (!s->frame_wanted || s->framed || s->qlen)
+		return;
+	__atomic_store_n(&s->framed, true, __ATOMIC_RELEASE);
+	/* delivery into B waited for the switch */
+	if (s->h >= 0)
+		sock_pump(s);
+}
+
+void udp_want_frame(struct shim_sock *s)
+{
+	if (s->type != SOCK_DGRAM || s->frame_wanted)
+		return;
+	s->frame_wanted = true;
+	udp_frame_check(s);
+}
+
+bool udp_fifo_pop(struct shim_sock *s, bool peek, struct dgram_meta *m)
+{
+	memset(m, 0, sizeof(*m));
+	if (!s->qlen)
+		return false;
+	*m = s->q[s->qhead];
+	if (!peek || m->err) {
+		/* PEEK of a marker pops it: the reader takes it out of A */
+		s->qhead = (s->qhead + 1) % s->qcap;
+		s->qlen--;
+		udp_frame_check(s);
+	}
+	return true;
+}
+
+int udp_err_claim(struct shim_sock *s, uint32_t id, int err)
+{
+	if (id <= s->err_done)
+		return 0;
+	/* markers reach readers in the order they were numbered */
+	s->err_done = id;
+	return err;
+}
+
+int udp_take_err(struct shim_sock *s, int afd)
+{
+	for (unsigned i = 0; i < s->qlen; i++) {
+		struct dgram_meta *m = &s->q[(s->qhead + i) % s->qcap];
+		if (m->err <= 0)
+			continue;
+		int e = m->err;
+		m->err = -1; /* the reader skips it */
+		if (i == 0 && afd >= 0) {
+			/* first in line: take its marker out of A too, so A
+			 * stops polling readable */
+			char c;
+			if (real()->recv(afd, &c, 0, MSG_DONTWAIT) == 0) {
+				s->qhead = (s->qhead + 1) % s->qcap;
+				s->qlen--;
+				udp_frame_check(s);
+			}
+		}
+		return e;
+	}
+	if (s->err_done < s->err_seq) {
+		/* Linux keeps one pending error (sk_err): reporting it clears
+		 * every framed marker still in A (readers skip them) */
+		s->err_done = s->err_seq;
+		return s->err_last;
+	}
+	return 0;
+}
+
+/* Write the held datagram s->rx into B: plain (its metadata into the
+ * FIFO) or framed.  The send's result. */
+static ssize_t udp_deliver(struct shim_sock *s)
+{
+	if (!s->framed)
+		return real()->send(s->bfd, s->rx, s->rxlen, MSG_DONTWAIT | MSG_NOSIGNAL);
+	struct dgram_frame f;
+	memset(&f, 0, sizeof(f));
+	f.m = s->rxmeta;
+	if (f.m.err > 0) {
+		if (!s->rx_err_id) {
+			s->rx_err_id = ++s->err_seq;
+			s->err_last = f.m.err;
+		}
+		f.err_id = s->rx_err_id;
+	}
+	f.flags = (s->pktinfo4 ? DF_PKTINFO4 : 0) | (s->pktinfo6 ? DF_PKTINFO6 : 0);
+	struct iovec iov[2] = {{.iov_base = &f, .iov_len = sizeof(f)},
+			       {.iov_base = s->rx, .iov_len = s->rxlen}};
+	struct msghdr mh = {.msg_iov = iov, .msg_iovlen = 2};
+	return real()->sendmsg(s->bfd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
+}
+
+/* stack -> B for UDP: each datagram, its source in the FIFO or in its
+ * frame. */
 static void udp_pump_rx(struct shim_sock *s)
 {
 	for (int rounds = 0; rounds < 256 && !s->a_gone && s->bfd >= 0; rounds++) {
+		/* a switch waits for the readers to empty the FIFO: no more
+		 * plain datagrams meanwhile */
+		if (s->frame_wanted && !s->framed)
+			return;
 		if (!s->rx) {
 			struct iovec iov = {.iov_base = E.scratch, .iov_len = SCRATCH};
 			int mf = 0;
@@ -664,6 +766,7 @@ static void udp_pump_rx(struct shim_sock *s)
 			if (n == -EAGAIN)
 				return;
 			memset(&s->rxmeta.err, 0, sizeof(s->rxmeta.err));
+			s->rx_err_id = 0;
 			if (n < 0) {
 				s->rxmeta.err = (int)-n;
 				n = 0;
@@ -677,21 +780,22 @@ static void udp_pump_rx(struct shim_sock *s)
 				s->rxlen = s->rxoff = 0;
 			}
 		}
-		if (s->qlen >= DGRAM_FIFO_MAX)
+		if (!s->framed && s->qlen >= DGRAM_FIFO_MAX)
 			return;
-		ssize_t w = real()->send(s->bfd, s->rx, s->rxlen, MSG_DONTWAIT | MSG_NOSIGNAL);
+		ssize_t w = udp_deliver(s);
 		if (w < 0) {
 			if (errno == EAGAIN || errno == ENOBUFS) {
 				s->b_out = false;
 				return;
 			}
 			/* A gone or shut: drop */
-		} else {
+		} else if (!s->framed) {
 			dgram_push(s, &s->rxmeta);
 		}
 		free(s->rx);
 		s->rx = NULL;
 		s->rxlen = s->rxoff = 0;
+		s->rx_err_id = 0;
 	}
 }
 
@@ -1302,7 +1406,15 @@ static void become_client(pid_t owner)
  * inherited sockets (their data flows through the parent's B ends). */
 static void atfork_child(void)
 {
+	struct shim_sock *s;
+
 	pthread_mutex_init(&eng.lock, NULL);
+	/* a reader blocked in the parent held its socket's rlock: the
+	 * child's copy must not stay locked */
+	TAILQ_FOREACH(s, &eng.socks, link)
+		pthread_mutex_init(&s->rlock, NULL);
+	TAILQ_FOREACH(s, &E.free_socks, link)
+		pthread_mutex_init(&s->rlock, NULL);
 	if (E.handing_off)
 		return; /* the keeper: hand_off goes on */
 	sess_client_atfork(); /* a child's child asks the owner itself */
@@ -1662,14 +1774,6 @@ bool shim_has_addr(int family)
 	return family == AF_INET ? eng.cfg.addr4.family != 0 : eng.cfg.addr6.family != 0;
 }
 
-int eng_child_refuse(void)
-{
-	if (eng.mode != ENG_CHILD)
-		return 0;
-	eng_refused_warning();
-	return EACCES;
-}
-
 void eng_refused_warning(void)
 {
 	bool first;
@@ -1678,12 +1782,7 @@ void eng_refused_warning(void)
 	first = !E.refused_warned;
 	E.refused_warned = true;
 	pthread_mutex_unlock(&eng.lock);
-	if (first && eng.mode == ENG_CHILD)
-		shim_say("pid %d is a fork child of pid %d, which owns the stack: its TCP "
-			 "calls are served by pid %d, but UDP is not served in a fork child "
-			 "yet (EACCES; README \"Processes\")",
-			 (int)getpid(), (int)eng.parent_pid, (int)eng.parent_pid);
-	else if (first)
+	if (first)
 		shim_say("pid %d has no network: its ancestor (pid %s) holds %s, and one "
 			 "stack serves one process until process trees are shared "
 			 "(README \"Processes\")",

@@ -19,6 +19,7 @@
 #include <sys/queue.h>
 #include <sys/socket.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 
 #include "config.h"
 #include "stack.h"
@@ -40,6 +41,20 @@ struct dgram_meta {
 	uint32_t len;
 	int err;
 };
+
+/* Framed delivery (UDP, a socket another process of the session holds):
+ * each message the owner writes into B is this header, then the
+ * datagram.  The header travels only between two copies of this library
+ * over an AF_UNIX pair, so it is in host layout.  An error (m.err > 0)
+ * is a header alone, numbered: the first report (a receive, a send or
+ * SO_ERROR, in any process) claims it at the owner (udp_err_claim). */
+struct dgram_frame {
+	struct dgram_meta m;
+	uint32_t err_id; /* m.err > 0: the error's number (1, 2, ...) */
+	uint32_t flags;  /* DF_*: the owner's options at delivery */
+};
+#define DF_PKTINFO4 1u
+#define DF_PKTINFO6 2u
 
 struct shim_sock {
 	int h;      /* stack endpoint, -1 once closed in the stack */
@@ -84,6 +99,17 @@ struct shim_sock {
 	char *rx;
 	size_t rxlen, rxoff;
 	struct dgram_meta rxmeta; /* UDP: the datagram held in rx */
+	uint32_t rx_err_id;       /* UDP: its error number once framed */
+	/* UDP delivery into B (shim/README.md, "UDP in a client"): plain
+	 * datagrams with their metadata in the FIFO q while only this
+	 * process reads the socket; framed (struct dgram_frame) once a client touched it.  The
+	 * switch waits until q is empty (frame_wanted), so every plain
+	 * datagram in A precedes every framed one; it never reverts. */
+	bool framed;
+	bool frame_wanted;
+	uint32_t err_seq;  /* framed errors written (their numbers) */
+	uint32_t err_done; /* ... of which 1..err_done were reported */
+	int err_last;      /* the latest framed error's errno */
 	/* UDP: metadata of the datagrams in A's queue, oldest first. */
 	struct dgram_meta *q;
 	unsigned qhead, qlen, qcap;
@@ -96,8 +122,8 @@ enum eng_mode {
 	ENG_OFF,     /* not initialised (or initialisation failed) */
 	ENG_RUNNING, /* this process owns the stack */
 	ENG_REFUSED, /* a descendant of the device's holder: no network */
-	ENG_CHILD,   /* a fork child of the owner: TCP calls go to the owner
-		      * (session.h), the data flows through the owner's B */
+	ENG_CHILD,   /* a fork child of the owner: socket calls go to the
+		      * owner (session.h), the data flows through the owner's B */
 };
 
 struct engine {
@@ -165,9 +191,24 @@ int eng_private_fd_new(int fd);
 void eng_wait_tx(int ms);
 /* One warning line, the first time a refused process asks for the network. */
 void eng_refused_warning(void);
-/* In a fork child (ENG_CHILD): warn once and return EACCES for a call
- * the owner does not serve a child yet (UDP); 0 elsewhere. */
-int eng_child_refuse(void);
+/* UDP, owner, under the lock.  A client touched s: frame its delivery
+ * (now, or once the FIFO is empty). */
+void udp_want_frame(struct shim_sock *s);
+/* A reader took the oldest plain datagram out of A: its metadata from
+ * the FIFO (zeroed when none; a MSG_PEEK leaves it, unless it is an error
+ * marker).  Returns whether there was one. */
+bool udp_fifo_pop(struct shim_sock *s, bool peek, struct dgram_meta *m);
+/* A framed error numbered id (errno err) was read: err if it is still to
+ * be reported, 0 when a send or SO_ERROR already did. */
+int udp_err_claim(struct shim_sock *s, uint32_t id, int err);
+/* The oldest error not reported yet (a send or SO_ERROR reports it, as
+ * Linux's sock_error), consumed; 0 if none.  afd: an A of s (-1 if none),
+ * to take a plain marker that heads A's queue out of it. */
+int udp_take_err(struct shim_sock *s, int afd);
+/* io.c, owner, under the lock: one datagram into the stack (a pending
+ * error first, as Linux's udp_sendmsg reports sk_err); bytes or -errno. */
+ssize_t udp_send_locked(struct shim_sock *s, const struct iovec *iov, int iovcnt, int flags,
+			const struct stack_sockaddr *to);
 /* socket.c, in a fork child: TCP socket s (A is fd) read end of file —
  * the error the owner holds for it (a reset: the owner could not mark A
  * reset, it has no descriptor of a child's A), once; else 0. */

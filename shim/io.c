@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,7 @@
 
 #include "engine.h"
 #include "real.h"
+#include "session.h"
 #include "sock.h"
 
 #define UDP_MAX 65535
@@ -117,12 +119,12 @@ static bool put_cmsg(struct msghdr *msg, size_t *used, int level, int type, cons
 /* IP_PKTINFO / IPV6_PKTINFO for a datagram, as Linux gives them: an IPv4
  * datagram on an IPv6 socket carries an IPV6_PKTINFO with the IPv4-mapped
  * address when IPV6_RECVPKTINFO is on, then IP_PKTINFO when that is. */
-static void put_pktinfo(struct shim_sock *s, struct msghdr *msg, const struct dgram_meta *m,
-			size_t *used)
+static void put_pktinfo(struct shim_sock *s, bool pk4, bool pk6, struct msghdr *msg,
+			const struct dgram_meta *m, size_t *used)
 {
 	bool v4 = m->to.dst.family == STACK_AF_INET;
 
-	if (s->family == AF_INET6 && s->pktinfo6) {
+	if (s->family == AF_INET6 && pk6) {
 		struct in6_pktinfo pi6;
 		memset(&pi6, 0, sizeof(pi6));
 		pi6.ipi6_ifindex = (unsigned)m->to.ifindex;
@@ -135,7 +137,7 @@ static void put_pktinfo(struct shim_sock *s, struct msghdr *msg, const struct dg
 		}
 		put_cmsg(msg, used, IPPROTO_IPV6, IPV6_PKTINFO, &pi6, sizeof(pi6));
 	}
-	if (v4 && s->pktinfo4) {
+	if (v4 && pk4) {
 		struct in_pktinfo pi;
 		memset(&pi, 0, sizeof(pi));
 		pi.ipi_ifindex = m->to.ifindex;
@@ -145,58 +147,197 @@ static void put_pktinfo(struct shim_sock *s, struct msghdr *msg, const struct dg
 	}
 }
 
-/* One datagram from A into msg, its source from the FIFO. */
+/*
+ * How the datagram at the head of A was delivered (engine.h, framed): 1
+ * framed, 0 plain, or -errno.  The owner knows; a client asks it until it
+ * answers "framed", which never reverts.  Every plain datagram precedes
+ * every framed one in A, and the owner switches only once the FIFO is
+ * empty, so "plain" stays true of the head until some reader takes it.
+ * Readers in two processes at once during the switch (plain datagrams
+ * still queued) may each take the other's source: a limit
+ * (shim/README.md, "UDP in a client").
+ */
+static int udp_head_framed(int fd, struct shim_sock *s)
+{
+	struct sess_req rq = {.op = SOP_UDP_FRAME};
+	struct sess_resp rp;
+	int e;
+
+	if (__atomic_load_n(&s->framed, __ATOMIC_ACQUIRE))
+		return 1;
+	if (eng.mode != ENG_CHILD)
+		return 0;
+	e = sess_call(&rq, fd, &rp, NULL, false);
+	if (e || (e = rp.err))
+		return -e;
+	if (rp.val)
+		__atomic_store_n(&s->framed, true, __ATOMIC_RELEASE);
+	return rp.val != 0;
+}
+
+/* A plain datagram was read from A: its metadata, popped from the owner's
+ * FIFO (here, or by the owner for a client).  0 or an errno value. */
+static int plain_meta(int fd, struct shim_sock *s, bool peek, struct dgram_meta *m)
+{
+	struct sess_req rq = {.op = SOP_UDP_POP, .a = {peek}};
+	struct sess_resp rp;
+	int e;
+
+	if (eng.mode != ENG_CHILD) {
+		eng_lock();
+		udp_fifo_pop(s, peek, m);
+		eng_unlock();
+		return 0;
+	}
+	memset(m, 0, sizeof(*m));
+	e = sess_call(&rq, fd, &rp, NULL, false);
+	if (e || (e = rp.err))
+		return e;
+	if (rp.len == sizeof(*m))
+		memcpy(m, rp.data, sizeof(*m));
+	return 0;
+}
+
+/* A framed error marker was read: its errno if this reader reports it,
+ * 0 if a send or SO_ERROR (in any process) already did. */
+static int frame_err(int fd, struct shim_sock *s, const struct dgram_frame *f)
+{
+	struct sess_req rq = {.op = SOP_UDP_ERR, .a = {(int32_t)f->err_id, f->m.err}};
+	struct sess_resp rp;
+	int e;
+
+	if (eng.mode != ENG_CHILD) {
+		eng_lock();
+		e = udp_err_claim(s, f->err_id, f->m.err);
+		eng_unlock();
+		return e;
+	}
+	if (sess_call(&rq, fd, &rp, NULL, false) || rp.err)
+		return f->m.err; /* the owner cannot say: report it */
+	return rp.val;
+}
+
+/* One framed datagram from A: the frame into *f, the payload into msg's
+ * buffers (the kernel sets MSG_TRUNC when they are short).  The payload's
+ * length (with MSG_TRUNC in flags, the datagram's whole length, as
+ * udp_recvmsg), 0 at end of file, or -1 with errno. */
+static ssize_t framed_read(int fd, struct msghdr *msg, int flags, struct dgram_frame *f)
+{
+	struct iovec small[16], *iov = small;
+	size_t cnt = msg->msg_iovlen;
+	struct msghdr m;
+	ssize_t n;
+	int e;
+
+	/* the frame takes one entry: Linux's limit is UIO_MAXIOV (= IOV_MAX) */
+	if (cnt >= IOV_MAX)
+		return fail(EMSGSIZE);
+	if (cnt + 1 > sizeof(small) / sizeof(small[0])) {
+		iov = malloc((cnt + 1) * sizeof(*iov));
+		if (!iov)
+			return fail(ENOMEM);
+	}
+	memset(f, 0, sizeof(*f));
+	iov[0].iov_base = f;
+	iov[0].iov_len = sizeof(*f);
+	for (size_t i = 0; i < cnt; i++)
+		iov[1 + i] = msg->msg_iov[i];
+	memset(&m, 0, sizeof(m));
+	m.msg_iov = iov;
+	m.msg_iovlen = cnt + 1;
+	n = real()->recvmsg(fd, &m, flags & ~MSG_NOSIGNAL);
+	e = errno;
+	if (iov != small)
+		free(iov);
+	if (n < 0)
+		return fail(e);
+	msg->msg_flags = m.msg_flags;
+	if ((size_t)n < sizeof(*f)) {
+		/* end of file (shut down), or not a frame: nothing */
+		memset(f, 0, sizeof(*f));
+		return 0;
+	}
+	return n - (ssize_t)sizeof(*f);
+}
+
+/* Take a peeked marker (a message of no payload at A's head) out of A. */
+static void drop_marker(int fd, int flags)
+{
+	char c;
+
+	if (flags & MSG_PEEK)
+		real()->recv(fd, &c, 0, MSG_DONTWAIT);
+}
+
+/* One datagram from A into msg, its source and destination from the
+ * owner's FIFO (plain delivery) or from its frame (framed).  Every UDP
+ * receive hook (read, readv, recv, recvfrom, recvmsg, recvmmsg and their
+ * _chk forms) comes here. */
 static ssize_t udp_recvmsg(int fd, struct shim_sock *s, struct msghdr *msg, int flags)
 {
 	ssize_t n;
 	struct dgram_meta m;
-	int e;
+	struct dgram_frame f;
+	int e, fr;
 	void *name = msg->msg_name;
 	socklen_t namelen = msg->msg_namelen;
 	size_t ctl_cap = msg->msg_controllen;
+	bool pk4 = s->pktinfo4, pk6 = s->pktinfo6;
+	char c;
 
 	if (flags & MSG_ERRQUEUE)
 		return fail(EAGAIN);
 	if (flags & MSG_OOB)
 		return fail(EOPNOTSUPP);
-	/* the sources of the datagrams are the parent's to pop */
-	if ((e = eng_child_refuse()))
-		return fail(e);
 	pthread_mutex_lock(&s->rlock);
 	for (;;) {
+		fr = udp_head_framed(fd, s);
+		if (fr == 0) {
+			/* the format is known once a datagram is there: wait for
+			 * one (blocking, timeouts, signals: the kernel's) */
+			if (real()->recv(fd, &c, 0, MSG_PEEK | (flags & MSG_DONTWAIT)) < 0)
+				goto fail_errno;
+			fr = udp_head_framed(fd, s);
+		}
+		if (fr < 0) {
+			e = -fr;
+			goto fail_e;
+		}
+		if (fr) {
+			n = framed_read(fd, msg, flags, &f);
+			if (n < 0)
+				goto fail_errno;
+			m = f.m;
+			if (eng.mode == ENG_CHILD) {
+				/* the owner's options when it delivered it */
+				pk4 = (f.flags & DF_PKTINFO4) != 0;
+				pk6 = (f.flags & DF_PKTINFO6) != 0;
+			}
+			if (m.err > 0) {
+				e = frame_err(fd, s, &f);
+				drop_marker(fd, flags);
+				if (e)
+					goto fail_e;
+				continue; /* already reported by a send */
+			}
+			break;
+		}
 		msg->msg_name = NULL;
 		msg->msg_namelen = 0;
 		n = real()->recvmsg(fd, msg, flags & ~MSG_NOSIGNAL);
 		msg->msg_name = name;
-		if (n < 0) {
-			pthread_mutex_unlock(&s->rlock);
-			return -1;
-		}
-		eng_lock();
-		memset(&m, 0, sizeof(m));
-		if (s->qlen) {
-			m = s->q[s->qhead];
-			if (!(flags & MSG_PEEK) || m.err) {
-				/* PEEK of a marker pops it: it is read away below */
-				s->qhead = (s->qhead + 1) % s->qcap;
-				s->qlen--;
-			}
-		}
-		eng_unlock();
+		if (n < 0)
+			goto fail_errno;
+		if ((e = plain_meta(fd, s, (flags & MSG_PEEK) != 0, &m)))
+			goto fail_e;
 		if (m.err > 0) {
-			if (flags & MSG_PEEK) {
-				/* the error marker is consumed with the error */
-				char c;
-				real()->recv(fd, &c, 0, MSG_DONTWAIT);
-			}
-			pthread_mutex_unlock(&s->rlock);
-			return fail(m.err);
+			/* the error marker is consumed with the error */
+			drop_marker(fd, flags);
+			e = m.err;
+			goto fail_e;
 		}
 		if (m.err < 0) { /* marker already reported by a send */
-			if (flags & MSG_PEEK) {
-				char c;
-				real()->recv(fd, &c, 0, MSG_DONTWAIT);
-			}
+			drop_marker(fd, flags);
 			continue;
 		}
 		break;
@@ -209,24 +350,109 @@ static ssize_t udp_recvmsg(int fd, struct shim_sock *s, struct msghdr *msg, int 
 	msg->msg_namelen = name ? namelen : 0;
 	size_t used = 0;
 	msg->msg_controllen = ctl_cap;
-	if (s->pktinfo4 || s->pktinfo6)
-		put_pktinfo(s, msg, &m, &used);
+	if (pk4 || pk6)
+		put_pktinfo(s, pk4, pk6, msg, &m, &used);
 	msg->msg_controllen = used;
 	return n;
+
+fail_errno:
+	e = errno;
+fail_e:
+	pthread_mutex_unlock(&s->rlock);
+	return fail(e);
 }
 
-/* A datagram straight into the stack. */
+ssize_t udp_send_locked(struct shim_sock *s, const struct iovec *iov, int iovcnt, int flags,
+			const struct stack_sockaddr *to)
+{
+	/* an error queued for the reader is reported by a send too */
+	int e = udp_take_err(s, -1);
+
+	if (e)
+		return -e;
+	if (s->h < 0)
+		return -EBADF;
+	return stack_ep_sendto(eng.st, s->h, iov, iovcnt, flags & (MSG_DONTWAIT | MSG_MORE), to);
+}
+
+static bool nonblocking(int fd)
+{
+	int fl = real()->fcntl(fd, F_GETFL);
+
+	return fl >= 0 && (fl & O_NONBLOCK);
+}
+
+/* A client's datagram: the owner sends it (SOP_SENDTO, the payload as
+ * the request's extension) and reports the stack's errors as its own
+ * hook would. */
+static ssize_t child_udp_send(int fd, const struct msghdr *msg, int flags)
+{
+	struct sess_req rq = {.op = SOP_SENDTO};
+	struct sess_resp rp;
+	struct iovec one, *x = msg->msg_iov;
+	int xcnt = (int)msg->msg_iovlen;
+	char *bounce = NULL;
+	size_t total = 0;
+	int e;
+
+	if (msg->msg_iovlen > IOV_MAX)
+		return fail(EMSGSIZE); /* Linux: more than UIO_MAXIOV */
+	for (size_t i = 0; i < msg->msg_iovlen; i++) {
+		total += msg->msg_iov[i].iov_len;
+		/* larger than any UDP datagram (RFC 768: a 16-bit length) */
+		if (msg->msg_iov[i].iov_len > SESS_XDATA || total > SESS_XDATA)
+			return fail(EMSGSIZE);
+	}
+	if (msg->msg_name && msg->msg_namelen) {
+		if (msg->msg_namelen > sizeof(struct sockaddr_storage))
+			return fail(EINVAL); /* as move_addr_to_kernel */
+		memcpy(rq.data, msg->msg_name, msg->msg_namelen);
+		rq.len = msg->msg_namelen;
+		rq.a[1] = 1;
+	}
+	if (xcnt > SESS_XIOV) {
+		/* gather many small pieces here */
+		bounce = malloc(total ? total : 1);
+		if (!bounce)
+			return fail(ENOMEM);
+		size_t off = 0;
+		for (int i = 0; i < xcnt; i++) {
+			memcpy(bounce + off, msg->msg_iov[i].iov_base, msg->msg_iov[i].iov_len);
+			off += msg->msg_iov[i].iov_len;
+		}
+		one.iov_base = bounce;
+		one.iov_len = total;
+		x = &one;
+		xcnt = 1;
+	}
+	rq.a[0] = flags & (MSG_DONTWAIT | MSG_MORE);
+	rq.xlen = (uint32_t)total;
+	for (int tries = 0;; tries++) {
+		e = sess_call_x(&rq, x, xcnt, fd, &rp);
+		if (!e)
+			e = rp.err;
+		if ((e != EAGAIN && e != ENOBUFS) || (flags & MSG_DONTWAIT) || tries > 200 ||
+		    nonblocking(fd))
+			break;
+		/* a blocking sender waits for the owner's link queue to
+		 * drain, as udp_sendmsg's eng_wait_tx, with a bounded poll */
+		poll(NULL, 0, 10);
+	}
+	free(bounce);
+	return e ? fail(e) : (ssize_t)rp.val;
+}
+
+/* A datagram straight into the stack (a client's: through the owner). */
 static ssize_t udp_sendmsg(int fd, struct shim_sock *s, const struct msghdr *msg, int flags)
 {
 	struct stack_sockaddr to, *top = NULL;
 	ssize_t r;
 	int e;
 
-	(void)fd;
 	if (flags & MSG_OOB)
 		return fail(EOPNOTSUPP);
-	if ((e = eng_child_refuse()))
-		return fail(e);
+	if (eng.mode == ENG_CHILD)
+		return child_udp_send(fd, msg, flags);
 	if (msg->msg_name && msg->msg_namelen) {
 		e = sa_to_stack(msg->msg_name, msg->msg_namelen, s->family, &to);
 		if (e)
@@ -235,24 +461,11 @@ static ssize_t udp_sendmsg(int fd, struct shim_sock *s, const struct msghdr *msg
 	}
 	for (int tries = 0;; tries++) {
 		eng_lock();
-		/* an error queued for the reader is reported by a send too */
-		for (unsigned i = 0; i < s->qlen; i++) {
-			struct dgram_meta *m = &s->q[(s->qhead + i) % s->qcap];
-			if (m->err > 0) {
-				e = m->err;
-				m->err = -1;
-				eng_unlock();
-				return fail(e);
-			}
-		}
-		r = s->h >= 0 ? stack_ep_sendto(eng.st, s->h, msg->msg_iov, (int)msg->msg_iovlen,
-						 flags & (MSG_DONTWAIT | MSG_MORE), top)
-			      : -EBADF;
+		r = udp_send_locked(s, msg->msg_iov, (int)msg->msg_iovlen, flags, top);
 		eng_unlock();
 		if ((r != -EAGAIN && r != -ENOBUFS) || (flags & MSG_DONTWAIT) || tries > 200)
 			break;
-		int fl = real()->fcntl(fd, F_GETFL);
-		if (fl >= 0 && (fl & O_NONBLOCK))
+		if (nonblocking(fd))
 			break;
 		/* a blocking sender waits for the link queue to drain */
 		eng_wait_tx(10);

@@ -41,6 +41,8 @@ static struct {
 	int cfd[SESS_MAX_CLIENTS];
 	pid_t cpid[SESS_MAX_CLIENTS]; /* each client's process */
 	bool used[SESS_MAX_CLIENTS];
+	struct sess_req req; /* the request being served */
+	char *xbuf;	     /* its extension (SESS_XDATA bytes) */
 } O = {.epfd = -1, .lfd = -1};
 
 /* Client: one connection per process, one call at a time. */
@@ -68,6 +70,9 @@ int sess_owner_start(int epfd)
 	char var[80];
 	int fd, e;
 
+	O.xbuf = malloc(SESS_XDATA);
+	if (!O.xbuf)
+		return -ENOMEM;
 	arc4random_buf(&rnd, sizeof(rnd));
 	sess_name[0] = '\0';
 	snprintf(sess_name + 1, sizeof(sess_name) - 1, "netshim-%d-%08x", (int)getpid(), rnd);
@@ -206,16 +211,19 @@ static void take_fds(struct msghdr *m, int *fd)
 	}
 }
 
-static int send_msg(int fd, const void *buf, size_t len, int passfd, int flags)
+/* One message of the iovcnt buffers in iov (the first passfd along). */
+static int send_msgv(int fd, struct iovec *iov, int iovcnt, int passfd, int flags)
 {
 	union {
 		char buf[CMSG_SPACE(sizeof(int))];
 		struct cmsghdr align;
 	} u;
-	struct iovec iov = {.iov_base = (void *)buf, .iov_len = len};
-	struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1};
+	struct msghdr m = {.msg_iov = iov, .msg_iovlen = (size_t)iovcnt};
+	size_t len = 0;
 	ssize_t n;
 
+	for (int i = 0; i < iovcnt; i++)
+		len += iov[i].iov_len;
 	if (passfd >= 0) {
 		memset(&u, 0, sizeof(u));
 		m.msg_control = u.buf;
@@ -232,17 +240,23 @@ static int send_msg(int fd, const void *buf, size_t len, int passfd, int flags)
 	return n == (ssize_t)len ? 0 : (n < 0 ? errno : EPROTO);
 }
 
+static int send_msg(int fd, const void *buf, size_t len, int passfd, int flags)
+{
+	struct iovec iov = {.iov_base = (void *)buf, .iov_len = len};
+
+	return send_msgv(fd, &iov, 1, passfd, flags);
+}
+
 /* Read a message; *fd gets the descriptor it carried (or -1).  Returns
  * the length, 0 at end of file, or -errno. */
-static ssize_t recv_msg(int fd, void *buf, size_t cap, int *pfd, int flags)
+static ssize_t recv_msgv(int fd, struct iovec *iov, int iovcnt, int *pfd, int flags)
 {
 	union {
 		char buf[CMSG_SPACE(sizeof(int) * 4)];
 		struct cmsghdr align;
 	} u;
-	struct iovec iov = {.iov_base = buf, .iov_len = cap};
-	struct msghdr m = {.msg_iov = &iov,
-			   .msg_iovlen = 1,
+	struct msghdr m = {.msg_iov = iov,
+			   .msg_iovlen = (size_t)iovcnt,
 			   .msg_control = u.buf,
 			   .msg_controllen = sizeof(u.buf)};
 	ssize_t n;
@@ -262,25 +276,45 @@ static ssize_t recv_msg(int fd, void *buf, size_t cap, int *pfd, int flags)
 	return n;
 }
 
+static ssize_t recv_msg(int fd, void *buf, size_t cap, int *pfd, int flags)
+{
+	struct iovec iov = {.iov_base = buf, .iov_len = cap};
+
+	return recv_msgv(fd, &iov, 1, pfd, flags);
+}
+
+/* Whether a request of n bytes is well formed: exactly its header and
+ * data, or (SOP_SENDTO) the whole structure and its extension. */
+static bool req_ok(const struct sess_req *rq, size_t n)
+{
+	if (n < SESS_REQ_HDR || rq->len > SESS_DATA)
+		return false;
+	if (rq->xlen == 0)
+		return n == SESS_REQ_HDR + rq->len;
+	return rq->op == SOP_SENDTO && rq->xlen <= SESS_XDATA && n == sizeof(*rq) + rq->xlen;
+}
+
 /* One request from client i; false when the connection must go. */
 static bool serve_one(int i)
 {
-	struct sess_req req;
+	struct sess_req *req = &O.req;
 	struct sess_resp resp;
+	struct iovec iov[2] = {{.iov_base = req, .iov_len = sizeof(*req)},
+			       {.iov_base = O.xbuf, .iov_len = SESS_XDATA}};
 	int afd, nfd = -1;
 	ssize_t n;
 	bool keep = true;
 
-	n = recv_msg(O.cfd[i], &req, sizeof(req), &afd, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+	n = recv_msgv(O.cfd[i], iov, 2, &afd, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
 	if (n == -EAGAIN)
 		return true;
 	if (n <= 0)
 		return false;
 	memset(&resp, 0, sizeof(resp));
-	if ((size_t)n < SESS_REQ_HDR || req.len > (size_t)n - SESS_REQ_HDR) {
+	if (!req_ok(req, (size_t)n)) {
 		resp.err = EPROTO;
 	} else {
-		sess_serve(&req, afd, &resp, &nfd);
+		sess_serve(req, O.xbuf, afd, &resp, &nfd);
 		if (resp.len > SESS_DATA)
 			resp.len = 0;
 	}
@@ -416,6 +450,10 @@ static int client_connect(void)
 		real()->close(fd);
 		return e == ENOENT || e == ECONNREFUSED ? ENETDOWN : e;
 	}
+	/* room for a request with a whole datagram (SOP_SENDTO): AF_UNIX
+	 * refuses a message larger than the sender's SO_SNDBUF */
+	int sb = 4 * (int)sizeof(struct sess_req) + 2 * SESS_XDATA;
+	real()->setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sb, sizeof(sb));
 	fd = eng_private_fd_new(fd);
 	if (fd < 0)
 		return -fd;
@@ -434,22 +472,29 @@ int sess_client_join(void)
 	return e;
 }
 
-int sess_call(const struct sess_req *req, int afd, struct sess_resp *resp, int *newfd, bool cloexec)
+static int call(const struct sess_req *req, const struct iovec *x, int xcnt, int afd,
+		struct sess_resp *resp, int *newfd, bool cloexec)
 {
+	struct iovec iov[1 + SESS_XIOV];
 	int e, nfd = -1;
 	ssize_t n;
 
 	if (newfd)
 		*newfd = -1;
 	memset(resp, 0, SESS_RESP_HDR);
-	if (req->len > SESS_DATA)
+	if (req->len > SESS_DATA || req->xlen > SESS_XDATA || xcnt < 0 || xcnt > SESS_XIOV ||
+	    (req->xlen && req->op != SOP_SENDTO))
 		return EINVAL;
+	iov[0].iov_base = (void *)req;
+	iov[0].iov_len = req->xlen ? sizeof(*req) : SESS_REQ_HDR + req->len;
+	for (int i = 0; i < xcnt; i++)
+		iov[1 + i] = x[i];
 	pthread_mutex_lock(&C.lock);
 	if (C.fd < 0 && (e = client_connect())) {
 		pthread_mutex_unlock(&C.lock);
 		return e;
 	}
-	e = send_msg(C.fd, req, SESS_REQ_HDR + req->len, afd, 0);
+	e = send_msgv(C.fd, iov, req->xlen ? 1 + xcnt : 1, afd, 0);
 	if (!e) {
 		n = recv_msg(C.fd, resp, sizeof(*resp), &nfd, cloexec ? MSG_CMSG_CLOEXEC : 0);
 		if (n < (ssize_t)SESS_RESP_HDR || resp->len > (size_t)n - SESS_RESP_HDR)
@@ -470,4 +515,15 @@ int sess_call(const struct sess_req *req, int afd, struct sess_resp *resp, int *
 	else if (nfd >= 0)
 		real()->close(nfd);
 	return 0;
+}
+
+int sess_call(const struct sess_req *req, int afd, struct sess_resp *resp, int *newfd, bool cloexec)
+{
+	return call(req, NULL, 0, afd, resp, newfd, cloexec);
+}
+
+int sess_call_x(const struct sess_req *req, const struct iovec *x, int xcnt, int afd,
+		struct sess_resp *resp)
+{
+	return call(req, x, xcnt, afd, resp, NULL, false);
 }

@@ -9,7 +9,9 @@
  * socket's end A attached (SCM_RIGHTS) as the socket's identity: the owner
  * finds the socket by A's inode.  The data path stays A <-> B in the kernel.
  * Blocking calls never block the owner: it answers EAGAIN / EINPROGRESS and
- * the client waits on its own A, then asks again.
+ * the client waits on its own A, then asks again.  A UDP socket a client
+ * touched has its datagrams framed in B (engine.h struct dgram_frame), so
+ * the client reads sources and errors from A; it sends by request.
  */
 #ifndef NETSHIM_SESSION_H
 #define NETSHIM_SESSION_H
@@ -29,6 +31,16 @@ enum sess_op {
 	SOP_SHUTDOWN,	  /* A; a[0] how */
 	SOP_SETOPT,	  /* A; a[0] level, a[1] name; data: the value */
 	SOP_GETOPT,	  /* A; a[0] level, a[1] name, a[2] length; data back */
+	/* UDP (io.c; the socket's delivery turns framed, engine.h): */
+	SOP_SENDTO,	  /* A; a[0] flags, a[1] 1: data is the destination;
+			   * the datagram is the extension (xlen); val back:
+			   * bytes sent */
+	SOP_UDP_FRAME,	  /* A; val back: 1 when every datagram A will read is
+			   * framed, 0 while plain ones are left */
+	SOP_UDP_POP,	  /* A: a plain datagram was read (a[0] 1: peeked);
+			   * data back: its struct dgram_meta, or none */
+	SOP_UDP_ERR,	  /* A; a[0] a framed error's number, a[1] its errno:
+			   * val back: the errno to report, or 0 */
 	SOP_ADOPT,	  /* A (inherited across exec, or received): data back:
 			   * struct sess_adopt; EBADF when A is not a socket of
 			   * the session */
@@ -43,10 +55,19 @@ struct sess_adopt {
 /* Room for a sockaddr or an option value (TCP_INFO is 232 bytes). */
 #define SESS_DATA 512
 
+/* The largest extension: a UDP datagram (65535 - 8, the most an IPv6
+ * UDP payload can be without a jumbogram; IPv4's limit, 65507, is the
+ * stack's to enforce: EMSGSIZE). */
+#define SESS_XDATA 65527
+
+/* On the wire: the header and len bytes of data; or, when xlen > 0
+ * (SOP_SENDTO only), the whole structure and xlen bytes of extension.
+ * The owner rejects any other length (EPROTO). */
 struct sess_req {
 	uint32_t op;
 	int32_t a[4];
-	uint32_t len; /* bytes of data that follow */
+	uint32_t len;  /* bytes of data that follow */
+	uint32_t xlen; /* bytes of extension after data[] */
 	char data[SESS_DATA];
 };
 
@@ -71,7 +92,8 @@ int sess_owner_event(void *ptr, uint32_t events);
 /* Owner, under the lock: execute req for the socket whose A is afd (-1
  * for SOP_SOCKET).  Fills resp; *newfd gets an A to send back (the owner
  * closes it after sending) or stays -1. */
-void sess_serve(const struct sess_req *req, int afd, struct sess_resp *resp, int *newfd);
+void sess_serve(const struct sess_req *req, const void *x, int afd, struct sess_resp *resp,
+		int *newfd);
 
 /* Client: one call to the owner.  afd (or -1) goes along as the socket's
  * identity; *newfd (if not NULL) receives a descriptor the owner sent
@@ -89,6 +111,12 @@ void sess_owner_forget(void);
 /* Client: connect to the session named in NETSHIM_SESSION now (an exec'd
  * program joining it).  0, or an errno value (ENETDOWN: no owner). */
 int sess_client_join(void);
+/* The same with req->xlen bytes of extension gathered from x (xcnt
+ * entries, at most SESS_XIOV). */
+#define SESS_XIOV 64
+struct iovec;
+int sess_call_x(const struct sess_req *req, const struct iovec *x, int xcnt, int afd,
+		struct sess_resp *resp);
 /* Client: fork handlers — hold the channel's lock across fork (true
  * before, false after, in the parent); the child forgets the connection
  * (it must make its own). */

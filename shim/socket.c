@@ -735,7 +735,15 @@ int setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 	if (eng.mode == ENG_CHILD) {
 		if (len > SESS_DATA || (len && !val))
 			return fail(len > SESS_DATA ? EINVAL : EFAULT);
-		return child_simple(fd, s, SOP_SETOPT, level, name, val, len);
+		r = child_simple(fd, s, SOP_SETOPT, level, name, val, len);
+		if (r == 0 && opt_int(val, len, &v) == 0) {
+			/* the answer tells its own view (io.c) */
+			if (level == IPPROTO_IP && name == IP_PKTINFO)
+				s->pktinfo4 = v != 0;
+			if (level == IPPROTO_IPV6 && name == IPV6_RECVPKTINFO)
+				s->pktinfo6 = v != 0;
+		}
+		return r;
 	}
 	eng_lock();
 	r = setopt_locked(s, level, name, val, len);
@@ -743,18 +751,27 @@ int setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 	return r < 0 ? fail(-r) : 0;
 }
 
-/* Under the lock, for a client (TCP): the option into val (*len bytes
+/* Under the lock, for a client: the option into val (*len bytes
  * of room, then the length); 0 or -errno. */
-static int getopt_locked(struct shim_sock *s, int level, int name, void *val, size_t *len)
+static int getopt_locked(struct shim_sock *s, int afd, int level, int name, void *val,
+			 size_t *len)
 {
 	char tmp[256];
 	size_t tl = sizeof(tmp);
-	int r;
+	int r, e;
 
 	if (*len == 0) /* Linux copies nothing, if the option exists */
 		return s->h >= 0 ? stack_ep_getopt(eng.st, s->h, level, name, tmp, &tl) : -EBADF;
+	/* an ICMP error waiting beside the datagrams: SO_ERROR reports and
+	 * consumes it, as sock_error() */
+	if (level == SOL_SOCKET && name == SO_ERROR && s->type == SOCK_DGRAM &&
+	    (e = udp_take_err(s, afd))) {
+		*len = *len < sizeof(int) ? *len : sizeof(int);
+		memcpy(val, &e, *len);
+		return 0;
+	}
 	if (level == SOL_SOCKET && name == SO_ERROR && s->err) {
-		int e = sock_take_err(s);
+		e = sock_take_err(s);
 		*len = *len < sizeof(int) ? *len : sizeof(int);
 		memcpy(val, &e, *len);
 		return 0;
@@ -795,41 +812,8 @@ int getsockopt(int fd, int level, int name, void *val, socklen_t *len)
 		return r < 0 ? fail(-r) : 0;
 	}
 	eng_lock();
-	if (level == SOL_SOCKET && name == SO_ERROR && s->type == SOCK_DGRAM) {
-		/* an ICMP error waiting beside the datagrams (a marker in the
-		 * FIFO): SO_ERROR reports and consumes it, as sock_error() */
-		for (unsigned i = 0; i < s->qlen; i++) {
-			struct dgram_meta *m = &s->q[(s->qhead + i) % s->qcap];
-			if (m->err > 0) {
-				int e = m->err;
-				m->err = -1;
-				if (i == 0) {
-					/* first in line: take its marker out of A
-					 * too, so A stops polling readable */
-					char c;
-					if (real()->recv(fd, &c, 0, MSG_DONTWAIT) == 0) {
-						s->qhead = (s->qhead + 1) % s->qcap;
-						s->qlen--;
-					}
-				}
-				eng_unlock();
-				l = *len < sizeof(int) ? *len : sizeof(int);
-				memcpy(val, &e, l);
-				*len = (socklen_t)l;
-				return 0;
-			}
-		}
-	}
-	if (level == SOL_SOCKET && name == SO_ERROR && s->err) {
-		int e = sock_take_err(s);
-		eng_unlock();
-		l = *len < sizeof(int) ? *len : sizeof(int);
-		memcpy(val, &e, l);
-		*len = (socklen_t)l;
-		return 0;
-	}
 	l = *len;
-	r = s->h >= 0 ? stack_ep_getopt(eng.st, s->h, level, name, val, &l) : -EBADF;
+	r = getopt_locked(s, fd, level, name, val, &l);
 	eng_unlock();
 	if (r < 0)
 		return fail(-r);
@@ -848,7 +832,7 @@ static int child_call(int fd, struct shim_sock *s, struct sess_req *rq, struct s
 
 	if (e)
 		return e;
-	if (s && rp->state >= SS_FRESH && rp->state <= SS_DEAD) {
+	if (s && s->type == SOCK_STREAM && rp->state >= SS_FRESH && rp->state <= SS_DEAD) {
 		s->state = (enum sock_state)rp->state;
 		s->connect_failed = rp->val != 0;
 	}
@@ -881,10 +865,12 @@ static int child_adopt(int nfd, int family, int type, enum sock_state state)
 
 	eng_lock();
 	c = sock_new(family, type, -1, nfd, -1);
-	if (c) {
+	if (c && type == SOCK_STREAM) {
 		c->state = state;
 		c->was_open = c->connect_told = state == SS_OPEN;
 	}
+	if (c && type == SOCK_DGRAM)
+		c->framed = true; /* a client's socket is framed from birth */
 	eng_unlock();
 	if (!c) {
 		real()->close(nfd);
@@ -933,8 +919,6 @@ static int child_socket(int domain, int type, int protocol)
 
 	if ((type & 0xf) != SOCK_STREAM && (type & 0xf) != SOCK_DGRAM)
 		return fail((type & 0xf) == SOCK_RAW ? EPROTONOSUPPORT : ESOCKTNOSUPPORT);
-	if ((type & 0xf) == SOCK_DGRAM) /* UDP in a child: later (NOTES-tree.md) */
-		return fail(eng_child_refuse());
 	e = child_call(-1, NULL, &rq, &rp, &nfd, (type & SOCK_CLOEXEC) != 0);
 	if (!e && nfd < 0)
 		e = EPROTO;
@@ -1080,7 +1064,8 @@ static void give_away(int nfd)
 	sock_unmap(nfd);
 }
 
-void sess_serve(const struct sess_req *rq, int afd, struct sess_resp *rp, int *newfd)
+void sess_serve(const struct sess_req *rq, const void *x, int afd, struct sess_resp *rp,
+		int *newfd)
 {
 	struct shim_sock *s = NULL;
 	struct stack_sockaddr a;
@@ -1193,9 +1178,42 @@ void sess_serve(const struct sess_req *rq, int afd, struct sess_resp *rp, int *n
 			break;
 		}
 		l = (size_t)rq->a[2] > SESS_DATA ? SESS_DATA : (size_t)rq->a[2];
-		r = -getopt_locked(s, rq->a[0], rq->a[1], rp->data, &l);
+		r = -getopt_locked(s, afd, rq->a[0], rq->a[1], rp->data, &l);
 		if (!r)
 			rp->len = (uint32_t)l;
+		break;
+	case SOP_SENDTO: {
+		struct iovec iov = {.iov_base = (void *)x, .iov_len = rq->xlen};
+		ssize_t n;
+		if (s->type != SOCK_DGRAM) {
+			r = EOPNOTSUPP;
+			break;
+		}
+		if (rq->a[1] && (r = req_addr(rq, s, &a)))
+			break;
+		/* never blocks the owner: a blocking sender waits and asks
+		 * again (io.c child_udp_send) */
+		n = udp_send_locked(s, &iov, 1, rq->a[0] | MSG_DONTWAIT, rq->a[1] ? &a : NULL);
+		if (n < 0)
+			r = (int)-n;
+		else
+			rp->val = (int32_t)n;
+		break;
+	}
+	case SOP_UDP_FRAME:
+		udp_want_frame(s);
+		rp->val = s->framed;
+		break;
+	case SOP_UDP_POP: {
+		struct dgram_meta m;
+		if (udp_fifo_pop(s, rq->a[0] != 0, &m)) {
+			memcpy(rp->data, &m, sizeof(m));
+			rp->len = sizeof(m);
+		}
+		break;
+	}
+	case SOP_UDP_ERR:
+		rp->val = udp_err_claim(s, (uint32_t)rq->a[0], rq->a[1]);
 		break;
 	default:
 		r = EINVAL;
@@ -1204,7 +1222,9 @@ void sess_serve(const struct sess_req *rq, int afd, struct sess_resp *rp, int *n
 	rp->err = r;
 	if (s) {
 		s->client_seen = true;
+		udp_want_frame(s);
 		rp->state = (int32_t)s->state;
-		rp->val = s->connect_failed;
+		if (s->type == SOCK_STREAM)
+			rp->val = s->connect_failed;
 	}
 }

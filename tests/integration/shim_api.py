@@ -26,10 +26,9 @@ print outcomes where netshim differs on purpose:
   ~ the poll mask of a connected UDP socket holding an ICMP error: POLLERR
     on Linux, POLLIN under netshim (the error waits in the AF_UNIX queue);
     what the program reads (SO_ERROR, recv, send) is compared;
-  ~ a fork child sending UDP on an inherited socket: the stack's owner
-    does not serve a child's UDP yet; netshim refuses it (EACCES, README
-    "Processes").  A child's connect() (served by the owner) and data on
-    inherited connections are compared in tests/integration/shim_fork.sh;
+  ~ a fork child's connect() on an inherited socket (served by the
+    owner; a fork child's UDP is compared, "fork.child.udp"); more in
+    tests/integration/shim_fork.sh;
   ~ connect() again on a TCP socket whose blocking connect failed: Linux
     disconnects it and connects afresh; netshim answers ECONNABORTED (POSIX
     leaves the socket's state unspecified; README lists it);
@@ -1284,6 +1283,30 @@ def t_dup_fork():
     a.send(b"hello")
     out("fork.child.recv", wait_child(pid))
     out("fork.all-closed.peer", (pmask(a, select.POLLIN | POLLRDHUP), R(a.recv, 10)))
+    # UDP: a child sends on an inherited socket and reads the reply (under
+    # netshim the stack's owner serves it, shim/session.h)
+    u = guard(new(AF4, DGRAM))
+    v = guard(new(AF4, DGRAM))
+    v.bind(("127.0.0.1", 0))
+    v.settimeout(WAIT)
+    pid = os.fork()
+    if pid == 0:
+        try:
+            u.settimeout(WAIT)
+            u.sendto(b"kid", v.getsockname())
+            d, src = u.recvfrom(10)
+            os._exit(0 if (d, src) == (b"back", v.getsockname()) else 1)
+        except OSError as e:
+            os._exit(100 + e.errno)
+        except BaseException:
+            os._exit(2)
+    r = R(v.recvfrom, 10)
+    if isinstance(r, tuple):
+        out("fork.child.udp.data", (r[0], r[1] == u.getsockname()))
+        v.sendto(b"back", r[1])
+    else:
+        out("fork.child.udp.data", r)
+    out("fork.child.udp", wait_child(pid))
 
 
 def t_bulk():
@@ -1508,7 +1531,8 @@ def t_nocmp():
     nocmp("msg_oob.send", R(c.send, b"!", socket.MSG_OOB))
     nocmp("tcp_maxseg.connected", gi(c, socket.IPPROTO_TCP, socket.TCP_MAXSEG))
     # A fork child's TCP calls are served by the stack's owner (its
-    # parent, shim/session.h); UDP is refused (EACCES, README "Processes").
+    # parent, shim/session.h); its UDP too (compared: t_fork's
+    # fork.child.udp).
     l = listener()
     k = new()
     pid = os.fork()
@@ -1532,19 +1556,6 @@ def t_nocmp():
         nocmp("fork.child.connect.data", recv_exact(r[0], 3))
     else:
         nocmp("fork.child.connect.data", r)
-    u = new(AF4, DGRAM)
-    v = guard(new(AF4, DGRAM))
-    v.bind(("127.0.0.1", 0))
-    pid = os.fork()
-    if pid == 0:
-        try:
-            u.sendto(b"kid", v.getsockname())
-            os._exit(0)
-        except OSError as e:
-            os._exit(100 + e.errno)
-        except BaseException:
-            os._exit(2)
-    nocmp("fork.child.udp.sendto", wait_child(pid))
 
 
 # ===========================================================================

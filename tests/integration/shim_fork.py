@@ -14,6 +14,14 @@
       child's connection, a multiprocessing pool accepting, dup2 over the
       engine's private descriptors (child and owner), accept after an
       acceptor was SIGKILLed, the parent after a child died connecting
+  udp KHOST4 KHOST6 KPORT CLOSED  under netshim: UDP in fork children
+      (udp_tree): a child's own socket to the kernel-side UDP echo server
+      (v4, v6, 65507 bytes by sha256, EMSGSIZE, EDESTADDRREQ), a socket
+      made before fork with a reply already queued used by the child
+      (IP_PKTINFO, the source) and by the parent after, a child's server
+      on 127.0.0.1, ECONNREFUSED on a child's connected socket (port
+      CLOSED), truncation (MSG_TRUNC, short buffers, MSG_PEEK, readv)
+  uecho PORT SECS                 kernel side: a UDP echo server (v4 and v6)
   echo PORT SECS                  kernel side: a threaded echo server
   clients HOST PORT N CONC KIB    kernel side: N connections (CONC at a
       time), each sends KIB KiB of random bytes and checks the echo's
@@ -351,6 +359,247 @@ def tree():
     return 0 if ok else 1
 
 
+def in_child(fn):
+    """Run fn in a fork child; its result (or the exception) as a repr."""
+    rd, wr = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(rd)
+        try:
+            res = fn()
+        except BaseException as e:
+            res = "raised %r" % (e,)
+        os.write(wr, repr(res).encode())
+        os._exit(0)
+    os.close(wr)
+    out = b""
+    while True:
+        b = os.read(rd, 65536)
+        if not b:
+            break
+        out += b
+    os.close(rd)
+    os.waitpid(pid, 0)
+    return out.decode()
+
+
+def oserr(fn, *a):
+    try:
+        return fn(*a)
+    except OSError as e:
+        return errno.errorcode.get(e.errno, e.errno)
+
+
+def udp_tree(k4, k6, kport, closed):
+    """Under netshim: UDP in fork children, each result compared with what
+    Linux gives; exit 0 when all match (prints each)."""
+    import select
+    ok = True
+    AF4, AF6, DG = socket.AF_INET, socket.AF_INET6, socket.SOCK_DGRAM
+
+    def check(what, got, want):
+        nonlocal ok
+        print("%s: %s%s" % (what, got, "" if got == want else ", want %s" % (want,)))
+        ok = ok and got == want
+
+    def h(b):
+        return hashlib.sha256(b).hexdigest()[:16]
+
+    # a child's own sockets to the kernel side
+    def own():
+        res = []
+        for fam, host in ((AF4, k4), (AF6, k6)):
+            u = socket.socket(fam, DG)
+            u.settimeout(10)
+            u.sendto(b"hello", (host, kport))
+            data, src = u.recvfrom(100)
+            res.append((data, src[:2]))
+            u.close()
+        u = socket.socket(AF4, DG)
+        u.settimeout(10)
+        big = os.urandom(65507)  # IPv4's largest UDP payload
+        u.sendto(big, (k4, kport))
+        data, src = u.recvfrom(70000)
+        res.append((len(data), h(data) == h(big), src))
+        res.append(oserr(u.sendto, b"x" * 65508, (k4, kport)))
+        res.append(oserr(u.send, b"x"))
+        u.close()
+        return res
+    check("a child's own UDP sockets (v4, v6, 65507 bytes, EMSGSIZE, EDESTADDRREQ)",
+          in_child(own),
+          repr([(b"hello", (k4, kport)), (b"hello", (k6, kport)),
+                (65507, True, (k4, kport)), "EMSGSIZE", "EDESTADDRREQ"]))
+
+    # a socket made before fork, a reply already queued in it (plain
+    # delivery), then used by the child (framed from its first call) with
+    # IP_PKTINFO, then by the parent again
+    p = socket.socket(AF4, DG)
+    p.setsockopt(socket.IPPROTO_IP, IP_PKTINFO, 1)
+    p.bind(("0.0.0.0", 0))
+    p.sendto(b"queued", (k4, kport))
+    select.select([p], [], [], 10)
+    p.settimeout(10)
+
+    def pktinfo(anc):
+        for lvl, typ, d in anc:
+            if lvl == socket.IPPROTO_IP and typ == IP_PKTINFO:
+                return socket.inet_ntoa(d[8:12])
+        return None
+
+    def inherited():
+        res = []
+        data, anc, fl, src = p.recvmsg(100, 256)
+        res.append((data, src, pktinfo(anc)))
+        for i in range(3):
+            p.sendto(b"kid%d" % i, (k4, kport))
+            data, anc, fl, src = p.recvmsg(100, 256)
+            res.append((data, src, pktinfo(anc)))
+        return res
+    check("a socket made before fork, used by a child (queued reply, IP_PKTINFO)",
+          in_child(inherited),
+          repr([(b"queued", (k4, kport), STACK4)] +
+               [(b"kid%d" % i, (k4, kport), STACK4) for i in range(3)]))
+    p.sendto(b"parent", (k4, kport))
+    data, anc, fl, src = p.recvmsg(100, 256)
+    check("... and by the parent after the child",
+          repr((data, src, pktinfo(anc))), repr((b"parent", (k4, kport), STACK4)))
+    p.close()
+    # a reader blocked in the parent (plain delivery) while a child's
+    # first call switches the socket to framed: the reader must see the
+    # reply's format only once it is there
+    p = socket.socket(AF4, DG)
+    p.bind(("0.0.0.0", 0))
+    p.settimeout(10)
+    got = []
+    t = threading.Thread(target=lambda: got.append(p.recvfrom(100)))
+    t.start()
+    time.sleep(0.2)
+    in_child(lambda: p.sendto(b"while-blocked", (k4, kport)))
+    t.join(10)
+    check("a parent's blocked reader, a child's send", repr(got),
+          repr([(b"while-blocked", (k4, kport))]))
+    p.close()
+
+    # a child's server on the stack's loopback; the parent sends
+    rd, wr = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(rd)
+        try:
+            srv = socket.socket(AF4, DG)
+            srv.bind(("127.0.0.1", 0))
+            srv.settimeout(10)
+            os.write(wr, b"%d" % srv.getsockname()[1])
+            for _ in range(2):
+                data, src = srv.recvfrom(100)
+                srv.sendto(repr((data, src)).encode(), src)
+            os._exit(0)
+        except BaseException:
+            os._exit(2)
+    os.close(wr)
+    port = int(os.read(rd, 20))
+    os.close(rd)
+    c = socket.socket(AF4, DG)
+    c.bind(("127.0.0.1", 0))
+    c.settimeout(10)
+    replies = []
+    for m in (b"one", b"two"):
+        c.sendto(m, ("127.0.0.1", port))
+        replies.append(c.recvfrom(200))
+    _, st = os.waitpid(pid, 0)
+    me = c.getsockname()
+    check("a child's server on 127.0.0.1: what it saw, its reply's source",
+          repr((st, replies)),
+          repr((0, [(repr((m, me)).encode(), ("127.0.0.1", port)) for m in (b"one", b"two")])))
+    c.close()
+
+    # ICMP port unreachable on a child's connected socket (RFC 1122
+    # 4.1.3.3: UDP passes it up; Linux reports it on the next call)
+    def refused():
+        res = []
+        u = socket.socket(AF4, DG)
+        u.settimeout(5)
+        u.connect((k4, closed))
+        u.send(b"anyone?")
+        res.append(oserr(u.recv, 100))
+        u.send(b"again")
+        time.sleep(0.5)
+        res.append(oserr(u.send, b"and again"))
+        res.append(u.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR))
+        res.append(u.getpeername())
+        return res
+    check("a child's connected socket, a closed port",
+          in_child(refused), repr(["ECONNREFUSED", "ECONNREFUSED", 0, (k4, closed)]))
+
+    # truncation: a datagram larger than the reader's buffer
+    def trunc():
+        res = []
+        u = socket.socket(AF4, DG)
+        u.settimeout(10)
+        u.connect((k4, kport))
+        big = os.urandom(3000)
+        u.send(big)
+        pk = u.recv(10, socket.MSG_PEEK)
+        data, anc, fl, src = u.recvmsg(100)
+        res.append((pk == big[:10], data == big[:100], bool(fl & socket.MSG_TRUNC)))
+        u.send(big)
+        buf = bytearray(100)
+        n = u.recv_into(buf, 100, socket.MSG_TRUNC)
+        res.append((n, bytes(buf) == big[:100]))
+        u.send(big)
+        a, b = bytearray(1000), bytearray(5000)
+        select.select([u], [], [], 10)  # settimeout made it non-blocking
+        n = os.readv(u.fileno(), [a, b])
+        res.append((n, h(bytes(a) + bytes(b[:2000])) == h(big)))
+        u.send(b"")
+        res.append(u.recvfrom(10))
+        return res
+    check("truncation (MSG_PEEK, MSG_TRUNC flag and flag out, readv, empty)",
+          in_child(trunc),
+          repr([(True, True, True), (3000, True), (3000, True), (b"", (k4, kport))]))
+    # a socket a child made, passed to the parent (SCM_RIGHTS): the
+    # parent's own hooks read its framed datagrams
+    a, b = socket.socketpair()
+
+    def made():
+        u = socket.socket(AF4, DG)
+        u.connect((k4, kport))
+        socket.send_fds(b, [b"u"], [u.fileno()])
+        return "sent"
+    in_child(made)
+    _, fds, _, _ = socket.recv_fds(a, 10, 1)
+    u = socket.socket(fileno=fds[0])
+    u.settimeout(10)
+    u.send(b"via parent")
+    check("a child's socket read by the parent", repr(u.recvfrom(100)),
+          repr((b"via parent", (k4, kport))))
+    u.close()
+    a.close()
+    b.close()
+    return 0 if ok else 1
+
+
+STACK4 = "192.0.2.2"
+IP_PKTINFO = getattr(socket, "IP_PKTINFO", 8)  # Linux <linux/in.h>
+
+
+def udp_echo_server(port, secs):
+    ss = []
+    for fam, host in ((socket.AF_INET, "0.0.0.0"), (socket.AF_INET6, "::")):
+        u = socket.socket(fam, socket.SOCK_DGRAM)
+        if fam == socket.AF_INET6:
+            u.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+        u.bind((host, port))
+        ss.append(u)
+    import select
+    end = time.time() + secs
+    while time.time() < end:
+        r, _, _ = select.select(ss, [], [], 1)
+        for u in r:
+            data, src = u.recvfrom(70000)
+            u.sendto(data, src)
+
+
 def echo_server(port, secs):
     l = socket.socket()
     l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -407,6 +656,10 @@ if __name__ == "__main__":
         serve(int(a[2]), a[3], int(a[4]), a[5])
     elif a[1] == "tree":
         sys.exit(tree())
+    elif a[1] == "udp":
+        sys.exit(udp_tree(a[2], a[3], int(a[4]), int(a[5])))
+    elif a[1] == "uecho":
+        udp_echo_server(int(a[2]), int(a[3]))
     elif a[1] == "echo":
         echo_server(int(a[2]), int(a[3]))
     elif a[1] == "clients":

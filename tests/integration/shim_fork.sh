@@ -12,7 +12,11 @@
 # child, a grandchild, a reset in a child's connection, a multiprocessing
 # pool (fork) whose workers accept on the listener, dup2 over the engine's
 # private descriptors (in a child, in the owner), accept after an acceptor was SIGKILLed, the parent
-# after a child was SIGKILLed mid-connect.
+# after a child was SIGKILLed mid-connect.  Then UDP in fork children
+# (shim_fork.py udp): a child's own sockets to a kernel-side UDP echo
+# server, a socket made before fork used by a child and the parent
+# (IP_PKTINFO, sources), a child's server on 127.0.0.1, ECONNREFUSED on a
+# child's connected socket, truncation.
 TEST=shim_fork
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/shim_lib.inc"
@@ -56,4 +60,10 @@ bgwait "$SRV_PID" 10 || fail "the server under netshim did not stop on SIGTERM (
 
 out=$(tshim 60 "$PY" "$HELPER" tree 2>&1) || fail "process tree shapes: $out"
 log "process tree shapes: $(echo "$out" | tr '\n' ';')"
+
+kbg UECHO 90 "$PY" "$HELPER" uecho 9053 80
+wait_port 9053 udp
+out=$(tshim 60 "$PY" "$HELPER" udp "$PEER4" "$PEER6" 9053 9054 2>&1) ||
+	fail "UDP in fork children: $out"
+log "UDP in fork children: $(echo "$out" | tr '\n' ';')"
 pass
