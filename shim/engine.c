@@ -1819,9 +1819,9 @@ static void adopt_inherited(void)
  * the same configuration, for the interface views (getifaddrs, SIOCGIF*). */
 static bool join_session(void)
 {
-	const char *holder = getenv("NETSHIM_HOLDER");
+	const char *holder = getenv("NETSHIM_HOLDER"), *name = getenv("NETSHIM_SESSION");
 
-	if (!getenv("NETSHIM_SESSION") || !holder || !eng.cfg.tun[0] || sess_client_join())
+	if (!name || !*name || !holder || !*holder || !eng.cfg.tun[0] || sess_client_join())
 		return false;
 	eng.mode = ENG_CHILD;
 	eng.parent_pid = (pid_t)atoi(holder);

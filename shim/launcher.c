@@ -540,12 +540,34 @@ static void enter_sandbox(void)
 
 /* ---- main ------------------------------------------------------------------------ */
 
+/* Run inside a session (a netshim program ran this launcher): this launch
+ * is a session of its own, so what the session exported — its name, its
+ * owner, its device and MTU — must not reach the new program.  Set empty
+ * (the library's exec hooks put back only what is missing, and empty
+ * means "the default" to the configuration), before the options, which
+ * may name a device again. */
+static void leave_session(void)
+{
+	const char *h = getenv("NETSHIM_HOLDER");
+	static const char *const vars[] = {"NETSHIM_SESSION", "NETSHIM_HOLDER", "NETSHIM_TUN",
+					   "NETSHIM_MTU"};
+
+	if (!h || !*h)
+		return;
+	for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++)
+		if (setenv(vars[i], "", 1))
+			die("cannot set %s: %s", vars[i], strerror(errno));
+}
+
 int main(int argc, char **argv)
 {
 	struct shim_config cfg;
 	char err[SHIM_ERRLEN], lib[PATH_MAX];
 	bool sandbox = false;
-	int first = parse_options(argc, argv, &sandbox);
+	int first;
+
+	leave_session();
+	first = parse_options(argc, argv, &sandbox);
 	const char *prog = argv[first];
 
 	if (shim_config_load(&cfg, err, sizeof(err)))

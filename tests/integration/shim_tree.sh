@@ -14,6 +14,9 @@
 #   3. socat TCP-LISTEN,fork EXEC:cat,nofork: 4 MiB echoed, by sha256.
 #   4. sh -c 'nc -N HOST PORT < 10 MiB': nc exits as soon as it has
 #      written; the whole file arrives (sha256).
+#   5. two launches are two stacks: a netshim launched inside a session
+#      gets a device and loopback of its own — its curl to the session's
+#      127.0.0.1 server is refused, the session's own curl is served.
 TEST=shim_tree
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/shim_lib.inc"
@@ -107,4 +110,14 @@ log "nc returned after $(ms_since "$t0") ms"
 bgwait "$SINK_PID" 30 || fail "the kernel-side sink did not finish (exit $?)"
 same "$TMPD/s4" "$TMPD/got4" "sh -c 'nc < 10 MiB'"
 log "sh -c 'nc -N < 10 MiB': the whole file arrived"
+
+# 5. a launch inside the session is a session of its own
+out=$(tshim 60 sh -c "cd '$TMPD/www' && $PY -m http.server 8001 --bind 127.0.0.1 >/dev/null 2>&1 & p=\$!; \
+	i=0; until curl -s -o /dev/null http://127.0.0.1:8001/ || [ \$i -gt 50 ]; do sleep 0.2; i=\$((i+1)); done; \
+	curl -s -o /dev/null -w 'same=%{http_code} ' http://127.0.0.1:8001/f; \
+	'$NETSHIM' --addr 198.51.100.2/24 --gateway 198.51.100.1 --addr6 2001:db8:1::2/64 --gateway6 2001:db8:1::1 -- curl -s -o /dev/null -w 'other=%{http_code}' \
+		--connect-timeout 5 http://127.0.0.1:8001/f; echo \" rc=\$?\"; kill \$p" 2>"$TMPD/err5") ||
+	fail "nested launch: exit $?: $out $(cat "$TMPD/err5")"
+[ "$out" = "same=200 other=000 rc=7" ] || fail "nested launch: wanted 'same=200 other=000 rc=7' (refused), got '$out': $(cat "$TMPD/err5")"
+log "a netshim launched inside the session has its own stack: its curl to the session's 127.0.0.1 is refused"
 pass
