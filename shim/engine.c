@@ -72,9 +72,19 @@ static struct {
 	bool handing_off;  /* fork() below is the keeper's (atfork handlers) */
 	bool forked;	   /* a fork child may hold sockets of ours */
 	int keeper_note;   /* keeper: the exiting program's pipe, or -1 */
+	/* The membership token: a pipe whose write end every process of the
+	 * session inherits (fork and exec: not close-on-exec), so the owner
+	 * and keeper see processes that have not called yet (a fork child
+	 * about to exec a server); read end in the owner / keeper only. */
+	int token_r, token_w;
 	stack_ns_t keeper_idle; /* keeper: when nobody held anything, or 0 */
 	stack_ns_t deadline; /* what the stack thread sleeps towards */
-} E = {.epfd = -1, .wakefd = -1, .keeper_note = -1, .tx_cond = PTHREAD_COND_INITIALIZER};
+} E = {.epfd = -1,
+       .wakefd = -1,
+       .keeper_note = -1,
+       .token_r = -1,
+       .token_w = -1,
+       .tx_cond = PTHREAD_COND_INITIALIZER};
 
 static stack_ns_t mono_ns(void)
 {
@@ -151,7 +161,15 @@ int eng_private_move(int fd)
 	if (nfd < 0)
 		return -errno;
 	private_mark(nfd, true);
-	if (fd == E.tun.fd) {
+	if (fd == E.token_w) {
+		char v[16];
+		real()->fcntl(nfd, F_SETFD, 0); /* inherited across exec */
+		E.token_w = nfd;
+		snprintf(v, sizeof(v), "%d", nfd);
+		setenv("NETSHIM_MEMBER_FD", v, 1);
+	} else if (fd == E.token_r) {
+		E.token_r = nfd;
+	} else if (fd == E.tun.fd) {
 		epoll_ctl(E.epfd, EPOLL_CTL_DEL, fd, NULL);
 		E.tun.fd = nfd;
 		struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &E.tun};
@@ -483,8 +501,8 @@ void sock_fail(struct shim_sock *s, int err)
 	/* No number here, but A not known gone and another process of the
 	 * session uses the socket (a fork child's, or one it inherited and
 	 * asked about): it will ask again — keep the record.  With B closed
-	 * nothing tells when that holder closes A; the record goes when A's
-	 * inode is reused (sock_new).  NOTES-tree.md: a liveness check. */
+	 * nothing tells when that holder closes A: the record goes when A's
+	 * inode is reused (sock_new) or no longer listed (reap_unheld). */
 	if (s->nfds == 0 && (s->a_gone || !s->client_seen))
 		sock_release(s);
 }
@@ -1079,6 +1097,59 @@ void eng_check_unmapped(void)
 static bool keeper_done(stack_ns_t now);
 static void start_stack_thread(void);
 
+static bool inode_listed(const ino_t *inos, size_t n, ino_t ino)
+{
+	for (size_t i = 0; i < n; i++)
+		if (inos[i] == ino)
+			return true;
+	return false;
+}
+
+/* Records kept for another process's A after their socket failed (B
+ * closed, sock_fail): once A is gone — its inode no longer among the
+ * network namespace's AF_UNIX sockets (/proc/net/unix) — release them.
+ * At most once a second, and only while there are such records.  Under
+ * the lock. */
+static void reap_unheld(stack_ns_t now)
+{
+	static stack_ns_t last;
+	struct shim_sock *s, *tmp;
+	ino_t inos[256];
+	size_t n = 0;
+	char line[512];
+	FILE *f;
+
+	if (now - last < STACK_NS_PER_S)
+		return;
+	last = now;
+	TAILQ_FOREACH(s, &eng.socks, link)
+		if (s->bfd < 0 && s->nfds == 0 && !s->a_gone && n < 256)
+			inos[n++] = s->ino;
+	if (!n || !(f = fopen("/proc/net/unix", "re")))
+		return;
+	bool seen[256] = {false};
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long ino;
+		/* Num RefCount Protocol Flags Type St Inode [Path] */
+		if (sscanf(line, "%*s %*s %*s %*s %*s %*s %lu", &ino) != 1)
+			continue;
+		for (size_t i = 0; i < n; i++)
+			if (inos[i] == (ino_t)ino)
+				seen[i] = true;
+	}
+	fclose(f);
+	TAILQ_FOREACH_SAFE(s, &eng.socks, link, tmp) {
+		if (s->bfd >= 0 || s->nfds != 0 || s->a_gone || !inode_listed(inos, n, s->ino))
+			continue;
+		for (size_t i = 0; i < n; i++)
+			if (inos[i] == s->ino && !seen[i]) {
+				s->a_gone = true;
+				sock_release(s);
+				break;
+			}
+	}
+}
+
 /* The stack's loop: the stack thread's, or a keeper's (main thread). */
 static void stack_loop(bool keeper)
 {
@@ -1132,6 +1203,7 @@ static void stack_loop(bool keeper)
 		if (E.pcap_on)
 			shim_pcap_flush(&E.pcap);
 		pthread_cond_broadcast(&E.tx_cond);
+		reap_unheld(now);
 		if (keeper && keeper_done(now)) {
 			pthread_mutex_unlock(&eng.lock);
 			return;
@@ -1390,6 +1462,8 @@ static void become_client(pid_t owner)
 	private_close(E.tun.fd);
 	private_close(E.wakefd);
 	private_close(E.epfd);
+	private_close(E.token_r);
+	E.token_r = -1;
 	/* their numbers are free now: a private descriptor of the child's
 	 * (its session channel) may get one, and eng_private_move must not
 	 * take it for these */
@@ -1428,18 +1502,22 @@ static void atfork_child(void)
 /* ---- the keeper: the session outlives its owner ----------------------- */
 
 /* Whether anyone but the program's own descriptors still uses the
- * session: a client connected, or a socket whose A another process
- * holds (B has not hung up). */
+ * session: a client connected, a socket whose A another process holds
+ * (B has not hung up), or a process holding the membership token. */
 static bool session_shared(void)
 {
 	struct shim_sock *s;
+
+	struct pollfd p = {.fd = E.token_r, .events = POLLIN};
 
 	if (sess_owner_clients())
 		return true;
 	TAILQ_FOREACH(s, &eng.socks, link)
 		if (!s->a_gone && !s->exit_close)
 			return true;
-	return false;
+	/* a process of the session that has not called yet (the caller
+	 * closed its own write end) */
+	return E.token_r >= 0 && !(poll(&p, 1, 0) == 1 && (p.revents & (POLLHUP | POLLERR)));
 }
 
 /* Keeper, under the lock, after each round: tell the exiting program
@@ -1501,6 +1579,8 @@ static void keeper_run(int note)
 	E.draining = false;
 	E.keeper_note = note;
 	E.handing_off = false;
+	private_close(E.token_w); /* the keeper is no member */
+	E.token_w = -1;
 	if ((d = opendir("/proc/self/fd"))) {
 		struct dirent *de;
 		int keep = dirfd(d);
@@ -1520,7 +1600,8 @@ static void keeper_run(int note)
 	if (null > 2)
 		real()->close(null);
 	pthread_mutex_lock(&eng.lock);
-	memset(E.fdmap, 0, E.fdmap_n * sizeof(*E.fdmap));
+	/* no program number means anything here (zero pages, not touched) */
+	madvise(E.fdmap, E.fdmap_n * sizeof(*E.fdmap), MADV_DONTNEED);
 	struct shim_sock *s, *tmp;
 	TAILQ_FOREACH_SAFE(s, &eng.socks, link, tmp) {
 		s->nfds = 0;
@@ -1604,7 +1685,7 @@ void eng_before_exec(void)
 	/* not in a vfork child (shared memory), nor when nothing would
 	 * outlive the old image */
 	if (eng.mode != ENG_RUNNING || getpid() != eng.pid || !E.thread_started ||
-	    (TAILQ_EMPTY(&eng.socks) && !sess_owner_clients()))
+	    (TAILQ_EMPTY(&eng.socks) && !sess_owner_clients() && !E.forked))
 		return;
 	hand_off(false);
 }
@@ -1618,6 +1699,8 @@ static bool exit_shared(void)
 {
 	struct shim_sock *s, *tmp;
 
+	private_close(E.token_w);
+	E.token_w = -1;
 	for (size_t i = 0; i < E.fdmap_n; i++) {
 		s = E.fdmap[i];
 		if (!s)
@@ -1813,6 +1896,49 @@ static void adopt_inherited(void)
 	closedir(d);
 }
 
+/* The membership token's write end this process inherited (its number
+ * in NETSHIM_MEMBER_FD), or -1. */
+static int token_inherited(void)
+{
+	const char *v = getenv("NETSHIM_MEMBER_FD");
+	struct stat sb;
+	int fd;
+
+	if (!v || !*v)
+		return -1;
+	fd = atoi(v);
+	if (fd <= 2 || fstat(fd, &sb) < 0 || !S_ISFIFO(sb.st_mode))
+		return -1;
+	return fd;
+}
+
+/* A client keeps the token it inherited, as one of the engine's own. */
+static void token_adopt(void)
+{
+	E.token_w = token_inherited();
+	private_mark(E.token_w, true);
+}
+
+/* The owner: a new token (one of an earlier session, inherited across
+ * exec, goes). */
+static void token_open(void)
+{
+	int p[2], old = token_inherited();
+	char v[16];
+
+	if (old >= 0)
+		real()->close(old);
+	if (pipe2(p, O_CLOEXEC) < 0)
+		fatal("pipe2: %s", strerror(errno));
+	E.token_r = eng_private_fd_new(p[0]);
+	E.token_w = eng_private_fd_new(p[1]);
+	if (E.token_r < 0 || E.token_w < 0)
+		fatal("cannot place the session's token: %s", strerror(ENFILE));
+	real()->fcntl(E.token_w, F_SETFD, 0); /* inherited across exec */
+	snprintf(v, sizeof(v), "%d", E.token_w);
+	setenv("NETSHIM_MEMBER_FD", v, 1);
+}
+
 /* A program exec'd in a session (NETSHIM_SESSION names a live owner)
  * joins it as a client rather than opening the device: its calls go to
  * the owner, as a fork child's do.  Its stack is an inert copy built from
@@ -1828,6 +1954,7 @@ static bool join_session(void)
 	strlcpy(E.tun.name, eng.cfg.tun, sizeof(E.tun.name));
 	E.tun.mtu = eng.cfg.mtu ? eng.cfg.mtu : 1500;
 	E.tun.fd = -1;
+	token_adopt();
 	build_stack();
 	adopt_inherited();
 	return true;
@@ -1870,6 +1997,7 @@ __attribute__((constructor)) static void netshim_init(void)
 	start_thread();
 	if ((e = sess_owner_start(E.epfd)) < 0)
 		fatal("cannot open the session's control socket: %s", strerror(-e));
+	token_open();
 	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
 	eng.mode = ENG_RUNNING;
 	/* Descendants attach to this device by name and learn that it is

@@ -550,7 +550,7 @@ static void leave_session(void)
 {
 	const char *h = getenv("NETSHIM_HOLDER");
 	static const char *const vars[] = {"NETSHIM_SESSION", "NETSHIM_HOLDER", "NETSHIM_TUN",
-					   "NETSHIM_MTU"};
+					   "NETSHIM_MTU", "NETSHIM_MEMBER_FD"};
 
 	if (!h || !*h)
 		return;

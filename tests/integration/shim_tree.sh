@@ -3,17 +3,20 @@
 # tree (issue 7): programs exec'd by a session's processes join its stack
 # (NETSHIM_SESSION), inherited sockets keep working across exec, and the
 # session outlives its first process (a keeper, shim/README "Processes").
-#   1. sh -c 'python3 -m http.server --bind 127.0.0.1 & ...; curl ...':
-#      siblings meet on the stack's loopback; the file arrives intact and
-#      no TCP packet crosses the TUN (the session's pcap); the server keeps
-#      serving after sh exits (the keeper), and the keeper ends when it
-#      is stopped.
+#   1. sh -c 'python3 -m http.server --bind :: & ...; curl ...': siblings
+#      meet over 127.0.0.1, ::1 and the stack's own address; the file
+#      arrives intact and no TCP packet crosses the TUN (the session's
+#      pcap); the server keeps serving the kernel side after sh exits (the
+#      keeper), and the keeper ends when the server is stopped.
 #   2. inetd-style: a parent accepts, forks, the child execs a program
 #      with the socket as stdin and stdout — sh's read builtin and
 #      python's stdio — and the peer gets exactly the right bytes.
 #   3. socat TCP-LISTEN,fork EXEC:cat,nofork: 4 MiB echoed, by sha256.
 #   4. sh -c 'nc -N HOST PORT < 10 MiB': nc exits as soon as it has
 #      written; the whole file arrives (sha256).
+#   6. the keeper ends when the last member goes, also when that member's
+#      socket failed (a refused connect: no B left to tell when its A
+#      closes; the owner looks for A's inode among the AF_UNIX sockets).
 #   5. two launches are two stacks: a netshim launched inside a session
 #      gets a device and loopback of its own — its curl to the session's
 #      127.0.0.1 server is refused, the session's own curl is served.
@@ -32,24 +35,29 @@ shim_ns_setup
 mkdir "$TMPD/www"
 mkrand "$TMPD/www/f" 2
 pidf="$TMPD/http.pid"
-NETSHIM_PCAP="$TMPD/s1.pcap" tshim 60 sh -c "cd '$TMPD/www' && $PY -m http.server 8000 --bind 127.0.0.1 >/dev/null 2>&1 & echo \$! >'$pidf'; \
+NETSHIM_PCAP="$TMPD/s1.pcap" tshim 60 sh -c "cd '$TMPD/www' && $PY -m http.server 8000 --bind :: >/dev/null 2>&1 & echo \$! >'$pidf'; \
 	i=0; until curl -s -o /dev/null http://127.0.0.1:8000/ || [ \$i -gt 50 ]; do sleep 0.2; i=\$((i+1)); done; \
-	curl -s -o '$TMPD/got1' http://127.0.0.1:8000/f" 2>"$TMPD/err1" ||
+	curl -s -o '$TMPD/got1' http://127.0.0.1:8000/f && curl -s -o '$TMPD/got1v6' 'http://[::1]:8000/f' && \
+	curl -s -o '$TMPD/got1own' http://$STACK4:8000/f" 2>"$TMPD/err1" ||
 	fail "sh -c 'server & curl': exit $?: $(cat "$TMPD/err1")"
 hpid=$(cat "$pidf")
 [ -n "$hpid" ] && kill -0 "$hpid" 2>/dev/null || fail "the http.server is gone after sh exited"
 BG_PIDS="$BG_PIDS $hpid"
 same "$TMPD/www/f" "$TMPD/got1" "curl from a sibling's http.server over 127.0.0.1"
+same "$TMPD/www/f" "$TMPD/got1v6" "curl from a sibling's http.server over ::1"
+same "$TMPD/www/f" "$TMPD/got1own" "curl from a sibling's http.server over the stack's $STACK4"
 n=$(tcpdump -nr "$TMPD/s1.pcap" tcp 2>/dev/null | wc -l)
-[ "$n" = 0 ] || fail "the stack sent $n TCP packets on the TUN for a loopback exchange"
-log "sh -c 'http.server & curl': 2 MiB intact over 127.0.0.1, 0 TCP packets on the TUN"
-# the session outlived sh: a later program of the same tree is gone, but
-# the server still answers through the keeper on the stack's address
-out=$(tkern 10 curl -s -o "$TMPD/got1b" -w '%{http_code}' "http://$STACK4:8000/f" 2>&1) || true
-# it listens on 127.0.0.1 only: the kernel side is refused, as on Linux
-[ "$out" = 000 ] || fail "the kernel side reached a server bound to 127.0.0.1: $out"
+[ "$n" = 0 ] || fail "the stack sent $n TCP packets on the TUN for exchanges within the stack"
+log "sh -c 'http.server & curl': 2 MiB intact over 127.0.0.1, ::1 and $STACK4, 0 TCP packets on the TUN"
+# the session outlived sh: the keeper serves the server's connections
+out=$(tkern 20 curl -s -o "$TMPD/got1k" -w '%{http_code}' "http://$STACK4:8000/f" 2>&1) ||
+	fail "the kernel side's curl after sh exited: $out"
+[ "$out" = 200 ] || fail "the kernel side's curl after sh exited: HTTP $out"
+same "$TMPD/www/f" "$TMPD/got1k" "the kernel side's curl after sh exited (through the keeper)"
 keeper=$(pgrep -f -n "^sh -c cd '$TMPD/www'" || true)
 [ -n "$keeper" ] || fail "no keeper process serves the session after sh exited"
+BG_PIDS="$BG_PIDS $keeper"
+log "after sh exited, the keeper (pid $keeper) still serves: the kernel side's curl got the file intact"
 kill "$hpid"
 i=0
 while kill -0 "$keeper" 2>/dev/null; do
@@ -120,4 +128,24 @@ out=$(tshim 60 sh -c "cd '$TMPD/www' && $PY -m http.server 8001 --bind 127.0.0.1
 	fail "nested launch: exit $?: $out $(cat "$TMPD/err5")"
 [ "$out" = "same=200 other=000 rc=7" ] || fail "nested launch: wanted 'same=200 other=000 rc=7' (refused), got '$out': $(cat "$TMPD/err5")"
 log "a netshim launched inside the session has its own stack: its curl to the session's 127.0.0.1 is refused"
+
+# 6. the keeper ends after a member whose only socket failed
+tshim 30 sh -c "$PY -c 'import socket, time
+s = socket.socket()
+try:
+    s.connect((\"127.0.0.1\", 9))
+except ConnectionRefusedError:
+    print(\"refused\", flush=True)
+time.sleep(2)' & : keeper6" >"$TMPD/out6" 2>&1 || fail "refused member: exit $?: $(cat "$TMPD/out6")"
+keeper=$(pgrep -f -n "keeper6" || true)
+[ -n "$keeper" ] || fail "no keeper after sh exited with a member left: $(cat "$TMPD/out6")"
+BG_PIDS="$BG_PIDS $keeper"
+i=0
+while kill -0 "$keeper" 2>/dev/null; do
+	i=$((i + 1))
+	[ "$i" -le 100 ] || fail "the keeper (pid $keeper) outlived its last member by more than 8 s"
+	sleep 0.1
+done
+grep -q refused "$TMPD/out6" || fail "the member's connect to a closed port was not refused: $(cat "$TMPD/out6")"
+log "the keeper ended $((i / 10)).$((i % 10)) s after sh exited (its member slept 2 s after a refused connect)"
 pass
