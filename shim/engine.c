@@ -1427,6 +1427,16 @@ static void atfork_child(void)
 
 /* ---- the keeper: the session outlives its owner ----------------------- */
 
+/* A failed socket's record kept only because another process may still
+ * hold its A and ask about it (sock_fail): B is closed, nothing is left
+ * to carry.  A process that asks holds a session connection (one per
+ * process, kept until it exits), so such a record alone keeps nobody's
+ * session alive. */
+static bool sock_only_record(const struct shim_sock *s)
+{
+	return s->state == SS_DEAD && s->bfd < 0;
+}
+
 /* Whether anyone but the program's own descriptors still uses the
  * session: a client connected, or a socket whose A another process
  * holds (B has not hung up). */
@@ -1437,7 +1447,19 @@ static bool session_shared(void)
 	if (sess_owner_clients())
 		return true;
 	TAILQ_FOREACH(s, &eng.socks, link)
-		if (!s->a_gone && !s->exit_close)
+		if (!s->a_gone && !s->exit_close && !sock_only_record(s))
+			return true;
+	return false;
+}
+
+/* Keeper: whether a record still needs the stack (not a failed socket's
+ * leftover record). */
+static bool socks_live(void)
+{
+	struct shim_sock *s;
+
+	TAILQ_FOREACH(s, &eng.socks, link)
+		if (!sock_only_record(s))
 			return true;
 	return false;
 }
@@ -1457,7 +1479,7 @@ static bool keeper_done(stack_ns_t now)
 	TAILQ_FOREACH(s, &eng.socks, link)
 		if (s->exit_close)
 			orphans = true;
-	if (shared || !TAILQ_EMPTY(&eng.socks))
+	if (shared || socks_live())
 		E.keeper_idle = 0;
 	else if (!E.keeper_idle)
 		E.keeper_idle = now;
