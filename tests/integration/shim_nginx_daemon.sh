@@ -78,7 +78,7 @@ kill -0 "$MASTER" 2>/dev/null || fail "the nginx master (pid $MASTER, from its p
 # the workers and the keeper: every other process of the namespace
 i=0
 while :; do
-	WORKERS=$(pgrep -P "$MASTER" | sort -n | tr '\n' ' ')
+	WORKERS=$(pgrep -P "$MASTER" | sort -n | paste -sd ' ')
 	[ "$(echo $WORKERS | wc -w)" = 2 ] && break
 	i=$((i + 1))
 	[ "$i" -le 50 ] || fail "the nginx master (pid $MASTER) has workers '$WORKERS', not 2, after 5 s"
