@@ -1316,12 +1316,20 @@ static void add_addr(const struct stack_sockaddr *a, unsigned plen, const struct
 		fatal("cannot add the default route: %s", strerror(-err));
 }
 
-static void build_stack(void)
+/* The stack, or (inert) only its view of interfaces and addresses: a
+ * client's copy, a few pages instead of the owner's pools. */
+static void build_stack(bool inert)
 {
 	struct stack_config cfg;
 	struct stack_link_info li;
 
 	stack_config_default(&cfg);
+	if (inert) {
+		cfg.pbuf_small = cfg.pbuf_large = 8;
+		cfg.max_endpoints = 4;
+		cfg.max_timers = 16;
+		cfg.frag_budget = 0;
+	}
 	arc4random_buf(cfg.seed, sizeof(cfg.seed));
 	memcpy(cfg.tcp_congestion, eng.cfg.tcp_congestion, sizeof(cfg.tcp_congestion));
 	E.arena_size = stack_arena_size(&cfg);
@@ -1501,23 +1509,44 @@ static void atfork_child(void)
 
 /* ---- the keeper: the session outlives its owner ----------------------- */
 
+/* A failed socket's record kept only because another process may still
+ * hold its A and ask about it (sock_fail): B is closed, nothing is left
+ * to carry.  A process that asks holds a session connection (one per
+ * process, kept until it exits), so such a record alone keeps nobody's
+ * session alive. */
+static bool sock_only_record(const struct shim_sock *s)
+{
+	return s->state == SS_DEAD && s->bfd < 0;
+}
+
 /* Whether anyone but the program's own descriptors still uses the
  * session: a client connected, a socket whose A another process holds
  * (B has not hung up), or a process holding the membership token. */
 static bool session_shared(void)
 {
 	struct shim_sock *s;
-
 	struct pollfd p = {.fd = E.token_r, .events = POLLIN};
 
 	if (sess_owner_clients())
 		return true;
 	TAILQ_FOREACH(s, &eng.socks, link)
-		if (!s->a_gone && !s->exit_close)
+		if (!s->a_gone && !s->exit_close && !sock_only_record(s))
 			return true;
 	/* a process of the session that has not called yet (the caller
 	 * closed its own write end) */
 	return E.token_r >= 0 && !(poll(&p, 1, 0) == 1 && (p.revents & (POLLHUP | POLLERR)));
+}
+
+/* Keeper: whether a record still needs the stack (not a failed socket's
+ * leftover record). */
+static bool socks_live(void)
+{
+	struct shim_sock *s;
+
+	TAILQ_FOREACH(s, &eng.socks, link)
+		if (!sock_only_record(s))
+			return true;
+	return false;
 }
 
 /* Keeper, under the lock, after each round: tell the exiting program
@@ -1535,7 +1564,7 @@ static bool keeper_done(stack_ns_t now)
 	TAILQ_FOREACH(s, &eng.socks, link)
 		if (s->exit_close)
 			orphans = true;
-	if (shared || !TAILQ_EMPTY(&eng.socks))
+	if (shared || socks_live())
 		E.keeper_idle = 0;
 	else if (!E.keeper_idle)
 		E.keeper_idle = now;
@@ -1955,7 +1984,7 @@ static bool join_session(void)
 	E.tun.mtu = eng.cfg.mtu ? eng.cfg.mtu : 1500;
 	E.tun.fd = -1;
 	token_adopt();
-	build_stack();
+	build_stack(true);
 	adopt_inherited();
 	return true;
 }
@@ -1993,7 +2022,7 @@ __attribute__((constructor)) static void netshim_init(void)
 		E.pcap_on = true;
 		private_mark(shim_pcap_fd(&E.pcap), true);
 	}
-	build_stack();
+	build_stack(false);
 	start_thread();
 	if ((e = sess_owner_start(E.epfd)) < 0)
 		fatal("cannot open the session's control socket: %s", strerror(-e));

@@ -21,15 +21,15 @@ TEST=shim_nginx
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/shim_lib.inc"
 . "$(dirname "$0")/shim_prog_lib.inc"
+. "$(dirname "$0")/shim_nginx.inc"
 
 for p in curl nginx wrk; do
 	command -v "$p" >/dev/null 2>&1 ||
 		fail "$p is not installed (Debian: apt-get install nginx-light wrk curl)"
 done
-WRKLUA="$(cd "$(dirname "$0")" && pwd)/shim_srv_wrk.lua"
 shim_ns_setup
 
-mkdir "$TMPD/www" "$TMPD/nginx"
+mkdir "$TMPD/www"
 mkrand "$TMPD/www/big" 100
 printf 'small file %0500d\n' 0 >"$TMPD/www/small"
 for i in $(seq 20); do
@@ -37,39 +37,7 @@ for i in $(seq 20); do
 done
 T0=$(now_ms)
 
-if [ "$WORKERS" = 0 ]; then
-	procs="master_process off;
-worker_processes 1;"
-else
-	# the workers run as this user: the files are in a private TMPD
-	procs="master_process on;
-user $(id -un);
-worker_processes $WORKERS;"
-fi
-cat >"$TMPD/nginx/nginx.conf" <<EOF
-daemon off;
-$procs
-error_log $TMPD/nginx/error.log info;
-pid $TMPD/nginx/nginx.pid;
-events {
-	use epoll;
-	worker_connections 1024;
-}
-http {
-	access_log $TMPD/nginx/access.log;
-	client_body_temp_path $TMPD/nginx/body;
-	proxy_temp_path $TMPD/nginx/proxy;
-	fastcgi_temp_path $TMPD/nginx/fastcgi;
-	scgi_temp_path $TMPD/nginx/scgi;
-	uwsgi_temp_path $TMPD/nginx/uwsgi;
-	sendfile on;
-	server {
-		listen 0.0.0.0:8080;
-		listen [::]:8080;
-		root $TMPD/www;
-	}
-}
-EOF
+nginx_conf "$WORKERS" off
 tshim_bg NGINX 150 nginx -c "$TMPD/nginx/nginx.conf" -e "$TMPD/nginx/error.log"
 wait_http http://192.0.2.2:8080/small
 wait_http 'http://[2001:db8::2]:8080/small'
@@ -87,37 +55,8 @@ for v in 4 6; do
 done
 
 # ---- wrk: 64 connections, 5 s ----------------------------------------------------
-# wrk_check V URL: a 5 s wrk run; every counter of shim_srv_wrk.lua's line
-# checked.
-wrk_check() {
-	t=$(now_ms)
-	tkern 20 wrk -c 64 -t 2 -d 5s -s "$WRKLUA" "$2" >"$TMPD/wrk$1.out" 2>&1 || {
-		sed 's/^/    /' "$TMPD/wrk$1.out"
-		fail "wrk over IPv$1 failed (exit $?)"
-	}
-	line=$(grep '^WRK ' "$TMPD/wrk$1.out") || {
-		sed 's/^/    /' "$TMPD/wrk$1.out"
-		fail "wrk over IPv$1: no summary line from shim_srv_wrk.lua"
-	}
-	get() { printf '%s\n' "$line" | tr ' ' '\n' | sed -n "s/^$1=//p"; }
-	req=$(get requests)
-	errs="non2xx=$(get non2xx) connect=$(get connect) read=$(get read) write=$(get write) timeout=$(get timeout)"
-	if [ "$errs" != "non2xx=0 connect=0 read=0 write=0 timeout=0" ] ||
-		grep -qE 'Non-2xx|Socket errors' "$TMPD/wrk$1.out"; then
-		sed 's/^/    /' "$TMPD/wrk$1.out"
-		tail -n 20 "$TMPD/nginx/error.log" | sed 's/^/    nginx: /'
-		fail "wrk over IPv$1: $req requests with errors: $errs"
-	fi
-	[ "$req" -ge 10000 ] || {
-		sed 's/^/    /' "$TMPD/wrk$1.out"
-		fail "wrk over IPv$1: only $req requests in 5 s (want at least 10000)"
-	}
-	log "wrk -c 64 -t 2 -d 5s over IPv$1: $req requests, $(get rps)/s, no errors ($(ms_since "$t") ms)"
-	WRK_REQ=$((WRK_REQ + req))
-}
-WRK_REQ=0
-wrk_check 4 http://192.0.2.2:8080/small
-wrk_check 6 'http://[2001:db8::2]:8080/small'
+wrk_check 4 http://192.0.2.2:8080/small 10000
+wrk_check 6 'http://[2001:db8::2]:8080/small' 10000
 kill -0 "$NGINX_PID" 2>/dev/null || fail "nginx under the shim died during wrk"
 
 # ---- curl loop, content checked ---------------------------------------------------
