@@ -24,6 +24,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -45,6 +46,10 @@
 
 struct engine eng = {.lock = PTHREAD_MUTEX_INITIALIZER};
 __thread int eng_internal;
+
+/* This thread is handing the session off: its fork is the keeper's (the
+ * atfork handlers step aside; another thread's fork waits for the lock). */
+static __thread bool handing_off;
 
 /* State only the engine sees. */
 static struct {
@@ -69,7 +74,6 @@ static struct {
 	bool draining;
 	bool refused_warned;
 	bool stop;	   /* the stack thread must return (a hand-off) */
-	bool handing_off;  /* fork() below is the keeper's (atfork handlers) */
 	bool forked;	   /* a fork child may hold sockets of ours */
 	int keeper_note;   /* keeper: the exiting program's pipe, or -1 */
 	/* The membership token: a pipe whose write end every process of the
@@ -121,15 +125,18 @@ static void private_mark(int fd, bool on)
 }
 
 /* Move fd to a high number (close-on-exec) and mark it private; returns
- * the new number (fd itself is closed) or -errno. */
+ * the new number or -errno.  fd itself is closed either way. */
 int eng_private_fd_new(int fd)
 {
 	int nfd = real()->fcntl(fd, F_DUPFD_CLOEXEC, E.private_base);
 
 	if (nfd < 0)
 		nfd = real()->fcntl(fd, F_DUPFD_CLOEXEC, 3);
-	if (nfd < 0)
-		return -errno;
+	if (nfd < 0) {
+		int e = errno;
+		real()->close(fd);
+		return -e;
+	}
 	if (nfd != fd)
 		real()->close(fd);
 	private_mark(nfd, true);
@@ -184,6 +191,8 @@ int eng_private_move(int fd)
 		sess_fd_moved(fd, nfd);
 	} else {
 		TAILQ_FOREACH(s, &eng.socks, link) {
+			if (s->afd_held && s->afd == fd)
+				s->afd = nfd; /* a client's A held while it connects */
 			if (s->bfd != fd)
 				continue;
 			epoll_ctl(E.epfd, EPOLL_CTL_DEL, fd, NULL);
@@ -1179,10 +1188,6 @@ static void stack_loop(bool keeper)
 
 		int n = epoll_wait(E.epfd, evs, MAX_EVENTS, timeout);
 		pthread_mutex_lock(&eng.lock);
-		if (E.stop) {
-			pthread_mutex_unlock(&eng.lock);
-			return;
-		}
 		now = mono_ns();
 		for (int i = 0; i < n; i++) {
 			void *p = evs[i].data.ptr;
@@ -1203,6 +1208,13 @@ static void stack_loop(bool keeper)
 		if (E.pcap_on)
 			shim_pcap_flush(&E.pcap);
 		pthread_cond_broadcast(&E.tx_cond);
+		if (E.stop) {
+			/* a hand-off: this round's events are handled (B's
+			 * edges are not seen again by the keeper sharing
+			 * the epoll) */
+			pthread_mutex_unlock(&eng.lock);
+			return;
+		}
 		reap_unheld(now);
 		if (keeper && keeper_done(now)) {
 			pthread_mutex_unlock(&eng.lock);
@@ -1393,8 +1405,6 @@ static void alloc_tables(void)
 	TAILQ_INIT(&E.free_socks);
 }
 
-static void start_stack_thread(void);
-
 static void start_thread(void)
 {
 	struct epoll_event ev;
@@ -1436,7 +1446,7 @@ static void start_stack_thread(void)
 
 static void atfork_prepare(void)
 {
-	if (E.handing_off)
+	if (handing_off)
 		return; /* hand_off holds the lock */
 	sess_client_prefork(true);
 	pthread_mutex_lock(&eng.lock);
@@ -1444,7 +1454,7 @@ static void atfork_prepare(void)
 
 static void atfork_parent(void)
 {
-	if (E.handing_off)
+	if (handing_off)
 		return;
 	if (eng.mode == ENG_RUNNING)
 		E.forked = true;
@@ -1466,6 +1476,11 @@ static void become_client(pid_t owner)
 			real()->close(s->bfd);
 			s->bfd = -1;
 		}
+		if (s->afd_held) { /* a client's A, the owner's to hold */
+			private_close(s->afd);
+			s->afd = -1;
+			s->afd_held = false;
+		}
 	}
 	private_close(E.tun.fd);
 	private_close(E.wakefd);
@@ -1477,7 +1492,7 @@ static void become_client(pid_t owner)
 	 * take it for these */
 	E.tun.fd = E.wakefd = E.epfd = -1;
 	if (E.pcap_on)
-		private_mark(shim_pcap_fd(&E.pcap), false);
+		private_close(shim_pcap_fd(&E.pcap)); /* the owner's to write */
 	E.pcap_on = false;
 	eng.mode = ENG_CHILD;
 	eng.parent_pid = owner;
@@ -1497,7 +1512,7 @@ static void atfork_child(void)
 		pthread_mutex_init(&s->rlock, NULL);
 	TAILQ_FOREACH(s, &E.free_socks, link)
 		pthread_mutex_init(&s->rlock, NULL);
-	if (E.handing_off)
+	if (handing_off)
 		return; /* the keeper: hand_off goes on */
 	sess_client_atfork(); /* a child's child asks the owner itself */
 	if (eng.mode != ENG_RUNNING)
@@ -1519,26 +1534,32 @@ static bool sock_only_record(const struct shim_sock *s)
 	return s->state == SS_DEAD && s->bfd < 0;
 }
 
+/* Whether a process of the session holds the membership token (the
+ * caller closed its own write end, or never had one: the keeper). */
+static bool token_elsewhere(void)
+{
+	struct pollfd p = {.fd = E.token_r, .events = POLLIN};
+
+	return E.token_r >= 0 && !(poll(&p, 1, 0) == 1 && (p.revents & (POLLHUP | POLLERR)));
+}
+
 /* Whether anyone but the program's own descriptors still uses the
  * session: a client connected, a socket whose A another process holds
  * (B has not hung up), or a process holding the membership token. */
 static bool session_shared(void)
 {
 	struct shim_sock *s;
-	struct pollfd p = {.fd = E.token_r, .events = POLLIN};
 
 	if (sess_owner_clients())
 		return true;
 	TAILQ_FOREACH(s, &eng.socks, link)
 		if (!s->a_gone && !s->exit_close && !sock_only_record(s))
 			return true;
-	/* a process of the session that has not called yet (the caller
-	 * closed its own write end) */
-	return E.token_r >= 0 && !(poll(&p, 1, 0) == 1 && (p.revents & (POLLHUP | POLLERR)));
+	return token_elsewhere();
 }
 
-/* Keeper: whether a record still needs the stack (not a failed socket's
- * leftover record). */
+/* Keeper: whether a record still has work (bytes to hand to the stack:
+ * not a failed socket's leftover record). */
 static bool socks_live(void)
 {
 	struct shim_sock *s;
@@ -1549,33 +1570,34 @@ static bool socks_live(void)
 	return false;
 }
 
-/* Keeper, under the lock, after each round: tell the exiting program
- * once its own connections are handed over (all sent and acknowledged
- * when nobody else uses the session, as drain_at_exit waits), and end
- * the session once nobody uses it and nothing is left to send (or the
- * linger time is over). */
+/* Keeper, under the lock, after each round.  Nobody uses the session
+ * (session_shared) from keeper_idle on; then what is left — connections
+ * whose processes are gone, with bytes or a FIN to deliver — gets
+ * NETSHIM_LINGER ms, as the exit drain gives it, and the rest is reset.
+ * The exiting program is told (its pipe closes) once its own sockets are
+ * in the stack's hands, and, when nobody else uses the session, all
+ * delivered or out of time.  True when the session is over. */
 static bool keeper_done(stack_ns_t now)
 {
 	struct shim_sock *s;
-	bool shared = session_shared(), orphans = false;
+	bool shared = session_shared(), orphans = false, live = socks_live();
 	unsigned busy = stack_tcp_busy(eng.st);
 	stack_ns_t linger = (stack_ns_t)eng.cfg.linger_ms * STACK_NS_PER_MS;
+	bool late;
 
 	TAILQ_FOREACH(s, &eng.socks, link)
-		if (s->exit_close)
+		if (s->exit_close && !sock_only_record(s))
 			orphans = true;
-	if (shared || socks_live())
+	if (shared)
 		E.keeper_idle = 0;
 	else if (!E.keeper_idle)
 		E.keeper_idle = now;
-	if (E.keeper_note >= 0 &&
-	    ((!orphans && (shared || busy == 0)) || (E.keeper_idle && now - E.keeper_idle >= linger))) {
+	late = E.keeper_idle && now - E.keeper_idle >= linger;
+	if (E.keeper_note >= 0 && ((!orphans && (shared || (busy == 0 && !live))) || late)) {
 		private_close(E.keeper_note); /* the program may exit now */
 		E.keeper_note = -1;
 	}
-	if (!E.keeper_idle)
-		return false;
-	if (busy && now - E.keeper_idle < linger)
+	if (!E.keeper_idle || ((busy || live) && !late))
 		return false;
 	if (busy) {
 		unsigned n = stack_tcp_abort_busy(eng.st);
@@ -1607,7 +1629,7 @@ static void keeper_run(int note)
 	E.thread_started = false;
 	E.draining = false;
 	E.keeper_note = note;
-	E.handing_off = false;
+	handing_off = false;
 	private_close(E.token_w); /* the keeper is no member */
 	E.token_w = -1;
 	if ((d = opendir("/proc/self/fd"))) {
@@ -1638,6 +1660,14 @@ static void keeper_run(int note)
 			s->afd = -1;
 		sock_check_b(s);
 	}
+	/* B's edge-triggered events the old stack thread took are handled;
+	 * look at every B once more all the same */
+	TAILQ_FOREACH_SAFE(s, &eng.socks, link, tmp) {
+		if (s->bfd < 0)
+			continue;
+		s->b_in = s->b_out = true;
+		sock_pump(s);
+	}
 	pthread_mutex_unlock(&eng.lock);
 	shim_log(SHIM_LOG_INFO, "session keeper: pid %d serves the session", (int)getpid());
 	stack_loop(true);
@@ -1655,11 +1685,19 @@ static void keeper_run(int note)
  * (the caller goes on as before). */
 static bool hand_off(bool wait)
 {
+	static pthread_mutex_t one_at_a_time = PTHREAD_MUTEX_INITIALIZER;
 	int p[2] = {-1, -1};
 	pid_t pid;
 
-	if (wait && pipe2(p, O_CLOEXEC) < 0)
+	pthread_mutex_lock(&one_at_a_time);
+	if (eng.mode != ENG_RUNNING) { /* another thread handed it off */
+		pthread_mutex_unlock(&one_at_a_time);
+		return true;
+	}
+	if (wait && pipe2(p, O_CLOEXEC) < 0) {
+		pthread_mutex_unlock(&one_at_a_time);
 		return false;
+	}
 	pthread_mutex_lock(&eng.lock);
 	E.stop = true;
 	uint64_t one = 1;
@@ -1676,26 +1714,42 @@ static bool hand_off(bool wait)
 		int w = eng_private_fd_new(p[1]);
 		p[1] = w < 0 ? -1 : w;
 	}
-	E.handing_off = true;
+	/* Twice: the keeper is nobody's child (init or a subreaper adopts
+	 * it), so a program that waits for all its children does not wait
+	 * for it. */
+	handing_off = true;
 	pid = fork();
-	if (pid == 0)
-		keeper_run(p[1]); /* does not return */
-	E.handing_off = false;
+	if (pid == 0) {
+		pid_t k = fork();
+		if (k == 0)
+			keeper_run(p[1]); /* does not return */
+		real()->_exit(k < 0 ? 1 : 0);
+	}
+	handing_off = false;
 	if (p[1] >= 0)
 		private_close(p[1]);
-	if (pid < 0) {
+	int st = 0, r = -1;
+	if (pid > 0)
+		while ((r = waitpid(pid, &st, 0)) < 0 && errno == EINTR)
+			;
+	/* ECHILD: the program's own SIGCHLD handler reaped it first; the
+	 * middle process fails only when it could not fork */
+	bool started = pid > 0 && (r < 0 || (WIFEXITED(st) && WEXITSTATUS(st) == 0));
+	if (!started) {
 		/* no keeper: this process stays the owner */
 		E.stop = false;
 		pthread_mutex_unlock(&eng.lock);
 		if (p[0] >= 0)
 			real()->close(p[0]);
 		start_stack_thread();
+		pthread_mutex_unlock(&one_at_a_time);
 		return false;
 	}
 	sess_owner_forget();
-	become_client(pid);
+	become_client(eng.parent_pid ? eng.parent_pid : eng.pid);
 	pthread_mutex_unlock(&eng.lock);
-	shim_log(SHIM_LOG_INFO, "handed the session to keeper pid %d", (int)pid);
+	pthread_mutex_unlock(&one_at_a_time);
+	shim_log(SHIM_LOG_INFO, "handed the session to a keeper");
 	if (p[0] >= 0) {
 		struct pollfd pf = {.fd = p[0], .events = POLLIN};
 		char c;
@@ -1709,12 +1763,41 @@ static bool hand_off(bool wait)
 	return true;
 }
 
+/* Whether this process has a child (of any thread): a fork, vfork,
+ * posix_spawn, system or popen child that may join the session. */
+static bool has_children(void)
+{
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *de;
+	bool any = false;
+
+	if (!d)
+		return true; /* cannot tell: assume so */
+	while (!any && (de = readdir(d))) {
+		char path[64], c;
+		int fd;
+
+		if (de->d_name[0] < '0' || de->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/task/%d/children", atoi(de->d_name));
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0) {
+			any = true; /* no CONFIG_PROC_CHILDREN: assume so */
+			break;
+		}
+		any = real()->read(fd, &c, 1) == 1;
+		real()->close(fd);
+	}
+	closedir(d);
+	return any;
+}
+
 void eng_before_exec(void)
 {
 	/* not in a vfork child (shared memory), nor when nothing would
 	 * outlive the old image */
 	if (eng.mode != ENG_RUNNING || getpid() != eng.pid || !E.thread_started ||
-	    (TAILQ_EMPTY(&eng.socks) && !sess_owner_clients() && !E.forked))
+	    (TAILQ_EMPTY(&eng.socks) && !sess_owner_clients() && !E.forked && !has_children()))
 		return;
 	hand_off(false);
 }
@@ -1771,12 +1854,16 @@ static void drain_at_exit(void)
 		return;
 	}
 	E.draining = true;
-	if ((E.forked || sess_owner_clients()) && exit_shared()) {
+	/* this process leaves: does another hold the session's token? */
+	private_close(E.token_w);
+	E.token_w = -1;
+	if ((E.forked || sess_owner_clients() || token_elsewhere()) && exit_shared()) {
 		/* others use the session: a keeper finishes ours and serves
 		 * theirs (README "Processes") */
 		pthread_mutex_unlock(&eng.lock);
-		hand_off(true);
-		return;
+		if (hand_off(true))
+			return;
+		pthread_mutex_lock(&eng.lock); /* no keeper: drain here */
 	}
 	end = mono_ns() + (stack_ns_t)eng.cfg.linger_ms * STACK_NS_PER_MS;
 	TAILQ_FOREACH(s, &eng.socks, link)
@@ -1895,9 +1982,9 @@ void eng_refused_warning(void)
 	E.refused_warned = true;
 	pthread_mutex_unlock(&eng.lock);
 	if (first)
-		shim_say("pid %d has no network: its ancestor (pid %s) holds %s, and one "
-			 "stack serves one process until process trees are shared "
-			 "(README \"Processes\")",
+		shim_say("pid %d has no network: its ancestor (pid %s) holds %s, and its "
+			 "session (NETSHIM_SESSION) could not be reached (README "
+			 "\"Processes\")",
 			 (int)getpid(), getenv("NETSHIM_HOLDER") ? getenv("NETSHIM_HOLDER") : "?",
 			 eng.cfg.tun[0] ? eng.cfg.tun : "the device");
 }

@@ -185,7 +185,8 @@ void eng_private_close(int fd);
 bool eng_private_fd(int fd);
 /* Move private descriptor fd elsewhere (the program wants the number). */
 int eng_private_move(int fd);
-/* Make fd a private descriptor: dup it above the program's range. */
+/* Make fd a private descriptor: dup it above the program's range (fd is
+ * closed, also on failure: -errno). */
 int eng_private_fd_new(int fd);
 /* Wait (without the lock) until the stack thread has sent packets. */
 void eng_wait_tx(int ms);

@@ -2,7 +2,8 @@
  * session.c — the control channel of a session (session.h): the owner's
  * listener and client connections, served from the stack thread's epoll
  * (engine.c stack_thread -> sess_owner_event -> sess_serve in socket.c),
- * and the client's call helper used by the hooks of a fork child.
+ * and the client's call helper used by the hooks of a client (a fork
+ * child, or a program exec'd in the session).
  * Every libc call here goes through real() (STYLE.md 12).
  */
 #define _GNU_SOURCE

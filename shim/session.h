@@ -1,11 +1,12 @@
 /*
  * session.h — the control channel between the process that owns the stack
- * and the other processes of its session (today: its fork children).
+ * (the owner, or a keeper that took it over) and the other processes of
+ * its session: fork children and programs exec'd in it.
  *
  * The owner listens on an abstract AF_UNIX SOCK_SEQPACKET socket named in
  * NETSHIM_SESSION; its stack thread serves each client connection
  * (session.c -> sess_serve() in socket.c, under the engine lock).  A
- * client (a fork child, ENG_CHILD) sends one request per call with its
+ * client (ENG_CHILD) sends one request per call with its
  * socket's end A attached (SCM_RIGHTS) as the socket's identity: the owner
  * finds the socket by A's inode.  The data path stays A <-> B in the kernel.
  * Blocking calls never block the owner: it answers EAGAIN / EINPROGRESS and

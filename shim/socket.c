@@ -160,10 +160,9 @@ static int open_sock(int domain, int type, int protocol, int afd_flags, int *out
 		stack_ep_close(eng.st, h);
 		return e;
 	}
-	bfd = eng_private_fd_new(sv[1]);
+	bfd = eng_private_fd_new(sv[1]); /* closes sv[1] */
 	if (bfd < 0) {
 		real()->close(sv[0]);
-		real()->close(sv[1]);
 		stack_ep_close(eng.st, h);
 		return -bfd;
 	}
@@ -363,10 +362,9 @@ static int accept_one(struct shim_sock *s, int fd, int flags, struct stack_socka
 		stack_ep_close(eng.st, h);
 	} else {
 		int bfd = eng_private_fd_new(sv[1]);
-		if (bfd < 0) {
+		if (bfd < 0) { /* sv[1] is closed */
 			e = -bfd;
 			real()->close(sv[0]);
-			real()->close(sv[1]);
 			stack_ep_close(eng.st, h);
 		} else {
 			real()->fcntl(bfd, F_SETFL, O_NONBLOCK | O_RDWR);
@@ -888,12 +886,9 @@ void sock_child_adopt(int fd)
 
 	if (eng.mode != ENG_CHILD || sock_of(fd))
 		return;
-	eng_lock();
-	c = sock_by_a(fd); /* another number of a socket known here */
-	if (c)
-		sock_map(fd, c);
-	eng_unlock();
-	if (c || sess_call(&rq, fd, &rp, NULL, false) || rp.err || rp.len != sizeof(ad))
+	/* the owner's word, always: a record here may be a stale copy made
+	 * at fork */
+	if (sess_call(&rq, fd, &rp, NULL, false) || rp.err || rp.len != sizeof(ad))
 		return;
 	memcpy(&ad, rp.data, sizeof(ad));
 	if ((ad.family != AF_INET && ad.family != AF_INET6) ||
@@ -901,7 +896,13 @@ void sock_child_adopt(int fd)
 	    rp.state > SS_DEAD)
 		return;
 	eng_lock();
-	c = sock_new(ad.family, ad.type, -1, fd, -1);
+	c = sock_by_a(fd); /* another number of a socket known here */
+	if (c && (c->family != ad.family || c->type != ad.type))
+		c = NULL;
+	if (c)
+		sock_map(fd, c);
+	else
+		c = sock_new(ad.family, ad.type, -1, fd, -1);
 	if (c) {
 		c->state = (enum sock_state)rp.state;
 		c->connect_failed = rp.val != 0;
@@ -1082,6 +1083,9 @@ void sess_serve(const struct sess_req *rq, const void *x, int afd, struct sess_r
 			rp->err = EBADF;
 			return;
 		}
+		/* before the call: a failure in it must keep the record for
+		 * this client's next question (sock_fail) */
+		s->client_seen = true;
 	}
 	switch (rq->op) {
 	case SOP_SOCKET:
@@ -1093,7 +1097,9 @@ void sess_serve(const struct sess_req *rq, const void *x, int afd, struct sess_r
 			r = EINVAL;
 			break;
 		}
-		r = socket_locked(rq->a[0], rq->a[1], rq->a[2], newfd);
+		/* the owner's copy is close-on-exec whatever the client
+		 * asked (the flag does not travel: MSG_CMSG_CLOEXEC does) */
+		r = socket_locked(rq->a[0], rq->a[1] | SOCK_CLOEXEC, rq->a[2], newfd);
 		if (*newfd >= 0)
 			s = sock_of(*newfd);
 		if (r && *newfd >= 0) {
@@ -1122,7 +1128,7 @@ void sess_serve(const struct sess_req *rq, const void *x, int afd, struct sess_r
 			r = EOPNOTSUPP;
 			break;
 		}
-		r = accept_one(s, afd, rq->a[0] & (SOCK_NONBLOCK | SOCK_CLOEXEC), &a);
+		r = accept_one(s, afd, (rq->a[0] & SOCK_NONBLOCK) | SOCK_CLOEXEC, &a);
 		if (r >= 0) {
 			struct shim_sock *c = sock_of(r);
 			if (c)

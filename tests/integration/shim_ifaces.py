@@ -10,6 +10,8 @@
 #       device DEV (kernel run: it then has carrier, as under netshim).
 #   shim_ifaces.py basic                the libc part of dump (no sockets)
 #   shim_ifaces.py spawn basic          basic, run by a child process
+#   shim_ifaces.py spawn-lost basic     the same, the child told a session
+#                                       name that answers nobody
 #   shim_ifaces.py fork                 basic in this process and in a fork
 #                                       child: "fork: same view" when equal
 #   shim_ifaces.py extras               under netshim only: refusals
@@ -234,9 +236,12 @@ def main():
         ioctls()
     elif mode == "basic":
         basic()
-    elif mode == "spawn":
+    elif mode in ("spawn", "spawn-lost"):
         sys.stdout.flush()
-        r = subprocess.run([sys.executable, __file__] + sys.argv[2:])
+        env = dict(os.environ)
+        if mode == "spawn-lost":
+            env["NETSHIM_SESSION"] = "@netshim-0-gone"
+        r = subprocess.run([sys.executable, __file__] + sys.argv[2:], env=env)
         sys.exit(r.returncode)
     elif mode == "fork":
         r, w = os.pipe()
@@ -269,7 +274,7 @@ def main():
     elif mode == "extras":
         extras()
     else:
-        sys.exit("usage: shim_ifaces.py dump [--attach DEV] | basic | spawn basic | fork | extras")
+        sys.exit("usage: shim_ifaces.py dump [--attach DEV] | basic | spawn[-lost] basic | fork | extras")
 
 
 main()

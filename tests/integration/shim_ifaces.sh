@@ -7,8 +7,9 @@
 # with ns0 configured as the stack is and held open (so it runs), and once
 # under netshim; the outputs must match line for line — values, errors for
 # missing names, glibc's memory layout, the bytes each ioctl writes.  Then:
-# a descendant refused the network sees what an empty network namespace
-# shows (lo, down, no address); a fork child sees its parent's view;
+# a spawned descendant (a client of the session) sees the owner's view; one
+# refused the network (its session unreachable) sees what an empty network
+# namespace shows (lo, down, no address); a fork child sees its parent's view;
 # changes (EPERM) and unserved queries (EOPNOTSUPP) on a netshim socket
 # never reach the kernel, while a non-netshim socket's ioctls still do.
 TEST=shim_ifaces
@@ -92,8 +93,15 @@ expect shim.out "ioctl inet SIOCGIFCONF None: 0 len=80"
 expect shim.out "ioctl inet SIOCGIFCONF 79: 0 len=40 lo="
 log "lo and ns0 as Linux shows them, with the stack's addresses"
 
+# ---- a spawned descendant joins the session: the owner's view ----------------------
+under_shim owner.out basic
+under_shim spawned.out spawn basic
+same owner.out spawned.out "a spawned descendant (a client of the session) does not see the owner's view"
+expect spawned.out "getifaddrs ns0 flags=0x110d1 addr=in(192.0.2.2) "
+
 # ---- a descendant refused the network: an empty network namespace's view ------------
-under_shim refused.out spawn basic
+# (its session cannot be reached while its ancestor holds the device)
+under_shim refused.out spawn-lost basic
 kernel empty.out unshare -n "$PY" "$HELPER" basic
 same empty.out refused.out "a refused descendant does not see an empty namespace"
 expect refused.out "if_nameindex [(1, 'lo')]"
