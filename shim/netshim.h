@@ -9,7 +9,8 @@
  * session's one stack and its owner hold right now.  A shorter buffer gets
  * the first len bytes, as Linux's getsockopt truncates; another name at
  * this level gives ENOPROTOOPT; a socket that is not netshim's gets the
- * kernel's answer (ENOPROTOOPT, the level is unknown to it).
+ * kernel's error for a level it does not know (ENOPROTOOPT, or
+ * EOPNOTSUPP on some kernels): so a program can tell the two apart.
  */
 #ifndef NETSHIM_NETSHIM_H
 #define NETSHIM_NETSHIM_H
