@@ -207,7 +207,7 @@ def serve(port, sport, nworkers, size, status):
 SYSCALLS_X86_64 = {0: "read", 1: "write", 7: "poll", 23: "select", 35: "nanosleep",
                    43: "accept", 44: "sendto", 45: "recvfrom", 46: "sendmsg", 47: "recvmsg",
                    202: "futex", 230: "clock_nanosleep", 270: "pselect6", 271: "ppoll",
-                   288: "accept4"}
+                   219: "restart_syscall", 288: "accept4"}
 
 
 def sock_type(pid, fd):
@@ -288,6 +288,7 @@ def one_conn(host, port, cn, size, want):
         cn.t_end = time.monotonic()
         return
     buf = bytearray()
+    cn.port = s.getsockname()[1]
     try:
         s.sendall(b"GET %d %s\n" % (cn.cid, cn.kind.encode()))
         while True:
@@ -400,6 +401,9 @@ def control(host, port, sport, rounds, nclients, size):
             loc = where(victim)
             if loc == "control" or not hunt:
                 break
+            if all(c.got > size - 32 * 1024 for c in conns if c.pid == victim and
+                   c.end is None):
+                break  # its transfer is nearly over: now, or it ends first
             os.kill(victim, signal.SIGCONT)
             time.sleep(random.uniform(0, 0.004))
         with lock:
@@ -425,10 +429,12 @@ def control(host, port, sport, rounds, nclients, size):
                 bad.append("round %d: conn %d of the killed worker: wrong bytes" % (r, c.cid))
             if c.kind == "F" and c.end not in ("fin", "done"):
                 bad.append("round %d: conn %d (F) of the killed worker ended %s, want FIN "
-                           "(%d bytes)" % (r, c.cid, c.end, c.got))
-            if c.kind == "R" and c.end != "rst":
+                           "(%d bytes; the worker was: %s; port %d)" % (r, c.cid, c.end, c.got, loc, c.port))
+            # (R "done": every byte had left before the death, and the
+            # client read the last one before the RST came)
+            if c.kind == "R" and c.end not in ("rst", "done"):
                 bad.append("round %d: conn %d (R) of the killed worker ended %s, want a reset "
-                           "(%d bytes)" % (r, c.cid, c.end, c.got))
+                           "(%d bytes; the worker was: %s; port %d)" % (r, c.cid, c.end, c.got, loc, c.port))
         # the others keep serving: a connection begun after the kill
         # completes, and the parent answers
         end = time.monotonic() + 10
