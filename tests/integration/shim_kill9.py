@@ -273,6 +273,7 @@ class Conn:
     def __init__(self, cid, kind):
         self.cid, self.kind = cid, kind
         self.pid = None
+        self.port = 0
         self.got = 0
         self.end = None
         self.prefix_ok = True
