@@ -569,7 +569,13 @@ static void tcp_pump_tx(struct shim_sock *s)
 			if (errno == EAGAIN)
 				s->b_in = false;
 			else if (errno == ECONNRESET)
-				s->a_abort = true, s->b_eof = true;
+				/* only A's release sets this on B (af_unix.c
+				 * unix_release_sock): every holder closed A with
+				 * data unread — a reset, never the FIN below,
+				 * even before B's hang-up event is seen (A's
+				 * last holder may have been our own dup of a
+				 * client's A, closed in this thread) */
+				s->a_abort = true, s->b_eof = true, s->a_gone = true;
 			break;
 		}
 		if (n == 0) {

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "engine.h"
+#include "netshim.h"
 #include "real.h"
 #include "session.h"
 #include "sock.h"
@@ -749,8 +750,33 @@ int setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 	return r < 0 ? fail(-r) : 0;
 }
 
-/* Under the lock, for a client: the option into val (*len bytes
- * of room, then the length); 0 or -errno. */
+/* SOL_NETSHIM (netshim.h), under the lock: what the stack and this
+ * owner hold now, truncated to *len bytes as Linux truncates. */
+static int netshim_opt_locked(int name, void *val, size_t *len)
+{
+	struct netshim_stats ns = {0};
+	struct stack_counters k;
+	struct shim_sock *s;
+
+	if (name != NETSHIM_STATS)
+		return -ENOPROTOOPT;
+	stack_get_counters(eng.st, &k);
+	ns.pbuf_small_used = k.pbuf_small_used;
+	ns.pbuf_large_used = k.pbuf_large_used;
+	ns.tcp_txrec_used = k.tcp_txrec_used;
+	ns.endpoints = stack_ep_count(eng.st);
+	ns.tcp_time_wait = k.tcp_tw_used;
+	TAILQ_FOREACH(s, &eng.socks, link)
+		ns.socks++;
+	ns.clients = (uint64_t)sess_owner_clients();
+	if (*len > sizeof(ns))
+		*len = sizeof(ns);
+	memcpy(val, &ns, *len);
+	return 0;
+}
+
+/* Under the lock, for this process or a client: the option into val
+ * (*len bytes of room, then the length); 0 or -errno. */
 static int getopt_locked(struct shim_sock *s, int afd, int level, int name, void *val,
 			 size_t *len)
 {
@@ -758,6 +784,8 @@ static int getopt_locked(struct shim_sock *s, int afd, int level, int name, void
 	size_t tl = sizeof(tmp);
 	int r, e;
 
+	if (level == SOL_NETSHIM)
+		return netshim_opt_locked(name, val, len);
 	if (*len == 0) /* Linux copies nothing, if the option exists */
 		return s->h >= 0 ? stack_ep_getopt(eng.st, s->h, level, name, tmp, &tl) : -EBADF;
 	/* an ICMP error waiting beside the datagrams: SO_ERROR reports and
@@ -800,15 +828,6 @@ int getsockopt(int fd, int level, int name, void *val, socklen_t *len)
 		return real()->getsockopt(fd, level, name, val, len);
 	if (eng.mode == ENG_CHILD)
 		return child_getopt(fd, s, level, name, val, len);
-	if (*len == 0) {
-		/* Linux copies min(len, size): nothing, if the option exists */
-		char tmp[256];
-		size_t tl = sizeof(tmp);
-		eng_lock();
-		r = s->h >= 0 ? stack_ep_getopt(eng.st, s->h, level, name, tmp, &tl) : -EBADF;
-		eng_unlock();
-		return r < 0 ? fail(-r) : 0;
-	}
 	eng_lock();
 	l = *len;
 	r = getopt_locked(s, fd, level, name, val, &l);

@@ -26,6 +26,15 @@ struct ep *ep_get(struct stack *st, int h)
 	return e && !e->orphan && !e->hidden ? e : NULL;
 }
 
+unsigned stack_ep_count(const struct stack *st)
+{
+	unsigned n = 0;
+
+	for (uint32_t i = 0; i < st->cfg.max_endpoints; i++)
+		n += st->eps[i].used;
+	return n;
+}
+
 static bool is_tcp(const struct ep *e) { return e->type == STACK_SOCK_STREAM; }
 
 void ep_changed(struct stack *st, struct ep *e)

@@ -266,6 +266,7 @@ void stack_get_counters(const struct stack *st, struct stack_counters *out)
 	out->pbuf_small_used = st->pools[PBUF_SMALL].used;
 	out->pbuf_large_used = st->pools[PBUF_LARGE].used;
 	out->tcp_txrec_used = st->txrec_used;
+	out->tcp_tw_used = st->tw_count;
 }
 
 static const char *const drop_names[STACK_DROP_MAX] = {

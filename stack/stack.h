@@ -344,6 +344,11 @@ unsigned stack_tcp_busy(struct stack *st);
  * closed): a process leaving before its peers acknowledged everything
  * tells them so rather than leaving them half-open.  Returns how many. */
 unsigned stack_tcp_abort_busy(struct stack *st);
+/* Endpoints in use: open handles, connections waiting to be accepted,
+ * and connections their program closed that are still finishing (not
+ * those in TIME_WAIT, which keep a small record of their own:
+ * stack_counters.tcp_tw_used).  A diagnostic: what a stack holds. */
+unsigned stack_ep_count(const struct stack *st);
 /* FIONREAD: UDP, bytes of the next datagram; TCP, bytes readable. */
 int stack_ep_pending(struct stack *st, int h);
 /* Handles whose readiness may have changed since the last call; each is
@@ -444,6 +449,7 @@ struct stack_counters {
 	uint64_t tcp_rack_lost, tcp_rack_timers, tcp_txrec_short;
 	uint64_t tcp_txrec_used; /* transmission records in use right now */
 	uint64_t pbuf_small_used, pbuf_large_used; /* in use right now */
+	uint64_t tcp_tw_used; /* TIME_WAIT records in use right now */
 	/* TCP hardening (stack/README.md, "Hardening"), Linux's MIB names:
 	 * SYN cookies sent (SyncookiesSent), ACKs that carried a valid one
 	 * (SyncookiesRecv) or an invalid one (SyncookiesFailed); closes that

@@ -251,6 +251,55 @@ START_TEST(busy_until_acked_then_abort)
 }
 END_TEST
 
+START_TEST(ep_count_follows_endpoints)
+{
+	struct tp_cfg cfg = tp_cfg(STACK_AF_INET);
+	struct iovec iov = {"abcdef", 6};
+
+	ck_assert_uint_eq(stack_ep_count(h.st), 0);
+	tp_server(&c, &h, &cfg); /* the listener and the accepted connection */
+	ck_assert_uint_eq(stack_ep_count(h.st), 2);
+	/* closed by its program while it owes bytes: it still holds one */
+	ck_assert_int_eq(stack_ep_sendto(h.st, c.fd, &iov, 1, 0, NULL), 6);
+	ck_assert_int_eq(stack_ep_close(h.st, c.fd), 0);
+	c.fd = -1;
+	ck_assert_uint_eq(stack_ep_count(h.st), 2);
+	ck_assert_uint_eq(stack_tcp_abort_busy(h.st), 1);
+	ck_assert_uint_eq(stack_ep_count(h.st), 1);
+	ck_assert_int_eq(stack_ep_close(h.st, c.lfd), 0);
+	c.lfd = -1;
+	ck_assert_uint_eq(stack_ep_count(h.st), 0);
+	while (tp_pull_any(&h, &s))
+		;
+	c.done = true;
+}
+END_TEST
+
+START_TEST(time_wait_counted_apart)
+{
+	struct tp_cfg cfg = tp_cfg(STACK_AF_INET);
+	struct stack_counters k;
+
+	/* TIME_WAIT keeps a record of its own, not an endpoint */
+	tp_client(&c, &h, &cfg);
+	ck_assert_uint_eq(stack_ep_count(h.st), 1);
+	ck_assert_int_eq(stack_ep_shutdown(h.st, c.fd, STACK_SHUT_WR), 0);
+	tp_expect(&c, &s, TH_FIN | TH_ACK, TP_ANY, TP_ANY, 0);
+	tp_send_ack(&c);
+	tp_send_fin(&c);
+	tp_expect(&c, &s, TH_ACK, TP_ANY, TP_ANY, 0);
+	ck_assert_int_eq(stack_ep_close(h.st, c.fd), 0);
+	c.fd = -1;
+	stack_get_counters(h.st, &k);
+	ck_assert_uint_eq(k.tcp_tw_used, 1);
+	ck_assert_uint_eq(stack_ep_count(h.st), 0);
+	h_advance(&h, 61 * STACK_NS_PER_S);
+	stack_get_counters(h.st, &k);
+	ck_assert_uint_eq(k.tcp_tw_used, 0);
+	c.done = true;
+}
+END_TEST
+
 START_TEST(listener_shutdown_stops_listening)
 {
 	struct tp_cfg cfg = tp_cfg(STACK_AF_INET);
@@ -447,6 +496,8 @@ Suite *suite_tcp_api(void)
 	tcase_add_test(tc, tcp_info_rcv_rtt);
 	tcase_add_test(tc, busy_until_acked_then_abort);
 	tcase_add_test(tc, cubic_follows_rfc9438);
+	tcase_add_test(tc, ep_count_follows_endpoints);
+	tcase_add_test(tc, time_wait_counted_apart);
 	tcase_add_test(tc, listener_shutdown_stops_listening);
 	tcase_add_test(tc, urgent_byte_sets_pri);
 	tcase_add_test(tc, handle_after_time_wait);
