@@ -82,6 +82,7 @@ static struct {
 	 * about to exec a server); read end in the owner / keeper only. */
 	int token_r, token_w;
 	stack_ns_t keeper_idle; /* keeper: when nobody held anything, or 0 */
+	stack_ns_t reap_last;	/* reap_unheld's last look */
 	stack_ns_t deadline; /* what the stack thread sleeps towards */
 } E = {.epfd = -1,
        .wakefd = -1,
@@ -151,6 +152,19 @@ static void private_close(int fd)
 	real()->close(fd);
 }
 
+/* NETSHIM_MEMBER_FD for the processes to come: the token's number and
+ * inode. */
+static void token_export(void)
+{
+	struct stat sb;
+	char v[48];
+
+	if (E.token_w < 0 || fstat(E.token_w, &sb) < 0)
+		return;
+	snprintf(v, sizeof(v), "%d:%lu", E.token_w, (unsigned long)sb.st_ino);
+	setenv("NETSHIM_MEMBER_FD", v, 1);
+}
+
 void eng_private_close(int fd)
 {
 	private_close(fd);
@@ -169,11 +183,9 @@ int eng_private_move(int fd)
 		return -errno;
 	private_mark(nfd, true);
 	if (fd == E.token_w) {
-		char v[16];
 		real()->fcntl(nfd, F_SETFD, 0); /* inherited across exec */
 		E.token_w = nfd;
-		snprintf(v, sizeof(v), "%d", nfd);
-		setenv("NETSHIM_MEMBER_FD", v, 1);
+		token_export();
 	} else if (fd == E.token_r) {
 		E.token_r = nfd;
 	} else if (fd == E.tun.fd) {
@@ -723,7 +735,7 @@ bool udp_fifo_pop(struct shim_sock *s, bool peek, struct dgram_meta *m)
 
 int udp_err_claim(struct shim_sock *s, uint32_t id, int err)
 {
-	if (id <= s->err_done)
+	if (id <= s->err_done || id > s->err_seq) /* reported, or never issued */
 		return 0;
 	/* markers reach readers in the order they were numbered */
 	s->err_done = id;
@@ -1127,16 +1139,16 @@ static bool inode_listed(const ino_t *inos, size_t n, ino_t ino)
  * the lock. */
 static void reap_unheld(stack_ns_t now)
 {
-	static stack_ns_t last;
 	struct shim_sock *s, *tmp;
 	ino_t inos[256];
 	size_t n = 0;
 	char line[512];
 	FILE *f;
 
-	if (now - last < STACK_NS_PER_S)
+	if (now - E.reap_last < STACK_NS_PER_S)
 		return;
-	last = now;
+	E.reap_last = now;
+	/* at most 256 at a time: the rest in the next rounds */
 	TAILQ_FOREACH(s, &eng.socks, link)
 		if (s->bfd < 0 && s->nfds == 0 && !s->a_gone && n < 256)
 			inos[n++] = s->ino;
@@ -2018,18 +2030,18 @@ static void adopt_inherited(void)
 	closedir(d);
 }
 
-/* The membership token's write end this process inherited (its number
- * in NETSHIM_MEMBER_FD), or -1. */
+/* The membership token's write end this process inherited, or -1:
+ * NETSHIM_MEMBER_FD is "NUMBER:INODE", and the pipe at that number must
+ * be that one (a program's own pipe may have the number now). */
 static int token_inherited(void)
 {
 	const char *v = getenv("NETSHIM_MEMBER_FD");
+	unsigned long ino;
 	struct stat sb;
 	int fd;
 
-	if (!v || !*v)
-		return -1;
-	fd = atoi(v);
-	if (fd <= 2 || fstat(fd, &sb) < 0 || !S_ISFIFO(sb.st_mode))
+	if (!v || sscanf(v, "%d:%lu", &fd, &ino) != 2 || fd <= 2 || fstat(fd, &sb) < 0 ||
+	    !S_ISFIFO(sb.st_mode) || sb.st_ino != (ino_t)ino)
 		return -1;
 	return fd;
 }
@@ -2046,7 +2058,6 @@ static void token_adopt(void)
 static void token_open(void)
 {
 	int p[2], old = token_inherited();
-	char v[16];
 
 	if (old >= 0)
 		real()->close(old);
@@ -2057,8 +2068,7 @@ static void token_open(void)
 	if (E.token_r < 0 || E.token_w < 0)
 		fatal("cannot place the session's token: %s", strerror(ENFILE));
 	real()->fcntl(E.token_w, F_SETFD, 0); /* inherited across exec */
-	snprintf(v, sizeof(v), "%d", E.token_w);
-	setenv("NETSHIM_MEMBER_FD", v, 1);
+	token_export();
 }
 
 /* A program exec'd in a session (NETSHIM_SESSION names a live owner)

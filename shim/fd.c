@@ -217,6 +217,15 @@ int ioctl(int fd, unsigned long req, ...)
 		return real()->ioctl(fd, req, arg);
 	switch (req) {
 	case FIONREAD: /* = SIOCINQ */
+		if (s->type == SOCK_DGRAM && s->framed) {
+			/* the head datagram's own header says (an error
+			 * marker: 0) */
+			struct dgram_frame f;
+			ssize_t n = real()->recv(fd, &f, sizeof(f), MSG_PEEK | MSG_DONTWAIT);
+			v = n == (ssize_t)sizeof(f) && f.m.err == 0 ? (int)f.m.len : 0;
+			r = 0;
+			break;
+		}
 		if (s->type == SOCK_DGRAM) {
 			/* the next datagram's size, as udp_ioctl (A, a
 			 * SEQPACKET socket, would sum them all) */
