@@ -979,8 +979,10 @@ static int child_accept(int fd, struct shim_sock *s, struct sockaddr *sa, sockle
 		if (fd_nonblocking(fd))
 			return fail(EAGAIN);
 		/* as in-process: sleep in the kernel until the token byte
-		 * arrives in A, then ask again (another process may win) */
-		if (real()->recv(fd, &ch, 1, MSG_PEEK) < 0)
+		 * arrives in A, then ask again (another process may win);
+		 * an error other than a signal's (B gone: the owner died, or
+		 * ended the socket) is the owner's to explain */
+		if (real()->recv(fd, &ch, 1, MSG_PEEK) < 0 && errno == EINTR)
 			return -1;
 	}
 }

@@ -10,11 +10,18 @@
                         print the sha256 of everything read back
   talk HOST PORT TEXT   kernel side: connect, send TEXT, shut down writing,
                         print what came back (repr)
+  orphan OUT            under netshim: listen on 127.0.0.1, fork a child
+                        that blocks in accept; the parent (the owner)
+                        prints its pid and waits to be killed.  The child
+                        writes to OUT how accept ended, then how socket()
+                        and getsockname on the listener do afterwards
 """
+import errno
 import hashlib
 import os
 import socket
 import sys
+import time
 
 
 def inetd(port, n, cmd):
@@ -106,6 +113,36 @@ def talk(host, port, text):
     return 0
 
 
+def orphan(out):
+    ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    ls.bind(("127.0.0.1", 0))
+    ls.listen(4)
+    pid = os.fork()
+    if pid == 0:
+        res = []
+        try:
+            ls.accept()
+            res.append("accept returned")
+        except OSError as e:
+            res.append("accept %s" % errno.errorcode.get(e.errno, e.errno))
+        try:
+            socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            res.append("socket ok")
+        except OSError as e:
+            res.append("socket %s" % errno.errorcode.get(e.errno, e.errno))
+        try:
+            ls.getsockname()
+            res.append("getsockname ok")
+        except OSError as e:
+            res.append("getsockname %s" % errno.errorcode.get(e.errno, e.errno))
+        with open(out, "w") as f:
+            f.write(" ".join(res) + "\n")
+        os._exit(0)
+    print(os.getpid(), pid, flush=True)
+    time.sleep(60)
+    return 0
+
+
 def main():
     a = sys.argv[1:]
     if a[0] == "inetd":
@@ -116,6 +153,8 @@ def main():
         return send(a[1], int(a[2]), a[3])
     if a[0] == "talk":
         return talk(a[1], int(a[2]), a[3])
+    if a[0] == "orphan":
+        return orphan(a[1])
     print(__doc__)
     return 2
 

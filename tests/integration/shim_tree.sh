@@ -17,6 +17,9 @@
 #   6. the keeper ends when the last member goes, also when that member's
 #      socket failed (a refused connect: no B left to tell when its A
 #      closes; the owner looks for A's inode among the AF_UNIX sockets).
+#   7. the owner killed (SIGKILL): the session fails closed — a child
+#      blocked in accept returns ENETDOWN at once, its next socket() and
+#      calls on the listener give ENETDOWN; nothing hangs.
 #   5. two launches are two stacks: a netshim launched inside a session
 #      gets a device and loopback of its own — its curl to the session's
 #      127.0.0.1 server is refused, the session's own curl is served.
@@ -148,4 +151,27 @@ while kill -0 "$keeper" 2>/dev/null; do
 done
 grep -q refused "$TMPD/out6" || fail "the member's connect to a closed port was not refused: $(cat "$TMPD/out6")"
 log "the keeper ended $((i / 10)).$((i % 10)) s after sh exited (its member slept 2 s after a refused connect)"
+
+# 7. the owner killed: fail closed
+tshim_bg ORPH 30 "$PY" "$H" orphan "$TMPD/out7" >"$TMPD/pids7"
+i=0
+until [ -s "$TMPD/pids7" ]; do
+	i=$((i + 1))
+	[ "$i" -le 100 ] || fail "the orphan test's owner did not start"
+	sleep 0.1
+done
+read -r owner child <"$TMPD/pids7"
+BG_PIDS="$BG_PIDS $child"
+sleep 0.5 # the child is in accept
+kill -KILL "$owner"
+i=0
+until [ -s "$TMPD/out7" ]; do
+	i=$((i + 1))
+	[ "$i" -le 50 ] || fail "a child blocked in accept did not return within 5 s of the owner's SIGKILL"
+	sleep 0.1
+done
+got=$(cat "$TMPD/out7")
+[ "$got" = "accept ENETDOWN socket ENETDOWN getsockname ENETDOWN" ] ||
+	fail "after the owner's SIGKILL: $got"
+log "the owner killed: the child's accept, socket and getsockname give ENETDOWN within $((i / 10)).$((i % 10)) s"
 pass
