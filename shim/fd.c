@@ -167,6 +167,13 @@ static int tcp_inq(int fd, struct shim_sock *s, int *out)
 		eng_unlock();
 		return -EINVAL;
 	}
+	if (eng.mode != ENG_RUNNING) {
+		/* a client: what A holds (the owner's stack is elsewhere; a
+		 * fork child's copy of it is stale) */
+		eng_unlock();
+		*out = a;
+		return 0;
+	}
 	r = s->h >= 0 && s->state == SS_OPEN ? stack_ep_pending(eng.st, s->h) : 0;
 	if (r < 0)
 		r = 0;
@@ -177,7 +184,7 @@ static int tcp_inq(int fd, struct shim_sock *s, int *out)
 }
 
 /* Bytes written but not yet acknowledged (SIOCOUTQ). */
-static int tcp_outq(struct shim_sock *s, int *out)
+static int tcp_outq(int fd, struct shim_sock *s, int *out)
 {
 	int b = 0, r;
 
@@ -185,6 +192,16 @@ static int tcp_outq(struct shim_sock *s, int *out)
 	if (s->state == SS_LISTEN) {
 		eng_unlock();
 		return -EINVAL;
+	}
+	if (eng.mode != ENG_RUNNING) {
+		/* a client: what A has not handed to B yet (the owner's
+		 * stack is elsewhere), less the stuffing */
+		eng_unlock();
+		if (real()->ioctl(fd, SIOCOUTQ, &b) < 0)
+			b = 0;
+		b -= (int)s->stuffed;
+		*out = b < 0 ? 0 : b;
+		return 0;
 	}
 	if (s->bfd >= 0 && real()->ioctl(s->bfd, FIONREAD, &b) < 0)
 		b = 0;
@@ -250,7 +267,7 @@ int ioctl(int fd, unsigned long req, ...)
 			r = 0;
 			break;
 		}
-		r = tcp_outq(s, &v);
+		r = tcp_outq(fd, s, &v);
 		break;
 	case SIOCATMARK:
 		v = 0;
