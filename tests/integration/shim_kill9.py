@@ -472,6 +472,15 @@ def control(host, port, sport, rounds, nclients, size):
     if lost:
         print("accepted by a worker killed before it answered: %d (%s)" % (
             len(lost), ", ".join(sorted(set(c.end for c in lost)))))
+    # accepted by a worker just before its kill, after the round took its
+    # snapshot of the victim's connections (seen on the kernel too): they
+    # end as the killed worker's do, with FIN or RST, never short of bytes
+    late = [c for c in conns if c.cid not in cut and c.pid in killed_pids and
+            c.end in ("rst", "fin") and c.prefix_ok]
+    cut.update(c.cid for c in late)
+    if late:
+        print("accepted by a worker just before its kill: %d (%s)" % (
+            len(late), ", ".join(sorted(set(c.end for c in late)))))
     others = [c for c in conns if c.cid not in cut]
     for c in others:
         if c.end != "done" or not c.prefix_ok:
