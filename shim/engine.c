@@ -1124,23 +1124,15 @@ void eng_check_unmapped(void)
 static bool keeper_done(stack_ns_t now);
 static void start_stack_thread(void);
 
-static bool inode_listed(const ino_t *inos, size_t n, ino_t ino)
-{
-	for (size_t i = 0; i < n; i++)
-		if (inos[i] == ino)
-			return true;
-	return false;
-}
-
 /* Records kept for another process's A after their socket failed (B
  * closed, sock_fail): once A is gone — its inode no longer among the
  * network namespace's AF_UNIX sockets (/proc/net/unix) — release them.
- * At most once a second, and only while there are such records.  Under
- * the lock. */
+ * At most once a second, and only while there are such records (256 at a
+ * time, the rest in the next rounds).  Under the lock. */
 static void reap_unheld(stack_ns_t now)
 {
-	struct shim_sock *s, *tmp;
-	ino_t inos[256];
+	struct shim_sock *cand[256];
+	bool seen[256] = {false};
 	size_t n = 0;
 	char line[512];
 	FILE *f;
@@ -1148,33 +1140,27 @@ static void reap_unheld(stack_ns_t now)
 	if (now - E.reap_last < STACK_NS_PER_S)
 		return;
 	E.reap_last = now;
-	/* at most 256 at a time: the rest in the next rounds */
+	struct shim_sock *s;
 	TAILQ_FOREACH(s, &eng.socks, link)
 		if (s->bfd < 0 && s->nfds == 0 && !s->a_gone && n < 256)
-			inos[n++] = s->ino;
+			cand[n++] = s;
 	if (!n || !(f = fopen("/proc/net/unix", "re")))
 		return;
-	bool seen[256] = {false};
 	while (fgets(line, sizeof(line), f)) {
 		unsigned long ino;
 		/* Num RefCount Protocol Flags Type St Inode [Path] */
 		if (sscanf(line, "%*s %*s %*s %*s %*s %*s %lu", &ino) != 1)
 			continue;
 		for (size_t i = 0; i < n; i++)
-			if (inos[i] == (ino_t)ino)
+			if (cand[i]->ino == (ino_t)ino)
 				seen[i] = true;
 	}
 	fclose(f);
-	TAILQ_FOREACH_SAFE(s, &eng.socks, link, tmp) {
-		if (s->bfd >= 0 || s->nfds != 0 || s->a_gone || !inode_listed(inos, n, s->ino))
-			continue;
-		for (size_t i = 0; i < n; i++)
-			if (inos[i] == s->ino && !seen[i]) {
-				s->a_gone = true;
-				sock_release(s);
-				break;
-			}
-	}
+	for (size_t i = 0; i < n; i++)
+		if (!seen[i]) {
+			cand[i]->a_gone = true;
+			sock_release(cand[i]);
+		}
 }
 
 /* The stack's loop: the stack thread's, or a keeper's (main thread). */
@@ -1264,32 +1250,36 @@ static void fatal(const char *fmt, ...)
 	_exit(SHIM_EXIT_CONFIG);
 }
 
+pid_t eng_parent_of(pid_t pid)
+{
+	char path[64], buf[512];
+	ssize_t n;
+	int fd, ppid;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = real()->read(fd, buf, sizeof(buf) - 1);
+	real()->close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	/* after the command's closing parenthesis: state, then the parent */
+	char *rp = strrchr(buf, ')');
+	if (!rp || sscanf(rp + 1, " %*c %d", &ppid) != 1)
+		return 0;
+	return (pid_t)ppid;
+}
+
 /* Whether pid is this process's parent, grandparent, ... */
 static bool is_ancestor(pid_t pid)
 {
 	pid_t p = getppid();
 
-	for (int depth = 0; depth < 64 && p > 1; depth++) {
-		char path[64], buf[512];
-		FILE *f;
-
+	for (int depth = 0; depth < 64 && p > 1; depth++, p = eng_parent_of(p))
 		if (p == pid)
 			return true;
-		snprintf(path, sizeof(path), "/proc/%d/stat", (int)p);
-		f = fopen(path, "re");
-		if (!f)
-			return false;
-		if (!fgets(buf, sizeof(buf), f)) {
-			fclose(f);
-			return false;
-		}
-		fclose(f);
-		char *rp = strrchr(buf, ')');
-		int ppid;
-		if (!rp || sscanf(rp + 1, " %*c %d", &ppid) != 1)
-			return false;
-		p = ppid;
-	}
 	return false;
 }
 
@@ -1540,6 +1530,29 @@ static void atfork_child(void)
 	eng.pid = getpid();
 }
 
+/* fn(fd) for each descriptor open in this process but the engine's own. */
+static void each_program_fd(void (*fn)(int fd))
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *de;
+
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		int fd = atoi(de->d_name);
+
+		if (de->d_name[0] >= '0' && de->d_name[0] <= '9' && fd != dirfd(d) &&
+		    !eng_private_fd(fd))
+			fn(fd);
+	}
+	closedir(d);
+}
+
+static void close_fd(int fd)
+{
+	real()->close(fd);
+}
+
 /* ---- the keeper: the session outlives its owner ----------------------- */
 
 /* A failed socket's record kept only because another process may still
@@ -1638,7 +1651,6 @@ static bool keeper_done(stack_ns_t now)
 static void keeper_run(int note)
 {
 	sigset_t all;
-	DIR *d;
 
 	sigfillset(&all);
 	sigprocmask(SIG_SETMASK, &all, NULL);
@@ -1650,18 +1662,7 @@ static void keeper_run(int note)
 	handing_off = false;
 	private_close(E.token_w); /* the keeper is no member */
 	E.token_w = -1;
-	if ((d = opendir("/proc/self/fd"))) {
-		struct dirent *de;
-		int keep = dirfd(d);
-
-		while ((de = readdir(d))) {
-			int fd = atoi(de->d_name);
-			if (de->d_name[0] >= '0' && de->d_name[0] <= '9' && fd != keep &&
-			    !eng_private_fd(fd))
-				real()->close(fd);
-		}
-		closedir(d);
-	}
+	each_program_fd(close_fd);
 	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
 	for (int fd = 0; fd < 3 && null >= 0; fd++)
 		if (!eng_private_fd(fd))
@@ -2007,29 +2008,6 @@ void eng_refused_warning(void)
 			 eng.cfg.tun[0] ? eng.cfg.tun : "the device");
 }
 
-/* The sockets an exec'd client inherited: each AF_UNIX socket is asked
- * about (sock_child_adopt); the session's own become netshim sockets. */
-static void adopt_inherited(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	struct dirent *de;
-
-	if (!d)
-		return;
-	while ((de = readdir(d))) {
-		struct stat sb;
-		int fd = atoi(de->d_name), dom = 0;
-		socklen_t l = sizeof(dom);
-
-		if (de->d_name[0] < '0' || de->d_name[0] > '9' || fd == dirfd(d) ||
-		    eng_private_fd(fd) || fstat(fd, &sb) < 0 || !S_ISSOCK(sb.st_mode) ||
-		    real()->getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &dom, &l) < 0 || dom != AF_UNIX)
-			continue;
-		sock_child_adopt(fd);
-	}
-	closedir(d);
-}
-
 /* The membership token's write end this process inherited, or -1:
  * NETSHIM_MEMBER_FD is "NUMBER:INODE", and the pipe at that number must
  * be that one (a program's own pipe may have the number now). */
@@ -2088,7 +2066,8 @@ static bool join_session(void)
 	E.tun.fd = -1;
 	token_adopt();
 	build_stack(true);
-	adopt_inherited();
+	/* the sockets it inherited: the session's become netshim sockets */
+	each_program_fd(sock_child_adopt);
 	return true;
 }
 

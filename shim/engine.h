@@ -190,6 +190,8 @@ int eng_private_move(int fd);
 int eng_private_fd_new(int fd);
 /* Wait (without the lock) until the stack thread has sent packets. */
 void eng_wait_tx(int ms);
+/* The parent of pid (/proc), or 0 when unknown. */
+pid_t eng_parent_of(pid_t pid);
 /* One warning line, the first time a refused process asks for the network. */
 void eng_refused_warning(void);
 /* UDP, owner, under the lock.  A client touched s: frame its delivery
@@ -215,8 +217,8 @@ ssize_t udp_send_locked(struct shim_sock *s, const struct iovec *iov, int iovcnt
  * reset, it has no descriptor of a child's A), once; else 0. */
 int sock_child_eof_err(int fd, struct shim_sock *s);
 /* socket.c, in a client (ENG_CHILD): fd arrived here (inherited across
- * exec, or by SCM_RIGHTS); if the session knows its file as one of its
- * sockets' A, record it here. */
+ * exec, or by SCM_RIGHTS); if it is an AF_UNIX socket the session knows
+ * as one of its sockets' A, record it here. */
 void sock_child_adopt(int fd);
 /* exec.c, before this process execs: an owner whose session others use,
  * or whose sockets the new image may inherit, hands the session to a

@@ -488,14 +488,8 @@ static void adopt_rights(const struct msghdr *msg)
 			continue;
 		size_t n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
 		int *fds = (int *)CMSG_DATA(c);
-		for (size_t i = 0; i < n; i++) {
-			int dom = 0;
-			socklen_t l = sizeof(dom);
-			/* only an AF_UNIX socket can be a netshim socket's A */
-			if (real()->getsockopt(fds[i], SOL_SOCKET, SO_DOMAIN, &dom, &l) == 0 &&
-			    dom == AF_UNIX)
-				eng_adopt_fd(fds[i]);
-		}
+		for (size_t i = 0; i < n; i++)
+			eng_adopt_fd(fds[i]);
 	}
 }
 

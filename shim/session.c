@@ -110,28 +110,6 @@ static void client_close(int i)
 	O.used[i] = false;
 }
 
-/* The parent of pid, from /proc (0 when unknown). */
-static pid_t parent_of(pid_t pid)
-{
-	char path[64], buf[512];
-	ssize_t n;
-	int fd, ppid;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	n = real()->read(fd, buf, sizeof(buf) - 1);
-	real()->close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
-	char *rp = strrchr(buf, ')');
-	if (!rp || sscanf(rp + 1, " %*c %d", &ppid) != 1)
-		return 0;
-	return (pid_t)ppid;
-}
-
 /* Who may drive the stack: a process of the same user, or a descendant
  * of the session's first owner, of this process (a keeper, which took the
  * session over) or of a connected client (a daemon's workers, which drop
@@ -151,7 +129,7 @@ static bool peer_ok(int fd, pid_t *pid)
 		return true;
 	p = cr.pid;
 	for (int depth = 0; depth < 64 && p > 1; depth++) {
-		p = parent_of(p);
+		p = eng_parent_of(p);
 		if (p == getpid() || p == O.root)
 			return true;
 		for (int i = 0; i < SESS_MAX_CLIENTS; i++)

@@ -874,6 +874,17 @@ static int child_simple(int fd, struct shim_sock *s, int op, int a0, int a1, con
 	return e ? fail(e) : 0;
 }
 
+/* The owner's word about a socket (its state, the SOP_ADOPT fields) into
+ * a client's record. */
+static void client_state(struct shim_sock *c, enum sock_state state, bool connect_failed,
+			 bool was_open, bool connect_told)
+{
+	c->state = state;
+	c->connect_failed = connect_failed;
+	c->was_open = was_open;
+	c->connect_told = connect_told;
+}
+
 /* A socket the owner made: remember it here as a client socket (no
  * endpoint, no B: the owner has them). */
 static int child_adopt(int nfd, int family, int type, enum sock_state state)
@@ -882,10 +893,8 @@ static int child_adopt(int nfd, int family, int type, enum sock_state state)
 
 	eng_lock();
 	c = sock_new(family, type, -1, nfd, -1);
-	if (c && type == SOCK_STREAM) {
-		c->state = state;
-		c->was_open = c->connect_told = state == SS_OPEN;
-	}
+	if (c && type == SOCK_STREAM)
+		client_state(c, state, false, state == SS_OPEN, state == SS_OPEN);
 	if (c && type == SOCK_DGRAM)
 		c->framed = true; /* a client's socket is framed from birth */
 	eng_unlock();
@@ -902,8 +911,12 @@ void sock_child_adopt(int fd)
 	struct sess_resp rp;
 	struct sess_adopt ad;
 	struct shim_sock *c;
+	int dom = 0;
+	socklen_t l = sizeof(dom);
 
-	if (eng.mode != ENG_CHILD || sock_of(fd))
+	/* only an AF_UNIX socket can be a netshim socket's A */
+	if (eng.mode != ENG_CHILD || sock_of(fd) ||
+	    real()->getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &dom, &l) < 0 || dom != AF_UNIX)
 		return;
 	/* the owner's word, always: a record here may be a stale copy made
 	 * at fork */
@@ -922,12 +935,9 @@ void sock_child_adopt(int fd)
 		sock_map(fd, c);
 	else
 		c = sock_new(ad.family, ad.type, -1, fd, -1);
-	if (c) {
-		c->state = (enum sock_state)rp.state;
-		c->connect_failed = rp.val != 0;
-		c->was_open = ad.was_open != 0;
-		c->connect_told = ad.connect_told != 0;
-	}
+	if (c)
+		client_state(c, (enum sock_state)rp.state, rp.val != 0, ad.was_open != 0,
+			     ad.connect_told != 0);
 	eng_unlock();
 }
 
