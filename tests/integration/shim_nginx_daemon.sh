@@ -67,12 +67,7 @@ tshim 20 nginx -c "$CONF" -e "$TMPD/nginx/error.log" >"$TMPD/start.out" 2>&1 || 
 	fail "netshim -- nginx (daemon on) exited $rc"
 }
 log "the launch returned after $(ms_since "$t") ms (nginx daemonized)"
-i=0
-until [ -s "$PIDF" ]; do
-	i=$((i + 1))
-	[ "$i" -le 50 ] || fail "no nginx pid file $PIDF 5 s after the launch returned"
-	sleep 0.1
-done
+wait_for 5 "no nginx pid file $PIDF 5 s after the launch returned" test -s "$PIDF"
 MASTER=$(cat "$PIDF")
 kill -0 "$MASTER" 2>/dev/null || fail "the nginx master (pid $MASTER, from its pid file) is not running"
 # the workers and the keeper: every other process of the namespace

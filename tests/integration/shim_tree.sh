@@ -62,30 +62,17 @@ keeper=$(pgrep -f -n "^sh -c cd '$TMPD/www'" || true)
 BG_PIDS="$BG_PIDS $keeper"
 log "after sh exited, the keeper (pid $keeper) still serves: the kernel side's curl got the file intact"
 kill "$hpid"
-i=0
-while kill -0 "$keeper" 2>/dev/null; do
-	i=$((i + 1))
-	[ "$i" -le 150 ] || fail "the keeper (pid $keeper) did not end within 15 s after the last member"
-	sleep 0.1
-done
-log "the keeper ended $((i / 10)).$((i % 10)) s after the server was stopped"
+wait_for 15 "the keeper (pid $keeper) did not end within 15 s after the last member" gone "$keeper"
+log "the keeper ended $WAITED_MS ms after the server was stopped"
 
 # 2. inetd-style handoff across exec: the shell's read, python's stdio
-tshim_bg INETD 60 "$PY" "$H" inetd 8100 1 sh -c 'read line; echo "got $line"'
-wait_port_shim() { # the stack's port answers
-	i=0
-	until tkern 2 "$PY" -c "import socket; socket.create_connection(('$STACK4', $1), timeout=1).close()" 2>/dev/null; do
-		i=$((i + 1))
-		[ "$i" -le 50 ] || fail "nothing listens on $STACK4:$1 after 10 s"
-		sleep 0.2
-	done
-}
-sleep 1
+tshim_bg INETD 60 "$PY" "$H" inetd 8100 1 sh -c 'read line; echo "got $line"' >"$TMPD/inetd1"
+wait_for 20 "the inetd parent did not get ready: $(cat "$TMPD/inetd1")" grep -q '^ready' "$TMPD/inetd1"
 out=$(tkern 20 "$PY" "$H" talk "$STACK4" 8100 'hello tree\n') || fail "inetd (sh): $out"
 [ "$out" = "b'got hello tree\\n'" ] || fail "inetd (sh read): got $out"
 bgwait "$INETD_PID" 20 || fail "the inetd parent did not finish (exit $?)"
-tshim_bg INETD2 60 "$PY" "$H" inetd 8101 1 "$PY" -c 'import sys; l = sys.stdin.readline(); sys.stdout.write("got " + l); sys.stdout.flush()'
-sleep 1
+tshim_bg INETD2 60 "$PY" "$H" inetd 8101 1 "$PY" -c 'import sys; l = sys.stdin.readline(); sys.stdout.write("got " + l); sys.stdout.flush()' >"$TMPD/inetd2"
+wait_for 20 "the second inetd parent did not get ready: $(cat "$TMPD/inetd2")" grep -q '^ready' "$TMPD/inetd2"
 out=$(tkern 20 "$PY" "$H" talk "$STACK4" 8101 'line one\nline two\n') || fail "inetd (python): $out"
 [ "$out" = "b'got line one\\n'" ] || fail "inetd (python stdio): got $out"
 bgwait "$INETD2_PID" 20 || fail "the second inetd parent did not finish (exit $?)"
@@ -93,7 +80,9 @@ log "inetd-style: sh read and python stdio on an inherited socket: exact bytes"
 
 # 3. socat: a fork child per connection execs cat on the socket
 tshim_bg SOCAT 60 socat TCP-LISTEN:8200,reuseaddr,fork EXEC:cat,nofork
-sleep 1
+# socat forks a child per connection: a probe connection is harmless
+probe() { tkern 2 "$PY" -c "import socket; socket.create_connection(('$STACK4', $1), timeout=1).close()" 2>/dev/null; }
+wait_for 20 "socat under netshim does not listen on $STACK4:8200" probe 8200
 mkrand "$TMPD/s3" 4
 for k in 1 2; do
 	out=$(tkern 30 "$PY" "$H" send "$STACK4" 8200 "$TMPD/s3") || fail "socat echo $k: $out"
@@ -104,12 +93,7 @@ kill -TERM "$SOCAT_PID"
 bgwait "$SOCAT_PID" 20
 [ $? != 124 ] || fail "socat did not stop on SIGTERM"
 # the device is free once the session ended
-i=0
-while pgrep -f "^socat TCP-LISTEN:8200" >/dev/null; do
-	i=$((i + 1))
-	[ "$i" -le 100 ] || fail "socat's session did not end within 10 s"
-	sleep 0.1
-done
+wait_for 10 "socat's session did not end within 10 s" eval '! pgrep -f "^socat TCP-LISTEN:8200" >/dev/null'
 
 # 4. nc exits at once; the session delivers the rest
 mkrand "$TMPD/s4" 10
@@ -143,35 +127,22 @@ time.sleep(2)' & : keeper6" >"$TMPD/out6" 2>&1 || fail "refused member: exit $?:
 keeper=$(pgrep -f -n "keeper6" || true)
 [ -n "$keeper" ] || fail "no keeper after sh exited with a member left: $(cat "$TMPD/out6")"
 BG_PIDS="$BG_PIDS $keeper"
-i=0
-while kill -0 "$keeper" 2>/dev/null; do
-	i=$((i + 1))
-	[ "$i" -le 100 ] || fail "the keeper (pid $keeper) outlived its last member by more than 8 s"
-	sleep 0.1
-done
+wait_for 10 "the keeper (pid $keeper) outlived its last member by more than 8 s" gone "$keeper"
 grep -q refused "$TMPD/out6" || fail "the member's connect to a closed port was not refused: $(cat "$TMPD/out6")"
-log "the keeper ended $((i / 10)).$((i % 10)) s after sh exited (its member slept 2 s after a refused connect)"
+log "the keeper ended $WAITED_MS ms after sh exited (its member slept 2 s after a refused connect)"
 
 # 7. the owner killed: fail closed
 tshim_bg ORPH 30 "$PY" "$H" orphan "$TMPD/out7" >"$TMPD/pids7"
-i=0
-until [ -s "$TMPD/pids7" ]; do
-	i=$((i + 1))
-	[ "$i" -le 100 ] || fail "the orphan test's owner did not start"
-	sleep 0.1
-done
+wait_for 10 "the orphan test's owner did not start" test -s "$TMPD/pids7"
 read -r owner child <"$TMPD/pids7"
 BG_PIDS="$BG_PIDS $child"
-sleep 0.5 # the child is in accept
+# the child sleeps in the kernel on its listener's A (accept waits there)
+in_accept() { grep -q unix "/proc/$child/wchan" 2>/dev/null; }
+wait_for 10 "the child did not block in accept: $(cat "/proc/$child/wchan" 2>&1)" in_accept
 kill -KILL "$owner"
-i=0
-until [ -s "$TMPD/out7" ]; do
-	i=$((i + 1))
-	[ "$i" -le 50 ] || fail "a child blocked in accept did not return within 5 s of the owner's SIGKILL"
-	sleep 0.1
-done
+wait_for 5 "a child blocked in accept did not return within 5 s of the owner's SIGKILL" test -s "$TMPD/out7"
 got=$(cat "$TMPD/out7")
 [ "$got" = "accept ENETDOWN socket ENETDOWN getsockname ENETDOWN" ] ||
 	fail "after the owner's SIGKILL: $got"
-log "the owner killed: the child's accept, socket and getsockname give ENETDOWN within $((i / 10)).$((i % 10)) s"
+log "the owner killed: the child's accept, socket and getsockname give ENETDOWN within $WAITED_MS ms"
 pass
