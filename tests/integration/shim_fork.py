@@ -265,7 +265,7 @@ def tree():
     if pid == 0:
         l.accept()
         os._exit(3)
-    time.sleep(0.3)
+    wait_blocked(str(pid))
     os.kill(pid, signal.SIGKILL)
     os.waitpid(pid, 0)
     pid = os.fork()
@@ -357,6 +357,21 @@ def tree():
     c.sendall(b"p")
     check("the parent after its children", a.recv(1), b"p")
     return 0 if ok else 1
+
+
+def wait_blocked(task, timeout=5.0):
+    """Until the task (\"PID\" or \"PID/task/TID\") sleeps in the kernel
+    (its wchan names a function), at most timeout seconds."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        try:
+            with open("/proc/%s/wchan" % task) as f:
+                if f.read().strip() not in ("", "0"):
+                    return True
+        except OSError:
+            return False
+        time.sleep(0.01)
+    return False
 
 
 def in_child(fn):
@@ -471,9 +486,13 @@ def udp_tree(k4, k6, kport, closed):
     p.bind(("0.0.0.0", 0))
     p.settimeout(10)
     got = []
-    t = threading.Thread(target=lambda: got.append(p.recvfrom(100)))
+    tid = []
+    t = threading.Thread(target=lambda: (tid.append(threading.get_native_id()),
+                                         got.append(p.recvfrom(100))))
     t.start()
-    time.sleep(0.2)
+    while not tid:
+        time.sleep(0.001)
+    wait_blocked("%d/task/%d" % (os.getpid(), tid[0]))
     in_child(lambda: p.sendto(b"while-blocked", (k4, kport)))
     t.join(10)
     check("a parent's blocked reader, a child's send", repr(got),
